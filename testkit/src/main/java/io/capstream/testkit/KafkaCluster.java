@@ -1,0 +1,73 @@
+package io.capstream.testkit;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+
+/**
+ * A real KRaft cluster (one combined broker and controller) running in this JVM, on random ports.
+ * About 2.5 s to start. Tests share one per class, or one per JVM through {@link SharedStack}.
+ */
+public final class KafkaCluster implements AutoCloseable {
+    private final KafkaClusterTestKit kit;
+
+    private KafkaCluster(KafkaClusterTestKit kit) {
+        this.kit = kit;
+    }
+
+    public static KafkaCluster start() {
+        try {
+            KafkaClusterTestKit kit = new KafkaClusterTestKit.Builder(
+                            new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                    .setConfigProp("offsets.topic.replication.factor", "1")
+                    .setConfigProp("transaction.state.log.replication.factor", "1")
+                    .setConfigProp("transaction.state.log.min.isr", "1")
+                    .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                    .setConfigProp("auto.create.topics.enable", "false")
+                    .build();
+            kit.format();
+            kit.startup();
+            kit.waitForReadyBrokers();
+            return new KafkaCluster(kit);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not start the in-process Kafka cluster", e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return kit.bootstrapServers();
+    }
+
+    public Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+    }
+
+    /** Creates the topics (replication factor 1) and waits until they exist; existing ones are kept. */
+    public void createTopics(List<NewTopic> topics) {
+        try (Admin admin = admin()) {
+            for (NewTopic topic : topics) {
+                try {
+                    admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("could not create topics " + topics, e);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        kit.close();
+    }
+}
