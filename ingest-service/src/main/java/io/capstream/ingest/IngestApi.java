@@ -1,0 +1,118 @@
+package io.capstream.ingest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.runtime.ApiException;
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.HttpServer;
+import io.capstream.runtime.Json;
+import io.capstream.runtime.Principal;
+import io.capstream.schemas.UsageEvent;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/** {@code POST /v1/events}: native JSON or CloudEvents, one event or a batch, all or nothing. */
+final class IngestApi {
+    static final int MAX_BODY_BYTES = 1024 * 1024;
+    static final int MAX_EVENTS = 1000;
+
+    private final ApiKeys keys;
+    private final EventParser parser;
+    private final EventPublisher publisher;
+    private final Clock clock;
+    private final Counter accepted;
+    private final Counter rejected;
+    private final Timer publishTime;
+
+    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics) {
+        this.keys = keys;
+        this.parser = parser;
+        this.publisher = publisher;
+        this.clock = clock;
+        this.accepted = Counter.builder("capstream.ingest.events.accepted").description("Events stored in usage-events").register(metrics);
+        this.rejected = Counter.builder("capstream.ingest.events.rejected").description("Events refused as invalid").register(metrics);
+        this.publishTime = Timer.builder("capstream.ingest.publish").description("Time until the broker acknowledged a request's events")
+                .publishPercentiles(0.5, 0.99).register(metrics);
+    }
+
+    void routes(JavalinConfig config) {
+        // Javalin enforces the same bound on bodies without a Content-Length; our own check answers first otherwise.
+        config.http.maxRequestSize = MAX_BODY_BYTES;
+        config.routes.post("/v1/events", this::postEvents);
+    }
+
+    private void postEvents(Context ctx) {
+        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+        if (!principal.canIngest()) {
+            throw ApiException.forbidden("this API key has no 'ingest' scope");
+        }
+        EventParser.Form form = form(ctx.contentType());
+        if (ctx.contentLength() > MAX_BODY_BYTES) {
+            throw tooLarge("the body is " + ctx.contentLength() + " bytes; at most " + MAX_BODY_BYTES + " are accepted");
+        }
+        JsonNode body = readJson(ctx.bodyAsBytes());
+        if (body.isArray() && body.size() > MAX_EVENTS) {
+            throw tooLarge("the batch has " + body.size() + " events; at most " + MAX_EVENTS + " are accepted in one request");
+        }
+        if (body.isArray() && body.isEmpty()) {
+            throw new ApiException(400, "invalid_events", "the batch is empty");
+        }
+        Instant receivedAt = clock.instant();
+        EventParser.Result result = parser.parse(body, form, receivedAt);
+        if (!result.errors().isEmpty()) {
+            rejected.increment(new TreeSet<>(result.errors().stream().map(FieldError::index).toList()).size());
+            throw new ApiException(400, "invalid_events",
+                    result.errors().size() + " problem(s) in the request; nothing was stored",
+                    Map.of("errors", result.errors()), Map.of());
+        }
+        for (UsageEvent event : result.events()) {
+            if (!principal.canIngestFor(event.getCustomer())) {
+                throw ApiException.forbidden("this API key may not report usage for customer '" + event.getCustomer() + "'; nothing was stored");
+            }
+        }
+        publishTime.record(() -> publisher.publish(result.events(), receivedAt));
+        accepted.increment(result.events().size());
+        HttpServer.json(ctx, 202, Map.of("accepted", result.events().size()));
+    }
+
+    private static EventParser.Form form(String contentType) {
+        String type = contentType == null ? "" : contentType.split(";")[0].strip().toLowerCase();
+        return switch (type) {
+            case "application/json" -> EventParser.Form.NATIVE;
+            case "application/cloudevents+json", "application/cloudevents-batch+json" -> EventParser.Form.CLOUDEVENT;
+            default -> throw new ApiException(415, "unsupported_media_type", "Content-Type '" + contentType
+                    + "' is not accepted; use application/json, application/cloudevents+json or application/cloudevents-batch+json");
+        };
+    }
+
+    private static JsonNode readJson(byte[] bytes) {
+        if (bytes.length > MAX_BODY_BYTES) {
+            throw tooLarge("the body is larger than " + MAX_BODY_BYTES + " bytes");
+        }
+        try {
+            JsonNode node = Json.MAPPER.readTree(bytes);
+            if (node == null || !(node.isObject() || node.isArray())) {
+                throw new ApiException(400, "invalid_json", "the body must be a JSON object or array of events");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "invalid_json", "the body is not valid JSON: " + e.getOriginalMessage()
+                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+        } catch (java.io.IOException e) {
+            throw new ApiException(400, "invalid_json", "the body could not be read");
+        }
+    }
+
+    private static ApiException tooLarge(String message) {
+        return new ApiException(413, "payload_too_large", message + "; nothing was stored");
+    }
+
+}

@@ -1,0 +1,49 @@
+package io.capstream.ingest;
+
+import io.capstream.runtime.Configs;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/** The ingest service's configuration; every key validated at start-up, all problems reported together. */
+public record IngestConfig(String httpHost, int httpPort, String bootstrapServers, String registryUrl, boolean autoRegister,
+                           String topicPrefix, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
+                           Map<String, Object> kafka) {
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String API_KEYS_FILE = "api.keys.file";
+    public static final String LATE_WINDOW_MS = "late.window.ms";
+    public static final String PUBLISH_TIMEOUT_MS = "publish.timeout.ms";
+
+    static final ConfigDef DEF = new ConfigDef()
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the HTTP server binds to.")
+            .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, "HTTP port (0 picks a free one).")
+            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
+            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Confluent-compatible schema registry URL (Apicurio: .../apis/ccompat/v7).")
+            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW,
+                    "Register schemas on first use; off in production, where schemas are registered at deploy time.")
+            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+            .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "File of API keys: '<name> sha256:<hex> <scope>...' per line.")
+            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
+                    "Events older than this are refused; equals the dedup window.")
+            .define(PUBLISH_TIMEOUT_MS, Type.LONG, 5_000L, Range.between(1_000, 60_000), Importance.MEDIUM,
+                    "How long a request waits for the broker's acknowledgement before answering 503.");
+
+    public static IngestConfig from(Map<String, String> raw) {
+        Map<String, Object> v = Configs.validate(DEF, raw);
+        return new IngestConfig((String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), (String) v.get(BOOTSTRAP_SERVERS),
+                (String) v.get(RegistryAvroSerde.REGISTRY_URL), (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER),
+                (String) v.get(TOPIC_PREFIX), Path.of((String) v.get(API_KEYS_FILE)),
+                Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), Duration.ofMillis((Long) v.get(PUBLISH_TIMEOUT_MS)),
+                Configs.kafkaPassThrough(raw));
+    }
+}

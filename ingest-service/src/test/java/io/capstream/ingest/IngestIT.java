@@ -1,0 +1,149 @@
+package io.capstream.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.Json;
+import io.capstream.schemas.UsageEvent;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.TopicSpec;
+import io.capstream.schemas.topics.Topics;
+import io.capstream.testkit.FreePort;
+import io.capstream.testkit.SharedStack;
+import io.capstream.testkit.TopicNames;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The ingest service over real HTTP, writing to a real KRaft broker with a real registry. */
+class IngestIT {
+    static final String KEY = "test-ingest-key";
+    static final String CUSTOMER_KEY = "test-customer-only-key";
+    static Topics topics;
+    static IngestService service;
+    static Path keysFile;
+    final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        topics = new Topics(TopicNames.prefixFor("ingest-it"));
+        SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+        keysFile = Files.createTempFile("keys", ".txt");
+        Files.writeString(keysFile, "svc sha256:" + ApiKeys.hash(KEY) + " ingest\n"
+                + "one sha256:" + ApiKeys.hash(CUSTOMER_KEY) + " ingest:cus_a\n");
+        service = new IngestService(config(SharedStack.kafka().bootstrapServers()), Clock.systemUTC());
+    }
+
+    static IngestConfig config(String bootstrap) {
+        return IngestConfig.from(Map.of(
+                IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
+                IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
+                RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
+                IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
+                IngestConfig.PUBLISH_TIMEOUT_MS, "3000"));
+    }
+
+    @AfterAll
+    static void stop() {
+        service.close();
+    }
+
+    HttpResponse<String> post(IngestService target, String key, String contentType, String body) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + "/v1/events"))
+                .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            request.header("Authorization", "Bearer " + key);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void acceptedBatchIsAcknowledgedAndOnTheTopicKeyedByCustomer() throws Exception {
+        HttpResponse<String> response = post(service, KEY, "application/json", """
+                [{"id": "e1", "customer": "cus_a", "feature": "chat", "model": "gpt-4o", "usage": {"input_tokens": 10}},
+                 {"id": "e2", "customer": "cus_b", "feature": "chat", "usage": {"requests": 1}}]""");
+
+        assertThat(response.statusCode()).isEqualTo(202);
+        assertThat(Json.MAPPER.readTree(response.body()).get("accepted").asInt()).isEqualTo(2);
+        List<ConsumerRecord<String, UsageEvent>> records = consumeAll(2);
+        assertThat(records).extracting(ConsumerRecord::key).containsExactlyInAnyOrder("cus_a", "cus_b");
+        assertThat(records).extracting(r -> r.value().getId()).containsExactlyInAnyOrder("e1", "e2");
+    }
+
+    @Test
+    void badBatchIsRefusedWithEveryBadEventNamed() throws Exception {
+        HttpResponse<String> response = post(service, KEY, "application/json", """
+                [{"id": "ok", "customer": "cus_a", "feature": "chat", "usage": {"requests": 1}},
+                 {"id": "bad", "customer": "cus_a", "usage": {"requests": "many"}}]""");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        var error = Json.MAPPER.readTree(response.body()).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("invalid_events");
+        assertThat(error.get("errors").findValuesAsText("field")).containsExactlyInAnyOrder("feature", "usage.requests");
+        assertThat(error.get("errors").findValues("index")).allSatisfy(i -> assertThat(i.asInt()).isEqualTo(1));
+    }
+
+    @Test
+    void refusesMissingKeysForeignCustomersWrongTypesAndOversizeBodies() throws Exception {
+        String event = "{\"id\": \"x\", \"customer\": \"cus_b\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}}";
+        assertThat(post(service, null, "application/json", event).statusCode()).isEqualTo(401);
+        assertThat(post(service, "wrong", "application/json", event).statusCode()).isEqualTo(401);
+        assertThat(post(service, CUSTOMER_KEY, "application/json", event).statusCode()).isEqualTo(403);
+        assertThat(post(service, KEY, "text/plain", event).statusCode()).isEqualTo(415);
+        String big = "[" + String.join(",", java.util.Collections.nCopies(1001, event)) + "]";
+        HttpResponse<String> tooMany = post(service, KEY, "application/json", big);
+        assertThat(tooMany.statusCode()).isEqualTo(413);
+        assertThat(tooMany.body()).contains("at most 1000");
+        String huge = "{\"id\": \"" + "x".repeat(1024 * 1024) + "\"}";
+        assertThat(post(service, KEY, "application/json", huge).statusCode()).isEqualTo(413);
+    }
+
+    @Test
+    void unreachableBrokerAnswers503WithRetryAfterWithinSeconds() throws Exception {
+        try (IngestService orphan = new IngestService(config("127.0.0.1:" + FreePort.pick()), Clock.systemUTC())) {
+            long started = System.nanoTime();
+            HttpResponse<String> response = post(orphan, KEY, "application/json",
+                    "{\"id\": \"x\", \"customer\": \"cus_a\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}}");
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            assertThat(response.statusCode()).isEqualTo(503);
+            assertThat(response.headers().firstValue("Retry-After")).isPresent();
+            assertThat(took).isLessThan(Duration.ofSeconds(10));
+        }
+    }
+
+    private List<ConsumerRecord<String, UsageEvent>> consumeAll(int expected) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedStack.kafka().bootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "ingest-it-" + System.nanoTime());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url());
+        List<ConsumerRecord<String, UsageEvent>> records = new ArrayList<>();
+        try (KafkaConsumer<String, UsageEvent> consumer =
+                     new KafkaConsumer<>(props, new StringDeserializer(), RegistryAvroSerde.of(UsageEvent.class,
+                             new io.capstream.schemas.registry.SchemaRegistryClient(SharedStack.registry().url()), false))) {
+            consumer.subscribe(List.of(topics.usageEvents()));
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (records.size() < expected && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+            }
+        }
+        return records;
+    }
+}

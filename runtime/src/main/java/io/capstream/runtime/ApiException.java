@@ -1,0 +1,56 @@
+package io.capstream.runtime;
+
+import java.util.Map;
+
+/**
+ * An answer other than success, with its HTTP status, a stable machine-readable code, a sentence for
+ * people and optional structured details. {@link HttpServer} turns it into
+ * {@code {"error": {"code", "message", ...details}}} in one place.
+ */
+public class ApiException extends RuntimeException {
+    private final int status;
+    private final String code;
+    private final Map<String, Object> details;
+    private final Map<String, String> headers;
+
+    public ApiException(int status, String code, String message) {
+        this(status, code, message, Map.of(), Map.of());
+    }
+
+    public ApiException(int status, String code, String message, Map<String, Object> details, Map<String, String> headers) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.details = Map.copyOf(details);
+        this.headers = Map.copyOf(headers);
+    }
+
+    public static ApiException unauthorized() {
+        return new ApiException(401, "unauthorized", "a valid API key is required: send 'Authorization: Bearer <key>'");
+    }
+
+    public static ApiException forbidden(String message) {
+        return new ApiException(403, "forbidden", message);
+    }
+
+    public static ApiException unavailable(String code, String message, int retryAfterSeconds) {
+        return new ApiException(503, code, message, Map.of("retry_after", retryAfterSeconds),
+                Map.of("Retry-After", Integer.toString(retryAfterSeconds)));
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public Map<String, Object> details() {
+        return details;
+    }
+
+    public Map<String, String> headers() {
+        return headers;
+    }
+}

@@ -1,0 +1,109 @@
+package io.capstream.runtime;
+
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP server every Capstream service runs: Javalin on Jetty with virtual threads, health at
+ * {@code /health/live} and {@code /health/ready}, Prometheus metrics at {@code /metrics}, the service's
+ * OpenAPI document at {@code /openapi.json}, and one mapping from errors to JSON answers.
+ */
+public final class HttpServer {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+
+    private HttpServer() {}
+
+    /**
+     * @param openApiResource classpath resource of the service's OpenAPI document
+     * @param ready whether the service can do its work now (drives {@code /health/ready})
+     * @param routes the service's own routes and settings
+     */
+    public static Javalin start(String host, int port, PrometheusMeterRegistry metrics, String openApiResource,
+                                BooleanSupplier ready, Consumer<JavalinConfig> routes) {
+        String openApi = resource(openApiResource);
+        Javalin app = Javalin.create(config -> {
+            config.jetty.host = host;
+            config.jetty.port = port;
+            config.concurrency.useVirtualThreads = true;
+            config.startup.showJavalinBanner = false;
+            config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+            config.routes.get("/health/ready", ctx -> {
+                boolean ok = ready.getAsBoolean();
+                ctx.status(ok ? 200 : 503).contentType("application/json")
+                        .result("{\"status\":\"" + (ok ? "ready" : "not_ready") + "\"}");
+            });
+            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+            config.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+            config.routes.exception(ApiException.class, (e, ctx) -> writeError(ctx, e));
+            config.routes.exception(HttpResponseException.class, (e, ctx) ->
+                    writeError(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
+            config.routes.exception(Exception.class, (e, ctx) -> {
+                LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
+                writeError(ctx, new ApiException(500, "internal_error", "the server failed to handle this request; it has been logged"));
+            });
+            config.routes.error(404, ctx -> {
+                if (ctx.result() == null) {
+                    writeError(ctx, new ApiException(404, "not_found", "no such endpoint: " + ctx.method() + " " + ctx.path()));
+                }
+            });
+            routes.accept(config);
+        });
+        return app.start();
+    }
+
+    public static void writeError(Context ctx, ApiException e) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", e.code());
+        error.put("message", e.getMessage());
+        error.putAll(e.details());
+        e.headers().forEach(ctx::header);
+        ctx.status(e.status()).contentType("application/json").result(write(Map.of("error", error)));
+    }
+
+    /** Writes a value as the response body with the API's JSON conventions. */
+    public static void json(Context ctx, int status, Object body) {
+        ctx.status(status).contentType("application/json").result(write(body));
+    }
+
+    private static String write(Object body) {
+        try {
+            return Json.MAPPER.writeValueAsString(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String codeFor(int status) {
+        return switch (status) {
+            case 413 -> "payload_too_large";
+            case 415 -> "unsupported_media_type";
+            case 400 -> "bad_request";
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            default -> "http_" + status;
+        };
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = HttpServer.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing classpath resource " + name);
+            }
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
