@@ -1,0 +1,64 @@
+package io.capstream.aggregator;
+
+import io.capstream.runtime.Configs;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/** The aggregator's configuration; every key validated at start-up, all problems reported together. */
+public record AggregatorConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix,
+                               String applicationId, Path stateDir, String httpHost, int httpPort, String advertisedHost,
+                               Path policyFile, Path apiKeysFile, Duration lateWindow, int standbyReplicas,
+                               int streamThreads, long commitIntervalMs, Map<String, Object> kafka) {
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String APPLICATION_ID = "application.id";
+    public static final String STATE_DIR = "state.dir";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
+    public static final String ADVERTISED_HOST = "http.advertised.host";
+    public static final String POLICY_FILE = "policy.file";
+    public static final String API_KEYS_FILE = "api.keys.file";
+    public static final String LATE_WINDOW_MS = "late.window.ms";
+    public static final String STANDBY_REPLICAS = "num.standby.replicas";
+    public static final String STREAM_THREADS = "num.stream.threads";
+    public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+
+    static final ConfigDef DEF = new ConfigDef()
+            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
+            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Confluent-compatible schema registry URL.")
+            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register output schemas on first use.")
+            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+            .define(APPLICATION_ID, Type.STRING, "capstream-aggregator", new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Kafka Streams application id: the consumer group and the prefix of internal topics.")
+            .define(STATE_DIR, Type.STRING, "/tmp/capstream-streams", Importance.HIGH, "Where RocksDB state stores live.")
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the query API binds to.")
+            .define(HTTP_PORT, Type.INT, 8081, Range.between(0, 65535), Importance.HIGH, "Query API port (0 picks a free one).")
+            .define(ADVERTISED_HOST, Type.STRING, "localhost", Importance.HIGH, "Host name other instances use to reach this one's query API.")
+            .define(POLICY_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "The policy document (YAML): model catalogue and meter prices.")
+            .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "File of API keys for the query API: '<name> sha256:<hex> <scope>...' per line.")
+            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
+                    "Events older than this (relative to when ingest received them) go to the DLQ; equals the dedup window.")
+            .define(STANDBY_REPLICAS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, "Standby copies of each store, for fast failover.")
+            .define(STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Stream threads per instance.")
+            .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(10), Importance.LOW,
+                    "Exactly-once commit interval: lower is fresher, higher is cheaper.");
+
+    public static AggregatorConfig from(Map<String, String> raw) {
+        Map<String, Object> v = Configs.validate(DEF, raw);
+        return new AggregatorConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
+                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(APPLICATION_ID),
+                Path.of((String) v.get(STATE_DIR)), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT),
+                (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(POLICY_FILE)), Path.of((String) v.get(API_KEYS_FILE)),
+                Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
+                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), Configs.kafkaPassThrough(raw));
+    }
+}

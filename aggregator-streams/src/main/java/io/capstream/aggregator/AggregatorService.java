@@ -1,0 +1,117 @@
+package io.capstream.aggregator;
+
+import io.capstream.aggregator.query.UsageQueryApi;
+import io.capstream.aggregator.topology.DeadLetterHandler;
+import io.capstream.aggregator.topology.UsageTopology;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyLoader;
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.Configs;
+import io.capstream.runtime.HttpServer;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.UsageEvent;
+import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.Topics;
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.HostInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The aggregator: the Kafka Streams topology plus its query API. */
+public final class AggregatorService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AggregatorService.class);
+
+    private final Javalin http;
+    private final KafkaStreams streams;
+    private volatile KafkaStreams started;
+    private volatile HostInfo self;
+
+    public AggregatorService(AggregatorConfig config, Clock clock) {
+        Topics topics = new Topics(config.topicPrefix());
+        PolicyDocument policy = loadPolicy(config.policyFile());
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
+        // The HTTP server starts first: its real port is the one other instances are told about.
+        this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-query.json",
+                () -> started != null && started.state() == KafkaStreams.State.RUNNING,
+                cfg -> new UsageQueryApi(() -> started, () -> self, keys, clock).routes(cfg));
+        this.self = new HostInfo(config.advertisedHost(), http.port());
+
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
+        UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(
+                RegistryAvroSerde.of(UsageEvent.class, registry, config.autoRegister()),
+                RegistryAvroSerde.of(LimitUsage.class, registry, config.autoRegister()));
+        this.streams = new KafkaStreams(UsageTopology.build(topics, () -> policy, config.lateWindow(), serdes),
+                streamsProperties(config, topics, self));
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("stream thread failed; replacing it", e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.setStateListener((now, before) -> LOG.info("aggregator state {} -> {}", before, now));
+        new KafkaStreamsMetrics(streams).bindTo(metrics);
+        streams.start();
+        this.started = streams;
+        LOG.info("aggregator query API on {}:{} (advertised as {})", config.httpHost(), http.port(), self);
+    }
+
+    static Properties streamsProperties(AggregatorConfig config, Topics topics, HostInfo self) {
+        Properties props = new Properties();
+        props.putAll(config.kafka());
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+        props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+        props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+        props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
+        return props;
+    }
+
+    private static PolicyDocument loadPolicy(Path file) {
+        try {
+            return PolicyLoader.fromYaml(Files.readString(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the policy document " + file, e);
+        }
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public KafkaStreams streams() {
+        return streams;
+    }
+
+    @Override
+    public void close() {
+        streams.close(Duration.ofSeconds(30));
+        http.stop();
+    }
+
+    public static void main(String[] args) {
+        Path file = args.length > 0 ? Path.of(args[0]) : null;
+        AggregatorService service = new AggregatorService(AggregatorConfig.from(Configs.read(file, System.getenv(), Map.of())), Clock.systemUTC());
+        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "aggregator-shutdown"));
+    }
+}

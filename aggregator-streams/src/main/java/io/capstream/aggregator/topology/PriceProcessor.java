@@ -1,0 +1,50 @@
+package io.capstream.aggregator.topology;
+
+import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.Pricing;
+import io.capstream.policy.UnpriceableUsageException;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.UsageEvent;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Record;
+
+/**
+ * Refuses events outside the late window (measured against the record timestamp, the time ingest
+ * received the event, so a replay decides the same way) and prices the rest with the policy.
+ */
+final class PriceProcessor extends ContextualProcessor<String, UsageEvent, String, PricedEvent> {
+    private final Supplier<PolicyDocument> policy;
+    private final EventTimeWindow window;
+
+    PriceProcessor(Supplier<PolicyDocument> policy, EventTimeWindow window) {
+        this.policy = policy;
+        this.window = window;
+    }
+
+    @Override
+    public void process(Record<String, UsageEvent> record) {
+        UsageEvent event = record.value();
+        if (event == null) {
+            throw new RejectedEventException("value", "a usage event is required (the record has no value)");
+        }
+        window.rejection(event.getTime(), Instant.ofEpochMilli(record.timestamp()))
+                .ifPresent(reason -> { throw new RejectedEventException("time", reason); });
+        Map<String, BigDecimal> usage = new LinkedHashMap<>();
+        for (Quantity q : event.getUsage()) {
+            usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
+        }
+        BigDecimal cost;
+        try {
+            cost = Pricing.cost(policy.get(), event.getModel(), usage);
+        } catch (UnpriceableUsageException e) {
+            throw new RejectedEventException(e.field(), e.getMessage().substring(e.field().length() + 2));
+        }
+        context().forward(record.withValue(new PricedEvent(event, cost)));
+    }
+}
