@@ -10,6 +10,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * A real KRaft cluster (one combined broker and controller) running in this JVM, on random ports.
@@ -25,7 +26,9 @@ public final class KafkaCluster implements AutoCloseable {
     public static KafkaCluster start() {
         try {
             KafkaClusterTestKit kit = new KafkaClusterTestKit.Builder(
-                            new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                            new TestKitNodes.Builder()
+                                    .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
+                                    .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
                     .setConfigProp("offsets.topic.replication.factor", "1")
                     .setConfigProp("transaction.state.log.replication.factor", "1")
                     .setConfigProp("transaction.state.log.min.isr", "1")

@@ -1,0 +1,120 @@
+package io.capstream.aggregator.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.aggregator.AggregatorConfig;
+import io.capstream.aggregator.AggregatorService;
+import io.capstream.ingest.IngestConfig;
+import io.capstream.ingest.IngestService;
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.Json;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.Topics;
+import io.capstream.testkit.SharedStack;
+import io.capstream.testkit.TopicNames;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A Capstream stack for integration tests: topics of its own on the shared real KRaft cluster, the
+ * shared real registry, an ingest service and aggregators started on demand, and HTTP helpers.
+ */
+final class Stack implements AutoCloseable {
+    static final String ADMIN_KEY = "it-admin-key";
+    final Topics topics;
+    final String applicationId;
+    final Path dir;
+    final Path keysFile;
+    final Path policyFile;
+    final IngestService ingest;
+    final HttpClient http = HttpClient.newHttpClient();
+
+    Stack(String name) {
+        try {
+            topics = new Topics(TopicNames.prefixFor(name));
+            applicationId = topics.prefix() + "aggregator";
+            SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+            dir = Files.createTempDirectory("capstream-" + name);
+            keysFile = dir.resolve("keys.txt");
+            Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(ADMIN_KEY) + " admin\n");
+            policyFile = dir.resolve("policy.yaml");
+            try (InputStream in = Stack.class.getResourceAsStream("/test-policy.yaml")) {
+                Files.write(policyFile, in.readAllBytes());
+            }
+            ingest = new IngestService(IngestConfig.from(Map.of(
+                    IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
+                    IngestConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
+                    RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
+                    IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString())), Clock.systemUTC());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The aggregator's configuration for instance {@code n} (its own state directory). */
+    Map<String, String> aggregatorConfig(int n) {
+        Map<String, String> config = new HashMap<>();
+        config.put(AggregatorConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers());
+        config.put(RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url());
+        config.put(RegistryAvroSerde.AUTO_REGISTER, "true");
+        config.put(AggregatorConfig.TOPIC_PREFIX, topics.prefix());
+        config.put(AggregatorConfig.APPLICATION_ID, applicationId);
+        config.put(AggregatorConfig.STATE_DIR, dir.resolve("state-" + n).toString());
+        config.put(AggregatorConfig.HTTP_HOST, "127.0.0.1");
+        config.put(AggregatorConfig.HTTP_PORT, "0");
+        config.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
+        config.put(AggregatorConfig.POLICY_FILE, policyFile.toString());
+        config.put(AggregatorConfig.API_KEYS_FILE, keysFile.toString());
+        config.put("kafka.session.timeout.ms", "10000");
+        return config;
+    }
+
+    AggregatorService aggregator(int n) {
+        return new AggregatorService(AggregatorConfig.from(aggregatorConfig(n)), Clock.systemUTC());
+    }
+
+    HttpResponse<String> postEvents(String json) {
+        return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingest.port() + "/v1/events"))
+                .header("Authorization", "Bearer " + ADMIN_KEY).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    HttpResponse<String> usage(int port, String customer) {
+        return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/customers/" + customer + "/usage"))
+                .header("Authorization", "Bearer " + ADMIN_KEY).timeout(Duration.ofSeconds(10)).GET().build());
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        try {
+            return Json.MAPPER.readTree(response.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private HttpResponse<String> send(HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        ingest.close();
+    }
+}
