@@ -1,0 +1,174 @@
+package io.capstream.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.runtime.Json;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Posts realistic traffic to the ingest API (several customers, users, keys, models and features, as
+ * native JSON and as CloudEvents, with some batches sent twice as a retrying client would) and prints
+ * each customer's usage as the query API reports it.
+ */
+@Command(name = "demo", description = "Post demo traffic and print usage per customer.")
+final class DemoCommand implements Callable<Integer> {
+    private static final String[] CUSTOMERS = {"acme", "globex", "initech", "umbrella"};
+    private static final String[] MODELS = {"gpt-4o", "gpt-4o-mini", "claude-sonnet", "claude-opus"};
+    private static final String[] FEATURES = {"chat", "drafts", "deep_research"};
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--ingest-url", defaultValue = "http://localhost:8080")
+    String ingestUrl;
+
+    @Option(names = "--query-url", defaultValue = "http://localhost:8081")
+    String queryUrl;
+
+    @Option(names = "--key", required = true, description = "An API key with the ingest and admin scopes.")
+    String key;
+
+    @Option(names = "--events", defaultValue = "400")
+    int events;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Map<String, Long> before = new HashMap<>();
+        for (String customer : CUSTOMERS) {
+            before.put(customer, eventCount(usage(customer)));
+        }
+        Random random = new Random();
+        String run = Long.toString(Instant.now().getEpochSecond(), 36);
+        Map<String, Long> sent = new HashMap<>();
+        List<String> batch = new ArrayList<>();
+        int batches = 0;
+        int retried = 0;
+        for (int i = 0; i < events; i++) {
+            String customer = CUSTOMERS[Math.min(CUSTOMERS.length - 1, (int) Math.abs(random.nextGaussian() * 1.5))];
+            String model = MODELS[random.nextInt(MODELS.length)];
+            String feature = FEATURES[random.nextInt(10) < 6 ? 0 : 1 + random.nextInt(2)];
+            int input = 200 + random.nextInt(feature.equals("deep_research") ? 40_000 : 4_000);
+            int output = 50 + random.nextInt(1_500);
+            batch.add(String.format("{\"id\":\"demo-%s-%d\",\"source\":\"demo\",\"customer\":\"%s\",\"user\":\"usr_%d\",\"api_key\":\"key_%s_%d\","
+                            + "\"feature\":\"%s\",\"model\":\"%s\",\"time\":\"%s\",\"usage\":{\"input_tokens\":%d,\"output_tokens\":%d,\"requests\":1}}",
+                    run, i, customer, random.nextInt(5), customer, random.nextInt(2), feature, model, Instant.now(), input, output));
+            sent.merge(customer, 1L, Long::sum);
+            if (batch.size() == 50 || i == events - 1) {
+                String body = "[" + String.join(",", batch) + "]";
+                post(body, "application/json");
+                batches++;
+                if (batches % 3 == 0) {
+                    post(body, "application/json"); // a client retry after a timeout: counted once
+                    retried++;
+                }
+                batch.clear();
+            }
+        }
+        // one event as a CloudEvent, resent twice
+        String cloudEvent = String.format("{\"specversion\":\"1.0\",\"id\":\"demo-%s-ce\",\"source\":\"demo/ce\",\"type\":\"capstream.usage\","
+                + "\"subject\":\"acme\",\"time\":\"%s\",\"data\":{\"feature\":\"chat\",\"model\":\"gpt-4o\",\"usage\":{\"input_tokens\":1000}}}", run, Instant.now());
+        for (int i = 0; i < 3; i++) {
+            post(cloudEvent, "application/cloudevents+json");
+        }
+        sent.merge("acme", 1L, Long::sum);
+        out.printf("Posted %d events in %d batches (%d batches sent twice, one CloudEvent sent three times).%n%n",
+                events + 1, batches + 1, retried);
+
+        Map<String, JsonNode> usage = awaitCounted(before, sent);
+        print(out, usage);
+        out.flush();
+        return 0;
+    }
+
+    private Map<String, JsonNode> awaitCounted(Map<String, Long> before, Map<String, Long> sent) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            Map<String, JsonNode> usage = new HashMap<>();
+            boolean complete = true;
+            for (String customer : CUSTOMERS) {
+                JsonNode u = usage(customer);
+                usage.put(customer, u);
+                complete &= eventCount(u) >= before.get(customer) + sent.getOrDefault(customer, 0L);
+            }
+            if (complete || System.nanoTime() > deadline) {
+                return usage;
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private void print(PrintWriter out, Map<String, JsonNode> usage) {
+        JsonNode period = usage.get(CUSTOMERS[0]).path("period");
+        out.printf("Usage from %s to %s (UTC), read from the query API:%n", period.path("start").asText(), period.path("end").asText());
+        String format = "%-10s %-14s %7s %14s %14s %9s %14s%n";
+        out.printf(format, "customer", "feature", "events", "input_tokens", "output_tokens", "requests", "cost (USD)");
+        out.println("-".repeat(90));
+        for (String customer : CUSTOMERS) {
+            JsonNode u = usage.get(customer);
+            for (JsonNode f : u.path("features")) {
+                Map<String, java.math.BigDecimal> perMeter = new HashMap<>();
+                for (JsonNode q : f.path("quantities")) {
+                    perMeter.merge(q.path("meter").asText(), new java.math.BigDecimal(q.path("quantity").asText()), java.math.BigDecimal::add);
+                }
+                out.printf(format, customer, f.path("feature").asText(), f.path("events").asText(),
+                        plain(perMeter.get("input_tokens")), plain(perMeter.get("output_tokens")), plain(perMeter.get("requests")),
+                        f.path("cost").asText());
+            }
+            out.printf(format, "", "total", "", "", "", "", u.path("total_cost").asText());
+        }
+    }
+
+    private static String plain(java.math.BigDecimal value) {
+        return value == null ? "0" : value.stripTrailingZeros().toPlainString();
+    }
+
+    private static long eventCount(JsonNode usage) {
+        long n = 0;
+        for (JsonNode f : usage.path("features")) {
+            n += f.path("events").asLong();
+        }
+        return n;
+    }
+
+    private void post(String body, String contentType) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(ingestUrl + "/v1/events"))
+                .header("Authorization", "Bearer " + key).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 202) {
+            throw new IllegalStateException("ingest answered " + response.statusCode() + ": " + response.body());
+        }
+    }
+
+    private JsonNode usage(String customer) throws IOException, InterruptedException {
+        for (int attempt = 0; ; attempt++) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(queryUrl + "/v1/customers/" + customer + "/usage"))
+                    .header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 200) {
+                return Json.MAPPER.readTree(response.body());
+            }
+            if (response.statusCode() != 503 || attempt > 60) {
+                throw new IllegalStateException("query API answered " + response.statusCode() + ": " + response.body());
+            }
+            Thread.sleep(500);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.capstream.deploy;
+
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.UsageEvent;
+import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.serde.AvroCodec;
+import io.capstream.schemas.topics.TopicSpec;
+import io.capstream.schemas.topics.Topics;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.avro.Schema;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Creates Capstream's topics (partitions and cleanup policies of DESIGN 2) and registers the value
+ * schemas under {@code <topic>-value} with BACKWARD compatibility. Idempotent: what exists is kept.
+ */
+@Command(name = "setup", description = "Create topics and register schemas (idempotent).")
+final class SetupCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--bootstrap-servers", required = true)
+    String bootstrapServers;
+
+    @Option(names = "--registry-url", required = true)
+    String registryUrl;
+
+    @Option(names = "--topic-prefix", defaultValue = "")
+    String prefix;
+
+    @Option(names = "--replication-factor", defaultValue = "1")
+    short replicationFactor;
+
+    @Option(names = "--late-window", defaultValue = "PT24H", description = "ISO-8601 duration; usage-events keep it plus a day.")
+    Duration lateWindow;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Topics topics = new Topics(prefix);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            for (TopicSpec topic : topics.specs(lateWindow)) {
+                if (existing.contains(topic.name())) {
+                    out.printf("topic %-40s exists%n", topic.name());
+                } else {
+                    admin.createTopics(List.of(topic.toNewTopic(replicationFactor))).all().get(30, TimeUnit.SECONDS);
+                    out.printf("topic %-40s created (%d partitions, %s)%n", topic.name(), topic.partitions(),
+                            topic.configs().get("cleanup.policy"));
+                }
+            }
+        }
+        SchemaRegistryClient registry = new SchemaRegistryClient(registryUrl);
+        registry.setGlobalCompatibility("BACKWARD");
+        Map<String, Schema> subjects = Map.of(
+                Topics.valueSubject(topics.usageEvents()), new AvroCodec<>(UsageEvent.class).schema(),
+                Topics.valueSubject(topics.usageAggregates()), new AvroCodec<>(LimitUsage.class).schema());
+        for (Map.Entry<String, Schema> subject : subjects.entrySet()) {
+            int id = registry.register(subject.getKey(), subject.getValue());
+            registry.setCompatibility(subject.getKey(), "BACKWARD");
+            out.printf("schema %-39s id %d (BACKWARD)%n", subject.getKey(), id);
+        }
+        out.flush();
+        return 0;
+    }
+}
