@@ -1,0 +1,203 @@
+package io.capstream.bench;
+
+import io.capstream.aggregator.topology.DeadLetterHandler;
+import io.capstream.aggregator.topology.UsageTopology;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyLoader;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.UsageEvent;
+import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.Topics;
+import io.capstream.testkit.ApicurioRegistry;
+import io.capstream.testkit.KafkaCluster;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The load generator behind the throughput figure of docs/performance.md. On one real in-process
+ * KRaft broker and a real registry, in one run, it measures:
+ * <ol>
+ *   <li>the baseline: a raw Kafka producer (acks=all, idempotent) sending records of exactly the
+ *       size of the Avro usage events to a 12-partition topic;</li>
+ *   <li>the aggregator: the production topology with exactly-once v2 consuming the same number of
+ *       usage events already in {@code usage-events}, from RUNNING until every input offset is
+ *       committed.</li>
+ * </ol>
+ * Usage: {@code ThroughputBenchmark [events] [customers]} (defaults 200000 and 1000).
+ */
+public final class ThroughputBenchmark {
+    private static final String POLICY = """
+            models:
+              gpt-4o: {prices: {input_tokens: "2.50/1M", output_tokens: "10.00/1M"}}
+              gpt-4o-mini: {prices: {input_tokens: "0.15/1M", output_tokens: "0.60/1M"}}
+              claude-sonnet: {prices: {input_tokens: "3.00/1M", output_tokens: "15.00/1M"}}
+            """;
+    private static final String[] MODELS = {"gpt-4o", "gpt-4o-mini", "claude-sonnet"};
+    private static final String[] FEATURES = {"chat", "drafts", "deep_research"};
+
+    private ThroughputBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        int events = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
+        int customers = args.length > 1 ? Integer.parseInt(args[1]) : 1_000;
+        Path work = Files.createTempDirectory("capstream-bench");
+        try (KafkaCluster kafka = KafkaCluster.start(); ApicurioRegistry registry = ApicurioRegistry.start(work.resolve("registry.log"))) {
+            Topics topics = new Topics("bench.");
+            kafka.createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+            kafka.createTopics(List.of(new NewTopic("bench.raw", Topics.CUSTOMER_PARTITIONS, (short) 1)));
+            SchemaRegistryClient client = new SchemaRegistryClient(registry.url());
+            RegistryAvroSerde<UsageEvent> eventSerde = RegistryAvroSerde.of(UsageEvent.class, client, true);
+
+            List<UsageEvent> generated = generate(events, customers);
+            List<byte[]> encoded = new ArrayList<>(events);
+            for (UsageEvent e : generated) {
+                encoded.add(eventSerde.serialize(topics.usageEvents(), e));
+            }
+            double avgBytes = encoded.stream().mapToInt(b -> b.length).average().orElse(0);
+
+            // 1. baseline: raw producer, same record sizes and keys
+            double rawRate;
+            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(kafka), new StringSerializer(), new ByteArraySerializer())) {
+                rawRate = produce(producer, "bench.raw", generated, encoded);
+            }
+            // the usage events themselves, for the aggregator to consume
+            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(kafka), new StringSerializer(), new ByteArraySerializer())) {
+                produce(producer, topics.usageEvents(), generated, encoded);
+            }
+
+            // 2. the aggregator, exactly-once, from RUNNING until every input offset is committed
+            PolicyDocument policy = PolicyLoader.fromYaml(POLICY);
+            Properties props = new Properties();
+            props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-aggregator");
+            props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+            props.put(StreamsConfig.STATE_DIR_CONFIG, work.resolve("state").toString());
+            props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+            props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
+            props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+            props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+            UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(eventSerde, RegistryAvroSerde.of(LimitUsage.class, client, true));
+            long started;
+            long finished;
+            try (KafkaStreams streams = new KafkaStreams(UsageTopology.build(topics, () -> policy, Duration.ofHours(24), serdes), props);
+                 Admin admin = kafka.admin()) {
+                streams.start();
+                while (streams.state() != KafkaStreams.State.RUNNING) {
+                    Thread.sleep(10);
+                }
+                started = System.nanoTime();
+                Map<TopicPartition, Long> ends = endOffsets(admin, topics.usageEvents());
+                while (!caughtUp(admin, "bench-aggregator", ends)) {
+                    Thread.sleep(20);
+                }
+                finished = System.nanoTime();
+                streams.close(Duration.ofSeconds(30));
+            }
+            double aggregatorRate = events / ((finished - started) / 1e9);
+            report(events, customers, avgBytes, rawRate, aggregatorRate);
+        }
+    }
+
+    private static List<UsageEvent> generate(int events, int customers) {
+        Random random = new Random(1);
+        Instant now = Instant.now();
+        List<UsageEvent> list = new ArrayList<>(events);
+        for (int i = 0; i < events; i++) {
+            list.add(UsageEvent.newBuilder()
+                    .setId("evt-" + i).setSource("bench").setCustomer("cus_" + random.nextInt(customers))
+                    .setUser("usr_" + random.nextInt(50)).setApiKey("key_" + random.nextInt(10))
+                    .setFeature(FEATURES[random.nextInt(FEATURES.length)]).setModel(MODELS[random.nextInt(MODELS.length)])
+                    .setTime(now)
+                    .setUsage(List.of(new Quantity("input_tokens", null, new BigDecimal(1 + random.nextInt(5000)).setScale(9)),
+                            new Quantity("output_tokens", null, new BigDecimal(random.nextInt(2000)).setScale(9))))
+                    .build());
+        }
+        return list;
+    }
+
+    private static Map<String, Object> producerProps(KafkaCluster kafka) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        return props;
+    }
+
+    /** Sends every record and waits for all acknowledgements; returns records per second. */
+    private static double produce(KafkaProducer<String, byte[]> producer, String topic, List<UsageEvent> events, List<byte[]> values) {
+        long now = System.currentTimeMillis();
+        long start = System.nanoTime();
+        for (int i = 0; i < values.size(); i++) {
+            producer.send(new ProducerRecord<>(topic, null, now, events.get(i).getCustomer(), values.get(i)));
+        }
+        producer.flush();
+        return values.size() / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static Map<TopicPartition, Long> endOffsets(Admin admin, String topic) throws Exception {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        for (int p = 0; p < Topics.CUSTOMER_PARTITIONS; p++) {
+            request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+        }
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        for (Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> e : admin.listOffsets(request).all().get(30, TimeUnit.SECONDS).entrySet()) {
+            ends.put(e.getKey(), e.getValue().offset());
+        }
+        return ends;
+    }
+
+    private static boolean caughtUp(Admin admin, String group, Map<TopicPartition, Long> ends) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            OffsetAndMetadata c = committed.get(end.getKey());
+            // under exactly-once the committed offset also passes the transaction marker
+            if (end.getValue() > 0 && (c == null || c.offset() < end.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void report(int events, int customers, double avgBytes, double rawRate, double aggregatorRate) {
+        String jdk = System.getProperty("java.vendor") + " " + System.getProperty("java.version");
+        System.out.printf(Locale.ROOT, """
+
+                Capstream throughput, %d events for %d customers, %.0f bytes per record (Avro, Confluent wire format)
+                machine: %d cores, %s, %s
+                | measurement | events/s | ratio to raw producer |
+                |---|---:|---:|
+                | raw Kafka producer (acks=all, idempotent, lz4), same sizes and keys | %,.0f | 1.00 |
+                | aggregator (exactly_once_v2: price, dedup, account, emit) | %,.0f | %.2f |
+                %n""", events, customers, avgBytes, Runtime.getRuntime().availableProcessors(), jdk,
+                System.getProperty("os.name") + " " + System.getProperty("os.arch"), rawRate, aggregatorRate, aggregatorRate / rawRate);
+    }
+}
