@@ -9,6 +9,9 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.utils.Exit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.server.common.MetadataVersion;
 
@@ -17,6 +20,7 @@ import org.apache.kafka.server.common.MetadataVersion;
  * About 2.5 s to start. Tests share one per class, or one per JVM through {@link SharedStack}.
  */
 public final class KafkaCluster implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaCluster.class);
     private final KafkaClusterTestKit kit;
 
     private KafkaCluster(KafkaClusterTestKit kit) {
@@ -24,6 +28,11 @@ public final class KafkaCluster implements AutoCloseable {
     }
 
     public static KafkaCluster start() {
+        // Kafka's test utilities delete the cluster's temporary directories in a JVM shutdown hook,
+        // which can race with the broker's own shutdown; a broker that then fails to write a
+        // checkpoint halts the JVM with status 1. In a test JVM that must not turn a green run red.
+        Exit.setHaltProcedure((status, message) -> LOG.warn("in-process broker asked to halt with {}: {}", status, message));
+        Exit.setExitProcedure((status, message) -> LOG.warn("in-process broker asked to exit with {}: {}", status, message));
         try {
             KafkaClusterTestKit kit = new KafkaClusterTestKit.Builder(
                             new TestKitNodes.Builder()
