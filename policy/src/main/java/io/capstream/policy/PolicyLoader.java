@@ -19,6 +19,10 @@ public final class PolicyLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> MODEL_FIELDS = Set.of("prices", "tier", "downgrade_to");
     private static final Set<String> METER_FIELDS = Set.of("price", "unit");
+    private static final Set<String> TOP_FIELDS = Set.of("models", "meters", "plans", "links", "default_plan");
+    private static final Set<String> PLAN_FIELDS = Set.of("price", "model_tiers", "rate_limits", "entitlements", "default_caps", "fail_open");
+    private static final Set<String> ENTITLEMENT_FIELDS = Set.of("measure", "included", "period", "over", "warn_at");
+    private static final Set<String> LINK_FIELDS = Set.of("raise_cap", "upgrade", "top_up");
 
     private PolicyLoader() {}
 
@@ -30,7 +34,7 @@ public final class PolicyLoader {
             throw new PolicyValidationException(List.of("document: not valid YAML: " + e.getOriginalMessage()));
         }
         if (root == null || !root.isObject()) {
-            throw new PolicyValidationException(List.of("document: must be a mapping with 'models' and 'meters'"));
+            throw new PolicyValidationException(List.of("document: must be a mapping with models, meters, plans and links"));
         }
         List<String> errors = new ArrayList<>();
         Map<String, Model> models = new LinkedHashMap<>();
@@ -45,10 +49,27 @@ public final class PolicyLoader {
             m.downgradeTo().filter(target -> !models.containsKey(target)).ifPresent(target ->
                     errors.add("models." + m.name() + ".downgrade_to: unknown model '" + target + "'"));
         }
+        Specs specs = new Specs(errors);
+        specs.unknown("document", root, TOP_FIELDS);
+        PolicyDocument catalogue = new PolicyDocument(models, meters);
+        Map<String, Plan> plans = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(root, "plans", errors)) {
+            plan("plans." + e.getKey(), e.getKey(), e.getValue(), specs, catalogue).ifPresent(p -> plans.put(p.name(), p));
+        }
+        Links links = Links.NONE;
+        JsonNode linksNode = root.get("links");
+        if (linksNode != null && specs.object("links", linksNode)) {
+            specs.unknown("links", linksNode, LINK_FIELDS);
+            links = new Links(Optional.ofNullable(specs.text("links.raise_cap", linksNode.get("raise_cap"))),
+                    Optional.ofNullable(specs.text("links.upgrade", linksNode.get("upgrade"))),
+                    Optional.ofNullable(specs.text("links.top_up", linksNode.get("top_up"))));
+        }
+        Optional<String> defaultPlan = Optional.ofNullable(specs.text("default_plan", root.get("default_plan")));
+        defaultPlan.filter(p -> !plans.containsKey(p)).ifPresent(p -> errors.add("default_plan: unknown plan '" + p + "'"));
         if (!errors.isEmpty()) {
             throw new PolicyValidationException(errors);
         }
-        return new PolicyDocument(models, meters);
+        return new PolicyDocument(models, meters, plans, links, defaultPlan);
     }
 
     private static List<Map.Entry<String, JsonNode>> fields(JsonNode node, String name, List<String> errors) {
@@ -81,6 +102,64 @@ public final class PolicyLoader {
         String tier = node.path("tier").asText("standard");
         Optional<String> downgrade = Optional.ofNullable(node.get("downgrade_to")).map(JsonNode::asText);
         return Optional.of(new Model(name, prices, tier, downgrade));
+    }
+
+    private static Optional<Plan> plan(String path, String name, JsonNode node, Specs specs, PolicyDocument catalogue) {
+        if (!specs.object(path, node)) {
+            return Optional.empty();
+        }
+        List<String> errors = specs.errors();
+        specs.unknown(path, node, PLAN_FIELDS);
+        java.math.BigDecimal price = node.has("price") ? specs.decimal(path + ".price", node.get("price"), true) : java.math.BigDecimal.ZERO;
+        Set<String> tiers = new java.util.LinkedHashSet<>();
+        JsonNode tiersNode = node.get("model_tiers");
+        if (tiersNode != null && tiersNode.isArray()) {
+            tiersNode.forEach(t -> tiers.add(t.asText()));
+        } else if (tiersNode != null) {
+            errors.add(path + ".model_tiers: a list of tiers, e.g. [standard, premium]");
+        } else {
+            catalogue.models().values().forEach(m -> tiers.add(m.tier()));
+        }
+        Map<String, Integer> rateLimits = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(node, "rate_limits", errors)) {
+            if (!e.getValue().canConvertToInt() || e.getValue().asInt() <= 0) {
+                errors.add(path + ".rate_limits." + e.getKey() + ": a positive whole number");
+            } else {
+                rateLimits.put(e.getKey(), e.getValue().asInt());
+            }
+        }
+        Map<String, Entitlement> entitlements = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(node, "entitlements", errors)) {
+            String p = path + ".entitlements." + e.getKey();
+            JsonNode en = e.getValue();
+            if (!specs.object(p, en)) {
+                continue;
+            }
+            specs.unknown(p, en, ENTITLEMENT_FIELDS);
+            Measure measure = Measure.of(specs.text(p + ".measure", en.get("measure")));
+            if (!catalogue.knowsMeasure(measure)) {
+                errors.add(p + ".measure: '" + measure + "' is neither USD nor a priced meter");
+            }
+            java.math.BigDecimal included = specs.decimal(p + ".included", en.get("included"), true);
+            ResetSchedule period = specs.schedule(p + ".period", en.get("period"), "billing");
+            Over over = specs.enumValue(p + ".over", en.get("over"), Over.class, Over.BILL_OVERAGE);
+            List<java.math.BigDecimal> warnAt = specs.thresholds(p + ".warn_at", en.get("warn_at"), Cap.DEFAULT_THRESHOLDS);
+            if (included != null && period != null && over != null && warnAt != null) {
+                entitlements.put(e.getKey(), new Entitlement(e.getKey(), measure, included, period, over, warnAt));
+            }
+        }
+        List<Cap> defaultCaps = new java.util.ArrayList<>();
+        JsonNode capsNode = node.get("default_caps");
+        if (capsNode != null && !capsNode.isArray()) {
+            errors.add(path + ".default_caps: a list of caps");
+        } else if (capsNode != null) {
+            for (int i = 0; i < capsNode.size(); i++) {
+                specs.cap(path + ".default_caps[" + i + "]", capsNode.get(i), null).ifPresent(defaultCaps::add);
+            }
+        }
+        boolean failOpen = specs.bool(path + ".fail_open", node.get("fail_open"), price != null && price.signum() > 0);
+        return price == null ? Optional.empty()
+                : Optional.of(new Plan(name, price, tiers, rateLimits, entitlements, defaultCaps, failOpen));
     }
 
     private static Optional<Meter> meter(String path, String name, JsonNode node, List<String> errors) {

@@ -2,7 +2,7 @@ package io.capstream.aggregator.query;
 
 import io.capstream.aggregator.topology.UsageKeys;
 import io.capstream.aggregator.topology.UsageTopology;
-import io.capstream.policy.MonthlySchedule;
+import io.capstream.policy.ResetSchedule;
 import io.capstream.policy.Period;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
@@ -48,7 +48,7 @@ public final class UsageQueryApi {
     private final Supplier<HostInfo> self;
     private final ApiKeys keys;
     private final Clock clock;
-    private final MonthlySchedule schedule = new MonthlySchedule(1, ZoneOffset.UTC);
+    private final ResetSchedule schedule = new ResetSchedule.Monthly(1);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock) {
@@ -83,7 +83,7 @@ public final class UsageQueryApi {
             forward(ctx, owner.activeHost(), customer);
             return;
         }
-        Period period = schedule.periodAt(clock.instant());
+        Period period = schedule.periodAt(clock.instant(), ZoneOffset.UTC);
         List<LimitUsage> totals = new ArrayList<>();
         try {
             ReadOnlyKeyValueStore<String, LimitUsage> store = kafkaStreams.store(StoreQueryParameters

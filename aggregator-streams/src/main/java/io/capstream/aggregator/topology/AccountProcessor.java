@@ -1,7 +1,7 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.Decimals;
-import io.capstream.policy.MonthlySchedule;
+import io.capstream.policy.ResetSchedule;
 import io.capstream.policy.Period;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.Quantity;
@@ -21,10 +21,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class AccountProcessor extends ContextualProcessor<String, PricedEvent, String, LimitUsage> {
     private final String storeName;
-    private final MonthlySchedule schedule;
+    private final ResetSchedule schedule;
     private KeyValueStore<String, LimitUsage> totals;
 
-    AccountProcessor(String storeName, MonthlySchedule schedule) {
+    AccountProcessor(String storeName, ResetSchedule schedule) {
         this.storeName = storeName;
         this.schedule = schedule;
     }
@@ -38,7 +38,7 @@ final class AccountProcessor extends ContextualProcessor<String, PricedEvent, St
     @Override
     public void process(Record<String, PricedEvent> record) {
         UsageEvent event = record.value().event();
-        Period period = schedule.periodAt(event.getTime());
+        Period period = schedule.periodAt(event.getTime(), java.time.ZoneOffset.UTC);
         String limitId = UsageKeys.featureLimit(event.getFeature());
         String key = UsageKeys.key(event.getCustomer(), limitId, period.start());
         LimitUsage current = totals.get(key);

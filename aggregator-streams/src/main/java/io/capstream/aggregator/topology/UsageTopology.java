@@ -1,7 +1,7 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.EventTimeWindow;
-import io.capstream.policy.MonthlySchedule;
+import io.capstream.policy.ResetSchedule;
 import io.capstream.policy.PolicyDocument;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.UsageEvent;
@@ -45,7 +45,7 @@ public final class UsageTopology {
     public static Topology build(Topics topics, Supplier<PolicyDocument> policy, Duration lateWindow, TopicSerdes serdes) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
         Duration dedupRetention = window.dedupWindow().multipliedBy(2);
-        MonthlySchedule schedule = new MonthlySchedule(1, ZoneOffset.UTC);
+        ResetSchedule schedule = new ResetSchedule.Monthly(1);
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.String().deserializer(), serdes.usageEvents().deserializer(), topics.usageEvents());
         topology.addProcessor(PRICE, () -> new PriceProcessor(policy, window), SOURCE);

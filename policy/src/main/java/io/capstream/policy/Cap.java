@@ -1,0 +1,37 @@
+package io.capstream.policy;
+
+import java.math.BigDecimal;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A spend limit set by a customer (or, as a default, by the plan), with its own reset schedule and
+ * timezone. What it counts per event is {@link Accounting#counted}: all spend, spend beyond the
+ * plan ({@code overageOnly}), and with or without what grants paid ({@code ignoreGrants}).
+ *
+ * @param timezone the cap's own timezone; empty means the customer's
+ * @param failOpen what to do when usage state is unavailable; empty means the plan's default
+ */
+public record Cap(String id, String label, BigDecimal amount, Measure measure, CapFilter filter, ResetSchedule period,
+                  Optional<ZoneId> timezone, boolean overageOnly, boolean ignoreGrants, List<BigDecimal> thresholds,
+                  CapAction action, boolean strict, Optional<Boolean> failOpen) {
+    public static final List<BigDecimal> DEFAULT_THRESHOLDS =
+            List.of(new BigDecimal("0.8"), new BigDecimal("0.9"), BigDecimal.ONE);
+
+    public Cap {
+        thresholds = List.copyOf(thresholds);
+    }
+
+    public String limitId() {
+        return "cap:" + id;
+    }
+
+    public String displayLabel() {
+        return label == null || label.isBlank() ? id : label;
+    }
+
+    public Cap withAmount(BigDecimal newAmount) {
+        return new Cap(id, label, newAmount, measure, filter, period, timezone, overageOnly, ignoreGrants, thresholds, action, strict, failOpen);
+    }
+}

@@ -1,0 +1,4 @@
+package io.capstream.policy;
+
+/** What a cap does at 100 %. */
+public enum CapAction { BLOCK, DOWNGRADE, THROTTLE, NOTIFY }

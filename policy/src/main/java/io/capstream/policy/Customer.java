@@ -1,0 +1,59 @@
+package io.capstream.policy;
+
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A customer (tenant) as configured through the control API.
+ *
+ * @param noHardCaps trusted customers: nothing blocks, notifications still fire
+ * @param caps       the customer's own caps; together with the plan's default caps they make
+ *                   {@link #effectiveCaps}
+ */
+public record Customer(String id, String plan, ZoneId timezone, int billingAnchorDay, Contacts contacts, boolean noHardCaps,
+                       Status status, List<Cap> caps, List<Grant> grants) {
+    public enum Status { ACTIVE, DISABLED }
+
+    /** Where notifications go; the webhook secret signs them and is never shown back. */
+    public record Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret) {
+        public static final Contacts NONE = new Contacts(List.of(), Optional.empty(), Optional.empty());
+
+        public Contacts {
+            emails = List.copyOf(emails);
+        }
+    }
+
+    public Customer {
+        caps = List.copyOf(caps);
+        grants = List.copyOf(grants);
+    }
+
+    /** A customer nobody configured yet: the policy's default plan, UTC, billed from the 1st. */
+    public static Customer unconfigured(String id, String defaultPlan) {
+        return new Customer(id, defaultPlan, ZoneId.of("UTC"), 1, Contacts.NONE, false, Status.ACTIVE, List.of(), List.of());
+    }
+
+    /** The plan's default caps, each replaced by the customer's cap of the same id, then the customer's other caps. */
+    public List<Cap> effectiveCaps(Optional<Plan> plan) {
+        List<Cap> result = new java.util.ArrayList<>();
+        plan.ifPresent(p -> p.defaultCaps().stream()
+                .filter(d -> caps.stream().noneMatch(c -> c.id().equals(d.id())))
+                .forEach(result::add));
+        result.addAll(caps);
+        return result;
+    }
+
+    /** The timezone a cap's periods use. */
+    public ZoneId zoneOf(Cap cap) {
+        return cap.timezone().orElse(timezone);
+    }
+
+    public Customer withCaps(List<Cap> newCaps) {
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, newCaps, grants);
+    }
+
+    public Customer withGrants(List<Grant> newGrants) {
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, caps, newGrants);
+    }
+}
