@@ -13,7 +13,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
 public record AggregatorConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix,
                                String applicationId, Path stateDir, String httpHost, int httpPort, String advertisedHost,
-                               Path policyFile, Path apiKeysFile, Duration lateWindow, int standbyReplicas,
+                               Path apiKeysFile, Duration lateWindow, int standbyReplicas,
                                int streamThreads, long commitIntervalMs, Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String TOPIC_PREFIX = "topic.prefix";
@@ -22,7 +22,6 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
     public static final String HTTP_HOST = "http.host";
     public static final String HTTP_PORT = "http.port";
     public static final String ADVERTISED_HOST = "http.advertised.host";
-    public static final String POLICY_FILE = "policy.file";
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String LATE_WINDOW_MS = "late.window.ms";
     public static final String STANDBY_REPLICAS = "num.standby.replicas";
@@ -41,8 +40,6 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the query API binds to.")
             .define(HTTP_PORT, Type.INT, 8081, Range.between(0, 65535), Importance.HIGH, "Query API port (0 picks a free one).")
             .define(ADVERTISED_HOST, Type.STRING, "localhost", Importance.HIGH, "Host name other instances use to reach this one's query API.")
-            .define(POLICY_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-                    "The policy document (YAML): model catalogue and meter prices.")
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys for the query API: '<name> sha256:<hex> <scope>...' per line.")
             .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
@@ -57,7 +54,7 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
         return new AggregatorConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
                 (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(APPLICATION_ID),
                 Path.of((String) v.get(STATE_DIR)), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT),
-                (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(POLICY_FILE)), Path.of((String) v.get(API_KEYS_FILE)),
+                (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
                 (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), Configs.kafkaPassThrough(raw));
     }

@@ -3,12 +3,14 @@ package io.capstream.aggregator;
 import io.capstream.aggregator.query.UsageQueryApi;
 import io.capstream.aggregator.topology.DeadLetterHandler;
 import io.capstream.aggregator.topology.UsageTopology;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.HttpServer;
+import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PeriodTotal;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
@@ -17,9 +19,6 @@ import io.javalin.Javalin;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -43,7 +42,6 @@ public final class AggregatorService implements AutoCloseable {
 
     public AggregatorService(AggregatorConfig config, Clock clock) {
         Topics topics = new Topics(config.topicPrefix());
-        PolicyDocument policy = loadPolicy(config.policyFile());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
         // The HTTP server starts first: its real port is the one other instances are told about.
@@ -53,10 +51,12 @@ public final class AggregatorService implements AutoCloseable {
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
+        boolean auto = config.autoRegister();
         UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(
-                RegistryAvroSerde.of(UsageEvent.class, registry, config.autoRegister()),
-                RegistryAvroSerde.of(LimitUsage.class, registry, config.autoRegister()));
-        this.streams = new KafkaStreams(UsageTopology.build(topics, () -> policy, config.lateWindow(), serdes),
+                RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
+                RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
+                RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
+        this.streams = new KafkaStreams(UsageTopology.build(topics, config.lateWindow(), serdes),
                 streamsProperties(config, topics, self));
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; replacing it", e);
@@ -85,14 +85,6 @@ public final class AggregatorService implements AutoCloseable {
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
         props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
         return props;
-    }
-
-    private static PolicyDocument loadPolicy(Path file) {
-        try {
-            return PolicyLoader.fromYaml(Files.readString(file));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the policy document " + file, e);
-        }
     }
 
     public int port() {

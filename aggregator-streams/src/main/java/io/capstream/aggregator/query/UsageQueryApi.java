@@ -2,13 +2,19 @@ package io.capstream.aggregator.query;
 
 import io.capstream.aggregator.topology.UsageKeys;
 import io.capstream.aggregator.topology.UsageTopology;
-import io.capstream.policy.ResetSchedule;
-import io.capstream.policy.Period;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
+import io.capstream.policy.Customer;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.mapping.CustomerMapping;
+import io.capstream.schemas.topics.Topics;
+import java.util.HashMap;
+import java.util.Map;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -20,9 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
@@ -48,7 +51,7 @@ public final class UsageQueryApi {
     private final Supplier<HostInfo> self;
     private final ApiKeys keys;
     private final Clock clock;
-    private final ResetSchedule schedule = new ResetSchedule.Monthly(1);
+    private final ParsedPolicy policyCache = new ParsedPolicy();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock) {
@@ -72,7 +75,7 @@ public final class UsageQueryApi {
         if (kafkaStreams == null || kafkaStreams.state() != KafkaStreams.State.RUNNING) {
             throw rebalancing();
         }
-        KeyQueryMetadata owner = kafkaStreams.queryMetadataForKey(UsageTopology.TOTALS_STORE, customer, Serdes.String().serializer());
+        KeyQueryMetadata owner = kafkaStreams.queryMetadataForKey(UsageTopology.LIMITS_STORE, customer, Serdes.String().serializer());
         if (owner == null || KeyQueryMetadata.NOT_AVAILABLE.equals(owner)) {
             throw rebalancing();
         }
@@ -83,24 +86,33 @@ public final class UsageQueryApi {
             forward(ctx, owner.activeHost(), customer);
             return;
         }
-        Period period = schedule.periodAt(clock.instant(), ZoneOffset.UTC);
-        List<LimitUsage> totals = new ArrayList<>();
         try {
-            ReadOnlyKeyValueStore<String, LimitUsage> store = kafkaStreams.store(StoreQueryParameters
-                    .fromNameAndType(UsageTopology.TOTALS_STORE, QueryableStoreTypes.<String, LimitUsage>keyValueStore())
+            ReadOnlyKeyValueStore<String, LimitUsage> limits = kafkaStreams.store(StoreQueryParameters
+                    .fromNameAndType(UsageTopology.LIMITS_STORE, QueryableStoreTypes.<String, LimitUsage>keyValueStore())
                     .withPartition(owner.partition()));
-            try (KeyValueIterator<String, LimitUsage> it = store.prefixScan(UsageKeys.customerPrefix(customer), Serdes.String().serializer())) {
+            ReadOnlyKeyValueStore<String, CustomerRecord> customers = kafkaStreams.store(StoreQueryParameters
+                    .fromNameAndType(UsageTopology.CUSTOMERS_STORE, QueryableStoreTypes.<String, CustomerRecord>keyValueStore())
+                    .withPartition(owner.partition()));
+            ReadOnlyKeyValueStore<String, PolicyRecord> policies = kafkaStreams.store(StoreQueryParameters
+                    .fromNameAndType(UsageTopology.POLICY_STORE, QueryableStoreTypes.<String, PolicyRecord>keyValueStore()));
+            PolicyRecord policyRecord = policies.get(Topics.POLICY_KEY);
+            if (policyRecord == null) {
+                throw ApiException.unavailable("usage_state_unavailable", "no policy document has been applied yet", RETRY_AFTER_SECONDS);
+            }
+            PolicyDocument policy = policyCache.parse(policyRecord);
+            CustomerRecord record = customers.get(customer);
+            Customer config = record == null ? Customer.unconfigured(customer, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
+            Map<String, LimitUsage> entries = new HashMap<>();
+            try (KeyValueIterator<String, LimitUsage> it = limits.prefixScan(UsageKeys.customerPrefix(customer), Serdes.String().serializer())) {
                 while (it.hasNext()) {
                     KeyValue<String, LimitUsage> entry = it.next();
-                    if (entry.value.getPeriodStart().equals(period.start())) {
-                        totals.add(entry.value);
-                    }
+                    entries.put(entry.key, entry.value);
                 }
             }
+            HttpServer.json(ctx, 200, UsageReport.build(config, policy, entries, clock.instant(), false));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }
-        HttpServer.json(ctx, 200, UsageView.of(customer, period.start(), period.end(), totals, false));
     }
 
     private void forward(Context ctx, HostInfo owner, String customer) {

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
 /**
@@ -19,12 +20,17 @@ import org.apache.kafka.streams.processor.api.Record;
  * received the event, so a replay decides the same way) and prices the rest with the policy.
  */
 final class PriceProcessor extends ContextualProcessor<String, UsageEvent, String, PricedEvent> {
-    private final Supplier<PolicyDocument> policy;
     private final EventTimeWindow window;
+    private Supplier<PolicyDocument> policy;
 
-    PriceProcessor(Supplier<PolicyDocument> policy, EventTimeWindow window) {
-        this.policy = policy;
+    PriceProcessor(EventTimeWindow window) {
         this.window = window;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, PricedEvent> context) {
+        super.init(context);
+        policy = new PolicyCache(context.getStateStore(UsageTopology.POLICY_STORE));
     }
 
     @Override

@@ -1,18 +1,20 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.EventTimeWindow;
-import io.capstream.policy.ResetSchedule;
-import io.capstream.policy.PolicyDocument;
+import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PeriodTotal;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.serde.InternalAvroSerde;
 import io.capstream.schemas.topics.Topics;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -20,43 +22,86 @@ import org.apache.kafka.streams.state.Stores;
  * has an explicit name, so a change to the topology never silently orphans state.
  *
  * <pre>
- * usage-events ─▶ price ─▶ dedup ─▶ account ─▶ usage-aggregates
- *                  │         │ usage-dedup-store      │ usage-totals-store
+ * usage-events ─▶ price ─▶ dedup ─▶ account ──┬─▶ usage-aggregates
+ *                  │         │         │       ├─▶ threshold-events
+ * customers ─▶ customer-update ────────┤       └─▶ billing-period-totals (when a period closes)
+ *                  │   usage-dedup-store   usage-limits-store, customers-store
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
+ * policy ─▶ policy-store (global: every instance, every version, no restart)
  * </pre>
  *
  * Pricing comes before dedup so that an event refused for its content does not use up its id: the
  * sender can correct it and send it again.
  */
 public final class UsageTopology {
-    public static final String SOURCE = "usage-events-source";
+    public static final String EVENTS_SOURCE = "usage-events-source";
+    public static final String CUSTOMERS_SOURCE = "customers-source";
+    public static final String POLICY_SOURCE = "policy-source";
     public static final String PRICE = "price";
     public static final String DEDUP = "dedup";
     public static final String ACCOUNT = "account";
-    public static final String SINK = "usage-aggregates-sink";
+    public static final String CUSTOMER_UPDATE = "customer-update";
+    public static final String POLICY_UPDATE = "policy-update";
+    public static final String AGGREGATES_SINK = "usage-aggregates-sink";
+    public static final String THRESHOLDS_SINK = "threshold-events-sink";
+    public static final String TOTALS_SINK = "billing-period-totals-sink";
     public static final String DEDUP_STORE = "usage-dedup-store";
-    public static final String TOTALS_STORE = "usage-totals-store";
+    public static final String LIMITS_STORE = "usage-limits-store";
+    public static final String CUSTOMERS_STORE = "customers-store";
+    public static final String POLICY_STORE = "policy-store";
 
     /** The serdes of the topics the topology reads and writes (registry-backed in production). */
-    public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<LimitUsage> usageAggregates) {}
+    public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
+                              Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
+                              Serde<PeriodTotal> periodTotals) {}
 
     private UsageTopology() {}
 
-    public static Topology build(Topics topics, Supplier<PolicyDocument> policy, Duration lateWindow, TopicSerdes serdes) {
+    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
-        Duration dedupRetention = window.dedupWindow().multipliedBy(2);
-        ResetSchedule schedule = new ResetSchedule.Monthly(1);
         Topology topology = new Topology();
-        topology.addSource(SOURCE, Serdes.String().deserializer(), serdes.usageEvents().deserializer(), topics.usageEvents());
-        topology.addProcessor(PRICE, () -> new PriceProcessor(policy, window), SOURCE);
+        topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
+                        new InternalAvroSerde<>(PolicyRecord.class)).withLoggingDisabled(),
+                POLICY_SOURCE, Serdes.String().deserializer(), serdes.policy().deserializer(), topics.policy(),
+                POLICY_UPDATE, PolicyStoreUpdater::new);
+
+        topology.addSource(EVENTS_SOURCE, Serdes.String().deserializer(), serdes.usageEvents().deserializer(), topics.usageEvents());
+        topology.addSource(CUSTOMERS_SOURCE, Serdes.String().deserializer(), serdes.customers().deserializer(), topics.customers());
+        topology.addProcessor(PRICE, () -> new PriceProcessor(window), EVENTS_SOURCE);
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(TOTALS_STORE, schedule), DEDUP);
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window), DEDUP);
+        topology.addProcessor(CUSTOMER_UPDATE, () -> new CustomerUpdateProcessor(window), CUSTOMERS_SOURCE);
+
         topology.addStateStore(Stores.windowStoreBuilder(
-                Stores.persistentWindowStore(DEDUP_STORE, dedupRetention, Duration.ofMillis(1), false),
+                Stores.persistentWindowStore(DEDUP_STORE, window.dedupWindow().multipliedBy(2), Duration.ofMillis(1), false),
                 Serdes.String(), Serdes.Long()), DEDUP);
-        topology.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(TOTALS_STORE), Serdes.String(), new InternalAvroSerde<>(LimitUsage.class)), ACCOUNT);
-        topology.addSink(SINK, topics.usageAggregates(), Serdes.String().serializer(), serdes.usageAggregates().serializer(), ACCOUNT);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(LimitUsage.class)), ACCOUNT, CUSTOMER_UPDATE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(CustomerRecord.class)), ACCOUNT, CUSTOMER_UPDATE);
+
+        topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT, CUSTOMER_UPDATE);
+        topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT, CUSTOMER_UPDATE);
+        topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
         return topology;
+    }
+
+    static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window) {
+        return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
+                new PolicyCache(context.getStateStore(POLICY_STORE)), window);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Serializer<Object> erase(Serde<?> serde) {
+        return (Serializer<Object>) serde.serializer();
+    }
+
+    /** Threshold events are keyed by customer: the ledger's key is {@code customer|...}. */
+    private static final class CustomerKey implements Serializer<String> {
+        @Override
+        public byte[] serialize(String topic, String key) {
+            int bar = key.indexOf('|');
+            return Serdes.String().serializer().serialize(topic, bar < 0 ? key : key.substring(0, bar));
+        }
     }
 }

@@ -8,6 +8,8 @@ import io.capstream.ingest.IngestService;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.Topics;
 import io.capstream.testkit.SharedStack;
 import io.capstream.testkit.TopicNames;
@@ -51,6 +53,12 @@ final class Stack implements AutoCloseable {
             try (InputStream in = Stack.class.getResourceAsStream("/test-policy.yaml")) {
                 Files.write(policyFile, in.readAllBytes());
             }
+            try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
+                    new SchemaRegistryClient(SharedStack.registry().url()), true, topics)) {
+                publisher.publish(Files.readString(policyFile), java.time.Instant.now());
+            } catch (Exception e) {
+                throw new IllegalStateException("could not apply the test policy", e);
+            }
             ingest = new IngestService(IngestConfig.from(Map.of(
                     IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
                     IngestConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
@@ -73,7 +81,6 @@ final class Stack implements AutoCloseable {
         config.put(AggregatorConfig.HTTP_HOST, "127.0.0.1");
         config.put(AggregatorConfig.HTTP_PORT, "0");
         config.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
-        config.put(AggregatorConfig.POLICY_FILE, policyFile.toString());
         config.put(AggregatorConfig.API_KEYS_FILE, keysFile.toString());
         config.put("kafka.session.timeout.ms", "10000");
         return config;

@@ -13,6 +13,8 @@ import org.apache.kafka.common.config.TopicConfig;
 public record Topics(String prefix) {
     /** Partitions of the customer-keyed topics; usage-events and customers must stay equal (co-partitioned). */
     public static final int CUSTOMER_PARTITIONS = 12;
+    /** The key of the policy document on the policy topic (one document per deployment). */
+    public static final String POLICY_KEY = "capstream";
 
     public Topics {
         if (prefix == null) {
@@ -30,6 +32,22 @@ public record Topics(String prefix) {
 
     public String usageEventsDlq() {
         return prefix + "usage-events-dlq";
+    }
+
+    public String customers() {
+        return prefix + "customers";
+    }
+
+    public String policy() {
+        return prefix + "policy";
+    }
+
+    public String billingPeriodTotals() {
+        return prefix + "billing-period-totals";
+    }
+
+    public String thresholdEvents() {
+        return prefix + "threshold-events";
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -51,6 +69,14 @@ public record Topics(String prefix) {
                 new TopicSpec(usageAggregates(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new TopicSpec(usageEventsDlq(), 3, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                new TopicSpec(customers(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(policy(), 1, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(billingPeriodTotals(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(thresholdEvents(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)));
     }
 }

@@ -1,0 +1,21 @@
+package io.capstream.aggregator.query;
+
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyLoader;
+import io.capstream.schemas.PolicyRecord;
+
+/** The last policy version the query API parsed, so a read parses the YAML only when the version changed. */
+final class ParsedPolicy {
+    private record Parsed(String version, PolicyDocument document) {}
+
+    private volatile Parsed last;
+
+    PolicyDocument parse(PolicyRecord record) {
+        Parsed current = last;
+        if (current == null || !current.version().equals(record.getVersion())) {
+            current = new Parsed(record.getVersion(), PolicyLoader.fromYaml(record.getSource()));
+            last = current;
+        }
+        return current.document();
+    }
+}

@@ -1,0 +1,97 @@
+package io.capstream.aggregator.topology;
+
+import io.capstream.policy.Customer;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PeriodTotal;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.ThresholdCrossed;
+import io.capstream.schemas.UsageEvent;
+import io.capstream.schemas.mapping.CustomerMapping;
+import io.capstream.schemas.serde.InternalAvroSerde;
+import io.capstream.schemas.topics.Topics;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+
+/** The production topology on a TopologyTestDriver, with plain Avro serdes standing in for the registry. */
+final class TopologyFixture implements AutoCloseable {
+    final Topics topics = new Topics("t.");
+    final InternalAvroSerde<UsageEvent> eventSerde = new InternalAvroSerde<>(UsageEvent.class);
+    final TopologyTestDriver driver;
+    final TestInputTopic<String, UsageEvent> events;
+    final TestInputTopic<String, CustomerRecord> customers;
+    final TestInputTopic<String, PolicyRecord> policy;
+    final TestOutputTopic<String, LimitUsage> aggregates;
+    final TestOutputTopic<String, ThresholdCrossed> thresholds;
+    final TestOutputTopic<String, PeriodTotal> totals;
+    final TestOutputTopic<byte[], byte[]> dlq;
+
+    TopologyFixture(String policyYaml) {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+        InternalAvroSerde<CustomerRecord> customerSerde = new InternalAvroSerde<>(CustomerRecord.class);
+        InternalAvroSerde<PolicyRecord> policySerde = new InternalAvroSerde<>(PolicyRecord.class);
+        InternalAvroSerde<LimitUsage> usageSerde = new InternalAvroSerde<>(LimitUsage.class);
+        InternalAvroSerde<ThresholdCrossed> thresholdSerde = new InternalAvroSerde<>(ThresholdCrossed.class);
+        InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
+        driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
+                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde)), props, Instant.parse("2026-11-01T00:00:00Z"));
+        events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
+        customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
+        policy = driver.createInputTopic(topics.policy(), new StringSerializer(), policySerde);
+        aggregates = driver.createOutputTopic(topics.usageAggregates(), new StringDeserializer(), usageSerde);
+        thresholds = driver.createOutputTopic(topics.thresholdEvents(), new StringDeserializer(), thresholdSerde);
+        totals = driver.createOutputTopic(topics.billingPeriodTotals(), new StringDeserializer(), totalSerde);
+        dlq = driver.createOutputTopic(topics.usageEventsDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        applyPolicy(policyYaml);
+    }
+
+    void applyPolicy(String yaml) {
+        policy.pipeInput(Topics.POLICY_KEY, PolicyRecord.newBuilder().setName(Topics.POLICY_KEY)
+                .setVersion(Integer.toHexString(yaml.hashCode())).setSource(yaml).setAppliedAt(Instant.EPOCH).build());
+    }
+
+    void configure(Customer customer, Instant at) {
+        customers.pipeInput(new TestRecord<>(customer.id(), CustomerMapping.toRecord(customer, at), at));
+    }
+
+    static UsageEvent event(String id, String customer, String feature, String model, Instant time, Map<String, Long> usage) {
+        return UsageEvent.newBuilder().setId(id).setSource("svc").setCustomer(customer).setFeature(feature).setModel(model)
+                .setTime(time)
+                .setUsage(usage.entrySet().stream()
+                        .map(e -> new Quantity(e.getKey(), null, new BigDecimal(e.getValue()).setScale(9))).toList())
+                .build();
+    }
+
+    /** Sends the event as ingest would: the record timestamp is when it was received. */
+    void send(UsageEvent e, Instant receivedAt) {
+        events.pipeInput(new TestRecord<>(e.getCustomer(), e, receivedAt));
+    }
+
+    LimitUsage limit(String customer, String limitId, Instant periodStart) {
+        KeyValueStore<String, LimitUsage> store = driver.getKeyValueStore(UsageTopology.LIMITS_STORE);
+        return store.get(UsageKeys.key(customer, limitId, periodStart));
+    }
+
+    @Override
+    public void close() {
+        driver.close();
+    }
+}
