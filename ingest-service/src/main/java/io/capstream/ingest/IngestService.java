@@ -4,7 +4,14 @@ import io.capstream.policy.EventTimeWindow;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.HttpServer;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.PolicyPublisher;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
 import io.capstream.schemas.topics.Topics;
 import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -25,6 +32,10 @@ public final class IngestService implements AutoCloseable {
 
     private final EventPublisher publisher;
     private final Admin admin;
+    private final TopicView<CustomerRecord> customers;
+    private final TopicView<PolicyRecord> policies;
+    private final KafkaProducer<String, CustomerRecord> customerProducer;
+    private final PolicyPublisher policyPublisher;
     private final Javalin http;
 
     public IngestService(IngestConfig config, Clock clock) {
@@ -36,10 +47,26 @@ public final class IngestService implements AutoCloseable {
         adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000);
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1_000);
         this.admin = Admin.create(adminProps);
-        IngestApi api = new IngestApi(ApiKeys.fromFile(config.apiKeysFile()), new EventParser(new EventTimeWindow(config.lateWindow())),
-                publisher, clock, metrics);
+        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
+        Map<String, Object> kafka = new java.util.HashMap<>(config.kafka());
+        kafka.put("bootstrap.servers", config.bootstrapServers());
+        this.customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
+        this.policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
+        Map<String, Object> producerProps = new java.util.HashMap<>(kafka);
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
+        this.customerProducer = new KafkaProducer<>(producerProps, new StringSerializer(),
+                RegistryAvroSerde.of(CustomerRecord.class, registry, config.autoRegister()));
+        this.policyPublisher = new PolicyPublisher(kafka, registry, config.autoRegister(), topics);
+        IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow())), publisher, clock, metrics);
+        ControlApi control = new ControlApi(keys, customers, policies, customerProducer, policyPublisher, topics, clock);
         this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-ingest.json",
-                () -> topicReachable(topics.usageEvents()), api::routes);
+                () -> customers.caughtUp() && policies.caughtUp() && topicReachable(topics.usageEvents()), cfg -> {
+                    api.routes(cfg);
+                    control.routes(cfg);
+                });
         LOG.info("ingest listening on {}:{}, writing to {}", config.httpHost(), http.port(), topics.usageEvents());
     }
 
@@ -60,6 +87,10 @@ public final class IngestService implements AutoCloseable {
     public void close() {
         http.stop();
         publisher.close();
+        customerProducer.close();
+        policyPublisher.close();
+        customers.close();
+        policies.close();
         admin.close();
     }
 

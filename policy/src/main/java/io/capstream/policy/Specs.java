@@ -22,6 +22,9 @@ public final class Specs {
     public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}");
     private static final Set<String> CAP_FIELDS = Set.of("id", "label", "amount", "measure", "feature", "model", "user", "api_key",
             "period", "timezone", "overage_only", "ignore_grants", "thresholds", "action", "strict", "fail_open");
+    private static final Set<String> CUSTOMER_FIELDS = Set.of("plan", "timezone", "billing_anchor_day", "contacts", "overrides", "status");
+    private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret");
+    private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Set<String> GRANT_FIELDS = Set.of("id", "amount", "category", "priority", "effective_at", "expires_at", "feature");
 
     private final List<String> errors;
@@ -64,6 +67,78 @@ public final class Specs {
         }
         return Optional.of(new Cap(id, text(path + ".label", node.get("label")), amount, measure, filter, period, zone,
                 overageOnly, ignoreGrants, thresholds, action, bool(path + ".strict", node.get("strict"), false), failOpen));
+    }
+
+    /**
+     * A customer's settings (plan, timezone, billing anchor day, contacts, overrides, status); caps and
+     * grants are kept from {@code existing}, and so is the webhook secret when none is given.
+     *
+     * @param knownPlans the plans of the policy in force, to refuse an unknown plan; empty to skip the check
+     */
+    public Optional<Customer> customer(String path, JsonNode node, String id, Optional<Customer> existing, Set<String> knownPlans) {
+        if (!object(path, node)) {
+            return Optional.empty();
+        }
+        unknown(path, node, CUSTOMER_FIELDS);
+        String plan = identifier(path + ".plan", node.get("plan"), false);
+        if (plan != null && !knownPlans.isEmpty() && !knownPlans.contains(plan)) {
+            errors.add(path + ".plan: unknown plan '" + plan + "'; the policy has " + new java.util.TreeSet<>(knownPlans));
+        }
+        String zoneText = Optional.ofNullable(text(path + ".timezone", node.get("timezone"))).orElse("UTC");
+        ZoneId zone = zone(path + ".timezone", zoneText);
+        int anchor = 1;
+        JsonNode anchorNode = node.get("billing_anchor_day");
+        if (anchorNode != null && !anchorNode.isNull()) {
+            if (!anchorNode.canConvertToInt() || anchorNode.asInt() < 1 || anchorNode.asInt() > 31) {
+                errors.add(path + ".billing_anchor_day: a day of the month, 1 to 31 (clamped to short months)");
+            } else {
+                anchor = anchorNode.asInt();
+            }
+        }
+        Customer.Contacts contacts = contacts(path + ".contacts", node.get("contacts"),
+                existing.flatMap(c -> c.contacts().webhookSecret()));
+        boolean noHardCaps = false;
+        JsonNode overrides = node.get("overrides");
+        if (overrides != null && !overrides.isNull() && object(path + ".overrides", overrides)) {
+            unknown(path + ".overrides", overrides, Set.of("no_hard_caps"));
+            noHardCaps = bool(path + ".overrides.no_hard_caps", overrides.get("no_hard_caps"), false);
+        }
+        Customer.Status status = enumValue(path + ".status", node.get("status"), Customer.Status.class, Customer.Status.ACTIVE);
+        if (zone == null || status == null || contacts == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Customer(id, plan, zone, anchor, contacts, noHardCaps, status,
+                existing.map(Customer::caps).orElse(List.of()), existing.map(Customer::grants).orElse(List.of())));
+    }
+
+    private Customer.Contacts contacts(String path, JsonNode node, Optional<String> existingSecret) {
+        if (node == null || node.isNull()) {
+            return new Customer.Contacts(List.of(), Optional.empty(), existingSecret);
+        }
+        if (!object(path, node)) {
+            return null;
+        }
+        unknown(path, node, CONTACT_FIELDS);
+        List<String> emails = new ArrayList<>();
+        JsonNode list = node.get("emails");
+        if (list != null && !list.isArray()) {
+            errors.add(path + ".emails: a list of addresses");
+        } else if (list != null) {
+            for (int i = 0; i < list.size(); i++) {
+                String email = list.get(i).asText();
+                if (!EMAIL.matcher(email).matches()) {
+                    errors.add(path + ".emails[" + i + "]: '" + email + "' is not an email address");
+                } else {
+                    emails.add(email);
+                }
+            }
+        }
+        String url = text(path + ".webhook_url", node.get("webhook_url"));
+        if (url != null && !(url.startsWith("https://") || url.startsWith("http://"))) {
+            errors.add(path + ".webhook_url: an http(s) URL");
+        }
+        Optional<String> secret = Optional.ofNullable(text(path + ".webhook_secret", node.get("webhook_secret"))).or(() -> existingSecret);
+        return new Customer.Contacts(emails, Optional.ofNullable(url), secret);
     }
 
     /** A grant; {@code generatedId} is used when the body has no id. */

@@ -12,6 +12,7 @@ import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
+import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.topics.Topics;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
+import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.topics.Topics;
 import java.util.function.Supplier;
@@ -13,8 +13,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class PolicyCache implements Supplier<PolicyDocument> {
     private final KeyValueStore<String, PolicyRecord> store;
-    private String version;
-    private PolicyDocument document;
+    private final ParsedPolicy parsed = new ParsedPolicy();
 
     PolicyCache(KeyValueStore<String, PolicyRecord> store) {
         this.store = store;
@@ -26,10 +25,6 @@ final class PolicyCache implements Supplier<PolicyDocument> {
         if (current == null) {
             throw new RejectedEventException("policy", "no policy document has been applied yet (./capstream policy apply FILE)");
         }
-        if (!current.getVersion().equals(version)) {
-            document = PolicyLoader.fromYaml(current.getSource());
-            version = current.getVersion();
-        }
-        return document;
+        return parsed.parse(current);
     }
 }

@@ -33,6 +33,8 @@ import java.util.Map;
  */
 final class Stack implements AutoCloseable {
     static final String ADMIN_KEY = "it-admin-key";
+    /** A customer-facing key for customer {@code acme}. */
+    static final String ACME_KEY = "it-acme-customer-key";
     final Topics topics;
     final String applicationId;
     final Path dir;
@@ -48,7 +50,8 @@ final class Stack implements AutoCloseable {
             SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
             dir = Files.createTempDirectory("capstream-" + name);
             keysFile = dir.resolve("keys.txt");
-            Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(ADMIN_KEY) + " admin\n");
+            Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(ADMIN_KEY) + " admin\n"
+                    + "acme sha256:" + ApiKeys.hash(ACME_KEY) + " customer:acme\n");
             policyFile = dir.resolve("policy.yaml");
             try (InputStream in = Stack.class.getResourceAsStream("/test-policy.yaml")) {
                 Files.write(policyFile, in.readAllBytes());
@@ -94,6 +97,17 @@ final class Stack implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingest.port() + "/v1/events"))
                 .header("Authorization", "Bearer " + ADMIN_KEY).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    /** A control API call on the ingest service (or, with {@code port}, on another service). */
+    HttpResponse<String> control(String method, String path, String body, String key) {
+        return control(method, path, body, key, ingest.port());
+    }
+
+    HttpResponse<String> control(String method, String path, String body, String key, int port) {
+        return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
     HttpResponse<String> usage(int port, String customer) {

@@ -1,16 +1,16 @@
-package io.capstream.aggregator.query;
+package io.capstream.schemas.mapping;
 
 import io.capstream.policy.PolicyDocument;
 import io.capstream.policy.PolicyLoader;
 import io.capstream.schemas.PolicyRecord;
 
-/** The last policy version the query API parsed, so a read parses the YAML only when the version changed. */
-final class ParsedPolicy {
+/** The last policy version parsed, so that a reader parses the YAML only when the version changed. Thread-safe. */
+public final class ParsedPolicy {
     private record Parsed(String version, PolicyDocument document) {}
 
     private volatile Parsed last;
 
-    PolicyDocument parse(PolicyRecord record) {
+    public PolicyDocument parse(PolicyRecord record) {
         Parsed current = last;
         if (current == null || !current.version().equals(record.getVersion())) {
             current = new Parsed(record.getVersion(), PolicyLoader.fromYaml(record.getSource()));

@@ -1,0 +1,140 @@
+package io.capstream.aggregator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.aggregator.AggregatorService;
+import java.io.InputStream;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Plans, grants and customer caps end to end: control API → customers topic → aggregator → query API. */
+class LimitsIT {
+    static final String ACME_KEY = Stack.ACME_KEY;
+    static Stack stack;
+    static AggregatorService aggregator;
+
+    @BeforeAll
+    static void start() throws Exception {
+        stack = new Stack("limits-it");
+        aggregator = stack.aggregator(0);
+        try (InputStream in = LimitsIT.class.getResourceAsStream("/limits-policy.yaml")) {
+            HttpResponse<String> applied = stack.control("PUT", "/v1/policy", new String(in.readAllBytes(), StandardCharsets.UTF_8), Stack.ADMIN_KEY);
+            assertThat(applied.statusCode()).as(applied.body()).isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> aggregator.streams().state() == KafkaStreams.State.RUNNING);
+    }
+
+    @AfterAll
+    static void stop() {
+        aggregator.close();
+        stack.close();
+    }
+
+    static JsonNode limit(JsonNode usage, String id) {
+        for (JsonNode l : usage.get("limits")) {
+            if (l.get("id").asText().equals(id)) {
+                return l;
+            }
+        }
+        throw new AssertionError("no limit " + id + " in " + usage);
+    }
+
+    JsonNode usage(String customer) {
+        HttpResponse<String> response = stack.usage(aggregator.port(), customer);
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Stack.json(response);
+    }
+
+    void ok(HttpResponse<String> response) {
+        assertThat(response.statusCode()).as(response.body()).isBetween(200, 204);
+    }
+
+    @Test
+    void includedUsageAGrantAndOverageCountInEachKindOfCapAsTheDesignTableSays() {
+        // given the pro plan ($10 of chat included), a $3 promotional grant, and a cap of each kind
+        ok(stack.control("PUT", "/v1/customers/acme", "{\"plan\": \"pro\", \"timezone\": \"America/Los_Angeles\"}", Stack.ADMIN_KEY));
+        ok(stack.control("POST", "/v1/customers/acme/grants", "{\"id\": \"promo\", \"amount\": \"3\", \"category\": \"promotional\", "
+                + "\"effective_at\": \"2026-01-01T00:00:00Z\"}", Stack.ADMIN_KEY));
+        String[][] caps = {{"all", "false", "false"}, {"not-grants", "false", "true"}, {"overage", "true", "false"}, {"billed", "true", "true"}};
+        for (String[] c : caps) {
+            ok(stack.control("PUT", "/v1/customers/acme/caps/" + c[0], "{\"amount\": \"100\", \"overage_only\": " + c[1]
+                    + ", \"ignore_grants\": " + c[2] + "}", ACME_KEY));
+        }
+        // when $8 and then $7 of chat are used: c = 15, i = 10, o = 5, g = 3, b = 2
+        assertThat(stack.postEvents("[{\"id\": \"a1\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 8}},"
+                + "{\"id\": \"a2\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 7}}]").statusCode()).isEqualTo(202);
+        // then
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            JsonNode usage = usage("acme");
+            assertThat(limit(usage, "cap:all").get("used").asText()).isEqualTo("15.00");
+            assertThat(limit(usage, "cap:not-grants").get("used").asText()).isEqualTo("12.00");
+            assertThat(limit(usage, "cap:overage").get("used").asText()).isEqualTo("5.00");
+            assertThat(limit(usage, "cap:billed").get("used").asText()).isEqualTo("2.00");
+        });
+        JsonNode usage = usage("acme");
+        JsonNode chat = usage.get("features").get(0);
+        assertThat(chat.get("cost").asText()).isEqualTo("15.00");
+        assertThat(chat.get("included").asText()).isEqualTo("10.00");
+        assertThat(chat.get("grant_covered").asText()).isEqualTo("3.00");
+        assertThat(chat.get("billed").asText()).isEqualTo("2.00");
+        assertThat(usage.get("grants").get(0).get("remaining").asText()).isEqualTo("0.00");
+        JsonNode entitlement = limit(usage, "entitlement:chat");
+        assertThat(entitlement.get("state").asText()).isEqualTo("exceeded");
+        assertThat(entitlement.get("resets_at").asText()).matches("\\d{4}-\\d\\d-01T00:00:00-0[78]:00"); // Los Angeles midnight
+        assertThat(usage.get("bill").get("plan_price").asText()).isEqualTo("20.00");
+        assertThat(new BigDecimal(usage.get("bill").get("projected_total").asText())).isGreaterThanOrEqualTo(new BigDecimal("22"));
+    }
+
+    @Test
+    void aRaisedCapShowsItsNewLimitAndStateWithinOneSecond() {
+        ok(stack.control("PUT", "/v1/customers/raise/caps/spend", "{\"amount\": \"10\"}", Stack.ADMIN_KEY));
+        assertThat(stack.postEvents("{\"id\": \"r1\", \"customer\": \"raise\", \"feature\": \"drafts\", \"usage\": {\"requests\": 9}}")
+                .statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(limit(usage("raise"), "cap:spend").get("state").asText()).isEqualTo("warning"));
+
+        long raised = System.nanoTime();
+        ok(stack.control("PUT", "/v1/customers/raise/caps/spend", "{\"amount\": \"50\"}", Stack.ADMIN_KEY));
+        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            JsonNode spend = limit(usage("raise"), "cap:spend");
+            assertThat(spend.get("limit").asText()).isEqualTo("50.00");
+            assertThat(spend.get("state").asText()).isEqualTo("ok");
+            assertThat(spend.get("thresholds_crossed")).isEmpty();
+        });
+        assertThat(Duration.ofNanos(System.nanoTime() - raised)).isLessThan(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void aCustomerKeyCannotReadOrChangeAnotherCustomer() {
+        assertThat(stack.control("GET", "/v1/customers/acme/usage", null, ACME_KEY, aggregator.port()).statusCode()).isEqualTo(200);
+        assertThat(stack.control("GET", "/v1/customers/globex/usage", null, ACME_KEY, aggregator.port()).statusCode()).isEqualTo(403);
+        assertThat(stack.control("PUT", "/v1/customers/globex/caps/x", "{\"amount\": \"1\"}", ACME_KEY).statusCode()).isEqualTo(403);
+        assertThat(stack.control("GET", "/v1/customers/globex", null, ACME_KEY).statusCode()).isEqualTo(403);
+        assertThat(stack.control("POST", "/v1/customers/acme/grants", "{\"amount\": \"1000\"}", ACME_KEY).statusCode()).isEqualTo(403);
+        assertThat(stack.control("PUT", "/v1/customers/acme", "{\"plan\": \"pro\"}", ACME_KEY).statusCode()).isEqualTo(403);
+        assertThat(stack.control("GET", "/v1/policy", null, ACME_KEY).statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void invalidInputIsRefusedWithEveryProblemNamed() {
+        HttpResponse<String> cap = stack.control("PUT", "/v1/customers/acme/caps/bad",
+                "{\"amount\": \"-1\", \"period\": \"weekly:funday\", \"timezone\": \"Mars/Olympus\", \"action\": \"explode\"}", Stack.ADMIN_KEY);
+        assertThat(cap.statusCode()).isEqualTo(400);
+        assertThat(Stack.json(cap).get("error").get("errors").findValuesAsText("field"))
+                .containsExactlyInAnyOrder("cap.amount", "cap.period", "cap.timezone", "cap.action");
+        HttpResponse<String> policy = stack.control("PUT", "/v1/policy", "plans: {pro: {price: ten}}\ndefault_plan: gold\n", Stack.ADMIN_KEY);
+        assertThat(policy.statusCode()).isEqualTo(422);
+        assertThat(policy.body()).contains("plans.pro.price", "default_plan: unknown plan 'gold'");
+    }
+}

@@ -1,0 +1,244 @@
+package io.capstream.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.policy.Cap;
+import io.capstream.policy.Customer;
+import io.capstream.policy.Grant;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyValidationException;
+import io.capstream.policy.Specs;
+import io.capstream.runtime.ApiException;
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.HttpServer;
+import io.capstream.runtime.Json;
+import io.capstream.runtime.Principal;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.mapping.CustomerMapping;
+import io.capstream.schemas.mapping.ParsedPolicy;
+import io.capstream.schemas.topics.PolicyPublisher;
+import io.capstream.schemas.topics.Topics;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * The control API (DESIGN 5): customers, their caps and grants, written to the compacted
+ * {@code customers} topic, and the policy document, written to the {@code policy} topic. Every input
+ * is validated by the policy module's {@link Specs}, with every problem named. {@code admin} keys
+ * manage everything; a {@code customer:<id>} key reads that customer and sets its caps, nothing else.
+ */
+final class ControlApi {
+    private final ApiKeys keys;
+    private final TopicView<CustomerRecord> customers;
+    private final TopicView<PolicyRecord> policies;
+    private final KafkaProducer<String, CustomerRecord> producer;
+    private final PolicyPublisher policyPublisher;
+    private final String customersTopic;
+    private final Clock clock;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final ParsedPolicy parsedPolicy = new ParsedPolicy();
+
+    ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies,
+               KafkaProducer<String, CustomerRecord> producer, PolicyPublisher policyPublisher, Topics topics, Clock clock) {
+        this.keys = keys;
+        this.customers = customers;
+        this.policies = policies;
+        this.producer = producer;
+        this.policyPublisher = policyPublisher;
+        this.customersTopic = topics.customers();
+        this.clock = clock;
+    }
+
+    void routes(JavalinConfig config) {
+        config.routes.get("/v1/customers/{id}", ctx -> {
+            String id = ctx.pathParam("id");
+            authorize(ctx, id, false);
+            Customer customer = current(id).orElseThrow(() -> new ApiException(404, "customer_not_found",
+                    "customer '" + id + "' has not been configured; PUT /v1/customers/" + id + " creates it"));
+            HttpServer.json(ctx, 200, CustomerView.of(customer));
+        });
+        config.routes.put("/v1/customers/{id}", ctx -> {
+            String id = identifier(ctx.pathParam("id"));
+            authorize(ctx, id, true);
+            JsonNode body = body(ctx);
+            Customer saved = update(id, existing -> {
+                Specs specs = new Specs(new ArrayList<>());
+                Optional<Customer> customer = specs.customer("customer", body, id, existing, knownPlans());
+                return checked(specs, customer);
+            });
+            HttpServer.json(ctx, 200, CustomerView.of(saved));
+        });
+        config.routes.put("/v1/customers/{id}/caps/{cap_id}", ctx -> {
+            String id = identifier(ctx.pathParam("id"));
+            authorize(ctx, id, false);
+            JsonNode body = body(ctx);
+            String capId = ctx.pathParam("cap_id");
+            Customer saved = update(id, existing -> {
+                Specs specs = new Specs(new ArrayList<>());
+                Optional<Cap> cap = specs.cap("cap", body, capId);
+                cap.filter(c -> policy().map(p -> !p.knowsMeasure(c.measure())).orElse(false))
+                        .ifPresent(c -> specs.errors().add("cap.measure: '" + c.measure() + "' is neither USD nor a priced meter"));
+                Cap valid = checked(specs, cap);
+                Customer base = existing.orElseGet(() -> unconfigured(id));
+                List<Cap> caps = new ArrayList<>(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
+                caps.add(valid);
+                return base.withCaps(caps);
+            });
+            HttpServer.json(ctx, 200, CustomerView.cap(saved.caps().stream().filter(c -> c.id().equals(capId)).findFirst().orElseThrow()));
+        });
+        config.routes.delete("/v1/customers/{id}/caps/{cap_id}", ctx -> {
+            String id = identifier(ctx.pathParam("id"));
+            authorize(ctx, id, false);
+            String capId = ctx.pathParam("cap_id");
+            update(id, existing -> {
+                Customer base = existing.filter(c -> c.caps().stream().anyMatch(cap -> cap.id().equals(capId)))
+                        .orElseThrow(() -> new ApiException(404, "cap_not_found", "customer '" + id + "' has no cap '" + capId + "'"));
+                return base.withCaps(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
+            });
+            ctx.status(204);
+        });
+        config.routes.post("/v1/customers/{id}/grants", ctx -> {
+            String id = identifier(ctx.pathParam("id"));
+            authorize(ctx, id, true);
+            JsonNode body = body(ctx);
+            Grant[] created = new Grant[1];
+            update(id, existing -> {
+                Specs specs = new Specs(new ArrayList<>());
+                Optional<Grant> grant = specs.grant("grant", body, "grant_" + UUID.randomUUID().toString().substring(0, 8), clock.instant());
+                created[0] = checked(specs, grant);
+                Customer base = existing.orElseGet(() -> unconfigured(id));
+                if (base.grants().stream().anyMatch(g -> g.id().equals(created[0].id()))) {
+                    throw new ApiException(409, "grant_exists", "customer '" + id + "' already has a grant '" + created[0].id() + "'");
+                }
+                List<Grant> grants = new ArrayList<>(base.grants());
+                grants.add(created[0]);
+                return base.withGrants(grants);
+            });
+            HttpServer.json(ctx, 201, CustomerView.grant(created[0]));
+        });
+        config.routes.get("/v1/policy", ctx -> {
+            admin(ctx);
+            PolicyRecord record = policies.get(Topics.POLICY_KEY).orElseThrow(() ->
+                    new ApiException(404, "policy_not_found", "no policy document has been applied yet"));
+            ctx.header("ETag", "\"" + record.getVersion() + "\"").contentType("application/yaml").result(record.getSource());
+        });
+        config.routes.put("/v1/policy", ctx -> {
+            admin(ctx);
+            try {
+                PolicyRecord record = policyPublisher.publish(ctx.body(), clock.instant());
+                policies.remember(Topics.POLICY_KEY, record);
+                HttpServer.json(ctx, 200, Map.of("version", record.getVersion(), "applied_at", record.getAppliedAt().toString()));
+            } catch (PolicyValidationException e) {
+                throw new ApiException(422, "invalid_policy", e.errors().size() + " problem(s) in the policy document; nothing was applied",
+                        Map.of("errors", e.errors()), Map.of());
+            }
+        });
+    }
+
+    private interface Change {
+        Customer apply(Optional<Customer> existing);
+    }
+
+    /** Read-modify-write of one customer, serialized per customer in this instance, acknowledged by the broker. */
+    private Customer update(String id, Change change) {
+        if (!customers.caughtUp()) {
+            throw ApiException.unavailable("not_ready", "the customer directory is still loading; try again shortly", 1);
+        }
+        ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            Customer updated = change.apply(current(id));
+            CustomerRecord record = CustomerMapping.toRecord(updated, clock.instant());
+            try {
+                producer.send(new ProducerRecord<>(customersTopic, id, record)).get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not acknowledge it in time; try again", 2);
+            }
+            customers.remember(id, record);
+            return updated;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Optional<Customer> current(String id) {
+        return customers.get(id).map(CustomerMapping::fromRecord);
+    }
+
+    private Customer unconfigured(String id) {
+        return Customer.unconfigured(id, policy().flatMap(PolicyDocument::defaultPlan).orElse(null));
+    }
+
+    private Optional<PolicyDocument> policy() {
+        return policies.get(Topics.POLICY_KEY).map(parsedPolicy::parse);
+    }
+
+    private Set<String> knownPlans() {
+        return policy().map(p -> p.plans().keySet()).orElse(Set.of());
+    }
+
+    private void authorize(Context ctx, String customer, boolean adminOnly) {
+        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+        if (principal.isAdmin() || (!adminOnly && principal.canRead(customer))) {
+            return;
+        }
+        throw ApiException.forbidden(adminOnly ? "this needs an API key with the 'admin' scope"
+                : "this API key may not read or change customer '" + customer + "'");
+    }
+
+    private void admin(Context ctx) {
+        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+        if (!principal.isAdmin()) {
+            throw ApiException.forbidden("this needs an API key with the 'admin' scope");
+        }
+    }
+
+    private static String identifier(String id) {
+        if (!Specs.IDENTIFIER.matcher(id).matches()) {
+            throw new ApiException(400, "invalid_request", "customer ids are letters, digits and _ . : @ / - (at most 128)");
+        }
+        return id;
+    }
+
+    private static JsonNode body(Context ctx) {
+        try {
+            JsonNode node = Json.MAPPER.readTree(ctx.bodyAsBytes());
+            if (node == null) {
+                throw new ApiException(400, "invalid_json", "the body must be a JSON object");
+            }
+            return node;
+        } catch (IOException e) {
+            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
+        }
+    }
+
+    /** The value, or 400 {@code invalid_request} listing every problem as {field, message}. */
+    private static <T> T checked(Specs specs, Optional<T> value) {
+        if (!specs.errors().isEmpty() || value.isEmpty()) {
+            List<Map<String, String>> errors = specs.errors().stream().map(e -> {
+                int colon = e.indexOf(": ");
+                Map<String, String> m = new LinkedHashMap<>();
+                m.put("field", colon < 0 ? "" : e.substring(0, colon));
+                m.put("message", colon < 0 ? e : e.substring(colon + 2));
+                return m;
+            }).toList();
+            throw new ApiException(400, "invalid_request", errors.size() + " problem(s); nothing was changed", Map.of("errors", errors), Map.of());
+        }
+        return value.get();
+    }
+}

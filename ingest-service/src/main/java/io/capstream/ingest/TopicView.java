@@ -1,0 +1,100 @@
+package io.capstream.ingest;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The latest value per key of a compacted topic (customers, policy), read from the beginning by a
+ * background thread and kept in memory. Writers record what they wrote with {@link #remember} so a
+ * read right after a write sees it.
+ */
+final class TopicView<V> implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicView.class);
+
+    private final Map<String, V> values = new ConcurrentHashMap<>();
+    private final KafkaConsumer<String, V> consumer;
+    private final Thread thread;
+    private volatile boolean caughtUp;
+    private volatile boolean running = true;
+
+    TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
+        Map<String, Object> props = new HashMap<>(kafka);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
+        this.thread = Thread.ofPlatform().daemon().name("view-" + topic).unstarted(() -> run(topic));
+        thread.start();
+    }
+
+    private void run(String topic) {
+        try {
+            List<TopicPartition> partitions = new ArrayList<>();
+            while (running && partitions.isEmpty()) {
+                try {
+                    consumer.partitionsFor(topic, Duration.ofSeconds(5)).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+                } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                    LOG.warn("topic {} not reachable yet: {}", topic, e.getMessage());
+                }
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+            while (running) {
+                for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.value() == null) {
+                        values.remove(r.key());
+                    } else {
+                        values.put(r.key(), r.value());
+                    }
+                }
+                if (!caughtUp && ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+                    caughtUp = true;
+                    LOG.info("view of {} caught up: {} keys", topic, values.size());
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.error("view of {} stopped", topic, e);
+        } finally {
+            consumer.close();
+        }
+    }
+
+    boolean caughtUp() {
+        return caughtUp;
+    }
+
+    Optional<V> get(String key) {
+        return Optional.ofNullable(values.get(key));
+    }
+
+    void remember(String key, V value) {
+        values.put(key, value);
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
