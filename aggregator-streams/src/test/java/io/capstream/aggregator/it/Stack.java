@@ -44,6 +44,11 @@ final class Stack implements AutoCloseable {
     final HttpClient http = HttpClient.newHttpClient();
 
     Stack(String name) {
+        this(name, "/test-policy.yaml");
+    }
+
+    /** A stack whose policy document is the classpath resource {@code policyResource}. */
+    Stack(String name, String policyResource) {
         try {
             topics = new Topics(TopicNames.prefixFor(name));
             applicationId = topics.prefix() + "aggregator";
@@ -53,7 +58,7 @@ final class Stack implements AutoCloseable {
             Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(ADMIN_KEY) + " admin\n"
                     + "acme sha256:" + ApiKeys.hash(ACME_KEY) + " customer:acme\n");
             policyFile = dir.resolve("policy.yaml");
-            try (InputStream in = Stack.class.getResourceAsStream("/test-policy.yaml")) {
+            try (InputStream in = Stack.class.getResourceAsStream(policyResource)) {
                 Files.write(policyFile, in.readAllBytes());
             }
             try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
