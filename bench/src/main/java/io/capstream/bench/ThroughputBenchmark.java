@@ -2,13 +2,16 @@ package io.capstream.bench;
 
 import io.capstream.aggregator.topology.DeadLetterHandler;
 import io.capstream.aggregator.topology.UsageTopology;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
+import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PeriodTotal;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.Topics;
 import io.capstream.testkit.ApicurioRegistry;
 import io.capstream.testkit.KafkaCluster;
@@ -57,6 +60,15 @@ public final class ThroughputBenchmark {
               gpt-4o: {prices: {input_tokens: "2.50/1M", output_tokens: "10.00/1M"}}
               gpt-4o-mini: {prices: {input_tokens: "0.15/1M", output_tokens: "0.60/1M"}}
               claude-sonnet: {prices: {input_tokens: "3.00/1M", output_tokens: "15.00/1M"}}
+            plans:
+              pro:
+                price: "20"
+                entitlements:
+                  chat: {measure: USD, included: "10", period: billing, over: bill_overage}
+                  drafts: {measure: input_tokens, included: 1000000, period: daily, over: bill_overage}
+                default_caps:
+                  - {id: monthly-spend, amount: "50", period: billing}
+            default_plan: pro
             """;
     private static final String[] MODELS = {"gpt-4o", "gpt-4o-mini", "claude-sonnet"};
     private static final String[] FEATURES = {"chat", "drafts", "deep_research"};
@@ -91,8 +103,11 @@ public final class ThroughputBenchmark {
                 produce(producer, topics.usageEvents(), generated, encoded);
             }
 
-            // 2. the aggregator, exactly-once, from RUNNING until every input offset is committed
-            PolicyDocument policy = PolicyLoader.fromYaml(POLICY);
+            // 2. the aggregator, exactly-once, from RUNNING until every input offset is committed; every
+            //    event is priced, deduplicated, split (entitlement, grants) and counted by a cap
+            try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", kafka.bootstrapServers()), client, true, topics)) {
+                publisher.publish(POLICY, Instant.now());
+            }
             Properties props = new Properties();
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-aggregator");
             props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -102,10 +117,13 @@ public final class ThroughputBenchmark {
             props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
             props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
             props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
-            UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(eventSerde, RegistryAvroSerde.of(LimitUsage.class, client, true));
+            UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(eventSerde,
+                    RegistryAvroSerde.of(CustomerRecord.class, client, true), RegistryAvroSerde.of(PolicyRecord.class, client, true),
+                    RegistryAvroSerde.of(LimitUsage.class, client, true), RegistryAvroSerde.of(ThresholdCrossed.class, client, true),
+                    RegistryAvroSerde.of(PeriodTotal.class, client, true));
             long started;
             long finished;
-            try (KafkaStreams streams = new KafkaStreams(UsageTopology.build(topics, () -> policy, Duration.ofHours(24), serdes), props);
+            try (KafkaStreams streams = new KafkaStreams(UsageTopology.build(topics, Duration.ofHours(24), serdes), props);
                  Admin admin = kafka.admin()) {
                 streams.start();
                 while (streams.state() != KafkaStreams.State.RUNNING) {
@@ -196,7 +214,7 @@ public final class ThroughputBenchmark {
                 | measurement | events/s | ratio to raw producer |
                 |---|---:|---:|
                 | raw Kafka producer (acks=all, idempotent, lz4), same sizes and keys | %,.0f | 1.00 |
-                | aggregator (exactly_once_v2: price, dedup, account, emit) | %,.0f | %.2f |
+                | aggregator (exactly_once_v2: price, dedup, split, entitlement + cap + feature totals, emit) | %,.0f | %.2f |
                 %n""", events, customers, avgBytes, Runtime.getRuntime().availableProcessors(), jdk,
                 System.getProperty("os.name") + " " + System.getProperty("os.arch"), rawRate, aggregatorRate, aggregatorRate / rawRate);
     }

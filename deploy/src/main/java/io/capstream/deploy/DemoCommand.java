@@ -52,6 +52,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        configureCustomers(out);
         Map<String, Long> before = new HashMap<>();
         for (String customer : CUSTOMERS) {
             before.put(customer, eventCount(usage(customer)));
@@ -94,7 +95,14 @@ final class DemoCommand implements Callable<Integer> {
                 events + 1, batches + 1, retried);
 
         Map<String, JsonNode> usage = awaitCounted(before, sent);
+        // globex's admin sets a monthly budget just above what was used: the limit shows a soft warning
+        java.math.BigDecimal globexSpend = new java.math.BigDecimal(usage.get("globex").path("total_cost").asText());
+        String budget = globexSpend.divide(new java.math.BigDecimal("0.85"), 2, java.math.RoundingMode.UP).toPlainString();
+        send("PUT", "/v1/customers/globex/caps/monthly-budget", "{\"label\": \"Monthly budget\", \"amount\": \"" + budget + "\"}");
+        out.printf("globex set a monthly budget of $%s (just above the $%s used).%n%n", budget, globexSpend.toPlainString());
+        usage.put("globex", usage("globex"));
         print(out, usage);
+        printLimits(out, usage);
         out.flush();
         return 0;
     }
@@ -117,8 +125,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private void print(PrintWriter out, Map<String, JsonNode> usage) {
-        JsonNode period = usage.get(CUSTOMERS[0]).path("period");
-        out.printf("Usage from %s to %s (UTC), read from the query API:%n", period.path("start").asText(), period.path("end").asText());
+        out.println("Usage this billing period (each customer's own), read from the query API:");
         String format = "%-10s %-14s %7s %14s %14s %9s %14s%n";
         out.printf(format, "customer", "feature", "events", "input_tokens", "output_tokens", "requests", "cost (USD)");
         out.println("-".repeat(90));
@@ -134,6 +141,41 @@ final class DemoCommand implements Callable<Integer> {
                         f.path("cost").asText());
             }
             out.printf(format, "", "total", "", "", "", "", u.path("total_cost").asText());
+        }
+    }
+
+    private void configureCustomers(PrintWriter out) throws IOException, InterruptedException {
+        send("PUT", "/v1/customers/acme", "{\"plan\": \"pro\", \"timezone\": \"America/Los_Angeles\", \"billing_anchor_day\": 1,"
+                + " \"contacts\": {\"emails\": [\"billing@acme.example\"]}}");
+        send("PUT", "/v1/customers/acme/caps/team-budget", "{\"label\": \"Team budget\", \"amount\": \"2.00\", \"action\": \"block\"}");
+        send("PUT", "/v1/customers/globex", "{\"plan\": \"team\", \"timezone\": \"Europe/Berlin\", \"billing_anchor_day\": 15}");
+        send("PUT", "/v1/customers/initech", "{\"plan\": \"free\", \"timezone\": \"Asia/Kolkata\"}");
+        send("PUT", "/v1/customers/umbrella", "{\"plan\": \"enterprise\", \"timezone\": \"UTC\", \"overrides\": {\"no_hard_caps\": true}}");
+        out.println("Configured acme (pro, Los Angeles, a $2 team budget), globex (team, Berlin), initech (free, Kolkata),"
+                + " umbrella (enterprise, no hard caps).");
+    }
+
+    private void printLimits(PrintWriter out, Map<String, JsonNode> usage) {
+        out.println();
+        out.println("Limits (entitlements of the plan, and caps), from the query API:");
+        String format = "%-10s %-26s %14s %14s %8s  %-9s %s%n";
+        out.printf(format, "customer", "limit", "used", "limit", "percent", "state", "resets at (customer's time)");
+        out.println("-".repeat(112));
+        for (String customer : CUSTOMERS) {
+            for (JsonNode l : usage.get(customer).path("limits")) {
+                String unit = l.path("measure").asText().equals("USD") ? "$" : "";
+                out.printf(format, customer, l.path("id").asText(), unit + l.path("used").asText(), unit + l.path("limit").asText(),
+                        l.path("percent").asText() + "%", l.path("state").asText(), l.path("resets_at").asText());
+            }
+        }
+    }
+
+    private void send(String method, String path, String body) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(ingestUrl + path))
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() / 100 != 2) {
+            throw new IllegalStateException(method + " " + path + " answered " + response.statusCode() + ": " + response.body());
         }
     }
 

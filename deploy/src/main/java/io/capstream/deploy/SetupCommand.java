@@ -1,7 +1,5 @@
 package io.capstream.deploy;
 
-import io.capstream.schemas.LimitUsage;
-import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.AvroCodec;
 import io.capstream.schemas.topics.TopicSpec;
@@ -63,13 +61,12 @@ final class SetupCommand implements Callable<Integer> {
         }
         SchemaRegistryClient registry = new SchemaRegistryClient(registryUrl);
         registry.setGlobalCompatibility("BACKWARD");
-        Map<String, Schema> subjects = Map.of(
-                Topics.valueSubject(topics.usageEvents()), new AvroCodec<>(UsageEvent.class).schema(),
-                Topics.valueSubject(topics.usageAggregates()), new AvroCodec<>(LimitUsage.class).schema());
-        for (Map.Entry<String, Schema> subject : subjects.entrySet()) {
-            int id = registry.register(subject.getKey(), subject.getValue());
-            registry.setCompatibility(subject.getKey(), "BACKWARD");
-            out.printf("schema %-39s id %d (BACKWARD)%n", subject.getKey(), id);
+        for (var topic : new java.util.TreeMap<>(topics.valueTypes()).entrySet()) {
+            String subject = Topics.valueSubject(topic.getKey());
+            Schema schema = new AvroCodec<>(topic.getValue()).schema();
+            int id = registry.register(subject, schema);
+            registry.setCompatibility(subject, "BACKWARD");
+            out.printf("schema %-39s id %d (BACKWARD)%n", subject, id);
         }
         out.flush();
         return 0;

@@ -29,4 +29,35 @@ class PolicyLoaderTest {
     void refusesSomethingThatIsNotYaml() {
         assertThatThrownBy(() -> PolicyLoader.fromYaml("models: [")).hasMessageContaining("not valid YAML");
     }
+
+    @Test
+    void theLocalStacksExamplePolicyIsValidAndHasTheWholeQuotaMatrix() throws Exception {
+        PolicyDocument policy = PolicyLoader.fromYaml(java.nio.file.Files.readString(java.nio.file.Path.of("../deploy/config/policy.yaml")));
+        assertThat(policy.plans()).containsOnlyKeys("free", "pro", "team", "enterprise");
+        assertThat(policy.plans().values()).allSatisfy(p ->
+                assertThat(p.entitlements()).containsOnlyKeys("chat", "drafts", "deep_research"));
+        assertThat(policy.defaultPlan()).contains("free");
+        assertThat(policy.links().raiseCapFor("acme", "cap:monthly-spend")).hasValueSatisfying(u -> assertThat(u).contains("customer=acme"));
+    }
+
+    @Test
+    void plansAreValidatedWithPaths() {
+        assertThatThrownBy(() -> PolicyLoader.fromYaml("""
+                meters: {requests: {price: "0"}}
+                plans:
+                  pro:
+                    price: ten
+                    entitlements:
+                      chat: {measure: tokens, included: "1", period: fortnightly, over: explode}
+                    default_caps: [{amount: "5", overage_only: true, measure: requests}]
+                default_plan: gold
+                """))
+                .isInstanceOfSatisfying(PolicyValidationException.class, e -> assertThat(e.errors()).contains(
+                        "plans.pro.price: 'ten' is not a decimal number",
+                        "plans.pro.entitlements.chat.measure: 'tokens' is neither USD nor a priced meter",
+                        "plans.pro.entitlements.chat.over: one of [bill_overage, downgrade, throttle, block]",
+                        "plans.pro.default_caps[0].id: required",
+                        "plans.pro.default_caps[0].measure: overage_only and ignore_grants apply to USD caps only, not to 'requests'",
+                        "default_plan: unknown plan 'gold'"));
+    }
 }

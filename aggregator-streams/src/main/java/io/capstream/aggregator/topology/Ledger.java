@@ -165,12 +165,19 @@ final class Ledger {
             Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(at, zone);
             String key = UsageKeys.key(customer.id(), cap.limitId(), period.start());
             LimitUsage r = limits.get(key);
+            BigDecimal alreadyUsed = BigDecimal.ZERO;
             if (r == null) {
-                continue;
+                Optional<BigDecimal> sofar = usageSoFar(customer, cap, period, zone);
+                if (sofar.isEmpty()) {
+                    continue;
+                }
+                r = LimitRecords.empty(customer.id(), cap.limitId(), LimitRecords.CAP, cap.filter().feature(), period, zone, cap.measure().name());
+                alreadyUsed = sofar.get();
             }
-            List<BigDecimal> crossed = LimitRecords.count(r, cap.amount(), cap.thresholds(), BigDecimal.ZERO);
+            LimitUsage entry = r;
+            List<BigDecimal> crossed = LimitRecords.count(r, cap.amount(), cap.thresholds(), alreadyUsed);
             emit(out, key, r);
-            crossed.forEach(threshold -> out.add(crossing(r, cap.limitId(), cap.displayLabel(), LimitRecords.CAP, threshold,
+            crossed.forEach(threshold -> out.add(crossing(entry, cap.limitId(), cap.displayLabel(), LimitRecords.CAP, threshold,
                     cap.action().name(), period, zone, doc.links(), at)));
         }
         for (Entitlement e : plan.map(p -> p.entitlements().values()).orElse(List.of())) {
@@ -186,6 +193,34 @@ final class Ledger {
                     e.over().name(), period, customer.timezone(), doc.links(), at)));
         }
         return out;
+    }
+
+    /**
+     * What a cap that is new in its current period has already used, when that can be known from the
+     * feature totals: a USD cap on the billing period, in the customer's timezone, filtered by
+     * feature at most. Other new caps (per user, key or model, or on another schedule) count from the
+     * moment they are set.
+     */
+    private Optional<BigDecimal> usageSoFar(Customer customer, Cap cap, Period period, ZoneId zone) {
+        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(period.start(), customer.timezone());
+        boolean derivable = cap.measure().isMoney() && billing.equals(period) && zone.equals(customer.timezone())
+                && cap.filter().model() == null && cap.filter().user() == null && cap.filter().apiKey() == null;
+        if (!derivable) {
+            return Optional.empty();
+        }
+        BigDecimal used = BigDecimal.ZERO;
+        try (KeyValueIterator<String, LimitUsage> it = limits.prefixScan(UsageKeys.customerPrefix(customer.id()),
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            while (it.hasNext()) {
+                LimitUsage f = it.next().value;
+                if (LimitRecords.FEATURE.equals(f.getKind()) && f.getPeriodStart().equals(period.start())
+                        && (cap.filter().feature() == null || cap.filter().feature().equals(f.getFeature()))) {
+                    Accounting.Split split = new Accounting.Split(f.getCost(), f.getIncluded(), f.getGrantCovered(), f.getBilled(), Map.of());
+                    used = used.add(Accounting.counted(cap, split, Map.of()));
+                }
+            }
+        }
+        return Optional.of(used);
     }
 
     /** Writes the final totals of every billing period that closed by {@code streamTime}, and forgets closed limits. */

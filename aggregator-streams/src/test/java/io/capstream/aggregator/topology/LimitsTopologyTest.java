@@ -145,4 +145,17 @@ class LimitsTopologyTest {
 
         assertThat(f.limit("acme", "cap:alice", NOV_1).getUsed()).isEqualByComparingTo("2");
     }
+
+    @Test
+    void aCapSetMidPeriodStartsFromTheSpendSoFarAndCrossesAtOnce() {
+        f.configure(customer(List.of(), List.of()), T0);
+        f.send(event("a", "acme", "chat", null, T0, Map.of("requests", 12L)), T0);  // $12: $10 included, $2 over
+
+        f.configure(customer(List.of(cap("budget", "14", false, false), cap("overage", "100", true, false)), List.of()), T0.plusSeconds(1));
+
+        assertThat(f.limit("acme", "cap:budget", NOV_1).getUsed()).isEqualByComparingTo("12");
+        assertThat(f.limit("acme", "cap:overage", NOV_1).getUsed()).isEqualByComparingTo("2");
+        assertThat(f.thresholds.readValuesToList()).filteredOn(t -> t.getLimitId().equals("cap:budget"))
+                .extracting(ThresholdCrossed::getThreshold).containsExactly("0.8");
+    }
 }

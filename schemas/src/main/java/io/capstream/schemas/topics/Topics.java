@@ -1,8 +1,15 @@
 package io.capstream.schemas.topics;
 
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PeriodTotal;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ThresholdCrossed;
+import io.capstream.schemas.UsageEvent;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.config.TopicConfig;
 
 /**
@@ -48,6 +55,12 @@ public record Topics(String prefix) {
 
     public String thresholdEvents() {
         return prefix + "threshold-events";
+    }
+
+    /** The value type of each topic that carries Avro values, for registering schemas at deploy time. */
+    public Map<String, Class<? extends SpecificRecord>> valueTypes() {
+        return Map.of(usageEvents(), UsageEvent.class, usageAggregates(), LimitUsage.class, customers(), CustomerRecord.class,
+                policy(), PolicyRecord.class, billingPeriodTotals(), PeriodTotal.class, thresholdEvents(), ThresholdCrossed.class);
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
