@@ -71,6 +71,12 @@ class LimitsIT {
             ok(stack.control("PUT", "/v1/customers/acme/caps/" + c[0], "{\"amount\": \"100\", \"overage_only\": " + c[1]
                     + ", \"ignore_grants\": " + c[2] + "}", ACME_KEY));
         }
+        // (configuration applies to the events the aggregator books after it has seen it)
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            JsonNode seen = usage("acme");
+            assertThat(seen.get("grants")).hasSize(1);
+            assertThat(seen.get("limits").findValuesAsText("id")).contains("cap:all", "cap:not-grants", "cap:overage", "cap:billed");
+        });
         // when $8 and then $7 of chat are used: c = 15, i = 10, o = 5, g = 3, b = 2
         assertThat(stack.postEvents("[{\"id\": \"a1\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 8}},"
                 + "{\"id\": \"a2\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 7}}]").statusCode()).isEqualTo(202);
