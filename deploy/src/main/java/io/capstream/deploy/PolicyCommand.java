@@ -18,6 +18,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -32,14 +33,8 @@ final class PolicyCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "The policy document (YAML).")
     Path file;
 
-    @Option(names = "--bootstrap-servers", required = true)
-    String bootstrapServers;
-
-    @Option(names = "--registry-url", required = true)
-    String registryUrl;
-
-    @Option(names = "--topic-prefix", defaultValue = "")
-    String prefix;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--if-absent", description = "Only when no policy has been applied yet (the local stack's first start).")
     boolean ifAbsent;
@@ -48,13 +43,13 @@ final class PolicyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Topics topics = new Topics(prefix);
+        Topics topics = cluster.topics();
         if (ifAbsent && applied(topics)) {
             out.println("policy already applied; left as it is (" + file + " not applied)");
             return 0;
         }
-        try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", bootstrapServers),
-                new SchemaRegistryClient(registryUrl), false, topics)) {
+        try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", cluster.bootstrapServers),
+                new SchemaRegistryClient(cluster.registryUrl), false, topics)) {
             PolicyRecord record = publisher.publish(Files.readString(file), Instant.now());
             out.println("policy " + file + " applied, version " + record.getVersion().substring(0, 12));
             return 0;
@@ -66,7 +61,7 @@ final class PolicyCommand implements Callable<Integer> {
     }
 
     private boolean applied(Topics topics) {
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             TopicPartition partition = new TopicPartition(topics.policy(), 0);
             return consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).getOrDefault(partition, 0L) > 0;

@@ -15,6 +15,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.avro.Schema;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,14 +29,8 @@ final class SetupCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--bootstrap-servers", required = true)
-    String bootstrapServers;
-
-    @Option(names = "--registry-url", required = true)
-    String registryUrl;
-
-    @Option(names = "--topic-prefix", defaultValue = "")
-    String prefix;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--replication-factor", defaultValue = "1")
     short replicationFactor;
@@ -46,8 +41,8 @@ final class SetupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Topics topics = new Topics(prefix);
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        Topics topics = cluster.topics();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             for (TopicSpec topic : topics.specs(lateWindow)) {
                 if (existing.contains(topic.name())) {
@@ -59,7 +54,7 @@ final class SetupCommand implements Callable<Integer> {
                 }
             }
         }
-        SchemaRegistryClient registry = new SchemaRegistryClient(registryUrl);
+        SchemaRegistryClient registry = new SchemaRegistryClient(cluster.registryUrl);
         registry.setGlobalCompatibility("BACKWARD");
         for (var topic : new java.util.TreeMap<>(topics.valueTypes()).entrySet()) {
             String subject = Topics.valueSubject(topic.getKey());
