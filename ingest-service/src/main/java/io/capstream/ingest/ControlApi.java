@@ -17,6 +17,7 @@ import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.topics.PolicyPublisher;
+import io.capstream.schemas.topics.TopicView;
 import io.capstream.schemas.topics.Topics;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;

@@ -12,7 +12,8 @@ import java.util.Locale;
 /** A customer's configuration as the control API shows it; the webhook secret is never shown, only whether it is set. */
 record CustomerView(String id, String plan, String timezone, int billingAnchorDay, Contacts contacts, Overrides overrides,
                     String status, List<CapView> caps, List<GrantView> grants) {
-    record Contacts(List<String> emails, String webhookUrl, boolean webhookSecretSet) {}
+    record Contacts(List<String> emails, String webhookUrl, boolean webhookSecretSet, List<String> emailThresholds,
+                    List<String> webhookThresholds) {}
 
     record Overrides(boolean noHardCaps) {}
 
@@ -24,7 +25,9 @@ record CustomerView(String id, String plan, String timezone, int billingAnchorDa
 
     static CustomerView of(Customer c) {
         return new CustomerView(c.id(), c.plan(), c.timezone().getId(), c.billingAnchorDay(),
-                new Contacts(c.contacts().emails(), c.contacts().webhookUrl().orElse(null), c.contacts().webhookSecret().isPresent()),
+                new Contacts(c.contacts().emails(), c.contacts().webhookUrl().orElse(null), c.contacts().webhookSecret().isPresent(),
+                        c.contacts().emailThresholds().stream().map(BigDecimal::toPlainString).toList(),
+                        c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList()),
                 new Overrides(c.noHardCaps()), c.status().name().toLowerCase(Locale.ROOT),
                 c.caps().stream().map(CustomerView::cap).toList(), c.grants().stream().map(CustomerView::grant).toList());
     }

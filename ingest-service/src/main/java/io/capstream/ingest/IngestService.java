@@ -9,6 +9,7 @@ import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
 import io.capstream.schemas.topics.PolicyPublisher;
+import io.capstream.schemas.topics.TopicView;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringSerializer;

@@ -15,12 +15,30 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
                        Status status, List<Cap> caps, List<Grant> grants) {
     public enum Status { ACTIVE, DISABLED }
 
-    /** Where notifications go; the webhook secret signs them and is never shown back. */
-    public record Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret) {
-        public static final Contacts NONE = new Contacts(List.of(), Optional.empty(), Optional.empty());
+    /**
+     * Where notifications go, and which thresholds each channel wants (empty: every threshold). The
+     * webhook secret signs webhooks and is never shown back.
+     */
+    public record Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret,
+                           List<java.math.BigDecimal> emailThresholds, List<java.math.BigDecimal> webhookThresholds) {
+        public static final Contacts NONE = new Contacts(List.of(), Optional.empty(), Optional.empty(), List.of(), List.of());
 
         public Contacts {
             emails = List.copyOf(emails);
+            emailThresholds = List.copyOf(emailThresholds);
+            webhookThresholds = List.copyOf(webhookThresholds);
+        }
+
+        public boolean emailWants(java.math.BigDecimal threshold) {
+            return wants(emailThresholds, threshold);
+        }
+
+        public boolean webhookWants(java.math.BigDecimal threshold) {
+            return wants(webhookThresholds, threshold);
+        }
+
+        private static boolean wants(List<java.math.BigDecimal> wanted, java.math.BigDecimal threshold) {
+            return wanted.isEmpty() || wanted.stream().anyMatch(t -> t.compareTo(threshold) == 0);
         }
     }
 

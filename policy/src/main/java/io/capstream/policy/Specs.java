@@ -23,7 +23,8 @@ public final class Specs {
     private static final Set<String> CAP_FIELDS = Set.of("id", "label", "amount", "measure", "feature", "model", "user", "api_key",
             "period", "timezone", "overage_only", "ignore_grants", "thresholds", "action", "strict", "fail_open");
     private static final Set<String> CUSTOMER_FIELDS = Set.of("plan", "timezone", "billing_anchor_day", "contacts", "overrides", "status");
-    private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret");
+    private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret", "email_thresholds", "webhook_thresholds");
+    private static final Pattern WEBHOOK_SECRET = Pattern.compile("whsec_[A-Za-z0-9+/]{16,}={0,2}");
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Set<String> GRANT_FIELDS = Set.of("id", "amount", "category", "priority", "effective_at", "expires_at", "feature");
 
@@ -113,7 +114,7 @@ public final class Specs {
 
     private Customer.Contacts contacts(String path, JsonNode node, Optional<String> existingSecret) {
         if (node == null || node.isNull()) {
-            return new Customer.Contacts(List.of(), Optional.empty(), existingSecret);
+            return new Customer.Contacts(List.of(), Optional.empty(), existingSecret, List.of(), List.of());
         }
         if (!object(path, node)) {
             return null;
@@ -137,8 +138,20 @@ public final class Specs {
         if (url != null && !(url.startsWith("https://") || url.startsWith("http://"))) {
             errors.add(path + ".webhook_url: an http(s) URL");
         }
-        Optional<String> secret = Optional.ofNullable(text(path + ".webhook_secret", node.get("webhook_secret"))).or(() -> existingSecret);
-        return new Customer.Contacts(emails, Optional.ofNullable(url), secret);
+        String newSecret = text(path + ".webhook_secret", node.get("webhook_secret"));
+        if (newSecret != null && !WEBHOOK_SECRET.matcher(newSecret).matches()) {
+            errors.add(path + ".webhook_secret: a Standard Webhooks secret: 'whsec_' and the base64 of at least 12 random bytes");
+        }
+        Optional<String> secret = Optional.ofNullable(newSecret).or(() -> existingSecret);
+        if (url != null && secret.isEmpty()) {
+            errors.add(path + ".webhook_secret: required with a webhook_url, to sign the webhooks");
+        }
+        List<BigDecimal> emailThresholds = thresholds(path + ".email_thresholds", node.get("email_thresholds"), List.of());
+        List<BigDecimal> webhookThresholds = thresholds(path + ".webhook_thresholds", node.get("webhook_thresholds"), List.of());
+        if (emailThresholds == null || webhookThresholds == null) {
+            return null;
+        }
+        return new Customer.Contacts(emails, Optional.ofNullable(url), secret, emailThresholds, webhookThresholds);
     }
 
     /** A grant; {@code generatedId} is used when the body has no id. */

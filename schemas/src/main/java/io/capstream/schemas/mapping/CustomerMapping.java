@@ -27,6 +27,8 @@ public final class CustomerMapping {
                 .setId(c.id()).setPlan(c.plan()).setTimezone(c.timezone().getId()).setBillingAnchorDay(c.billingAnchorDay())
                 .setEmails(c.contacts().emails()).setWebhookUrl(c.contacts().webhookUrl().orElse(null))
                 .setWebhookSecret(c.contacts().webhookSecret().orElse(null))
+                .setEmailThresholds(c.contacts().emailThresholds().stream().map(BigDecimal::toPlainString).toList())
+                .setWebhookThresholds(c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList())
                 .setNoHardCaps(c.noHardCaps()).setStatus(c.status().name().toLowerCase(Locale.ROOT))
                 .setCaps(c.caps().stream().map(CustomerMapping::toRecord).toList())
                 .setGrants(c.grants().stream().map(CustomerMapping::toRecord).toList())
@@ -36,7 +38,9 @@ public final class CustomerMapping {
 
     public static Customer fromRecord(CustomerRecord r) {
         return new Customer(r.getId(), r.getPlan(), ZoneId.of(r.getTimezone()), r.getBillingAnchorDay(),
-                new Customer.Contacts(r.getEmails(), Optional.ofNullable(r.getWebhookUrl()), Optional.ofNullable(r.getWebhookSecret())),
+                new Customer.Contacts(r.getEmails(), Optional.ofNullable(r.getWebhookUrl()), Optional.ofNullable(r.getWebhookSecret()),
+                        r.getEmailThresholds().stream().map(BigDecimal::new).toList(),
+                        r.getWebhookThresholds().stream().map(BigDecimal::new).toList()),
                 r.getNoHardCaps(), Customer.Status.valueOf(r.getStatus().toUpperCase(Locale.ROOT)),
                 r.getCaps().stream().map(CustomerMapping::fromRecord).toList(),
                 r.getGrants().stream().map(CustomerMapping::fromRecord).toList());

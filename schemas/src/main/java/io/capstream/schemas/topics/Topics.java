@@ -1,6 +1,8 @@
 package io.capstream.schemas.topics;
 
 import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.DeliveryAttempt;
+import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
@@ -57,10 +59,19 @@ public record Topics(String prefix) {
         return prefix + "threshold-events";
     }
 
+    public String notificationDeliveries() {
+        return prefix + "notification-deliveries";
+    }
+
+    public String notificationDlq() {
+        return prefix + "notification-dlq";
+    }
+
     /** The value type of each topic that carries Avro values, for registering schemas at deploy time. */
     public Map<String, Class<? extends SpecificRecord>> valueTypes() {
         return Map.of(usageEvents(), UsageEvent.class, usageAggregates(), LimitUsage.class, customers(), CustomerRecord.class,
-                policy(), PolicyRecord.class, billingPeriodTotals(), PeriodTotal.class, thresholdEvents(), ThresholdCrossed.class);
+                policy(), PolicyRecord.class, billingPeriodTotals(), PeriodTotal.class, thresholdEvents(), ThresholdCrossed.class,
+                notificationDeliveries(), DeliveryAttempt.class, notificationDlq(), NotificationDeadLetter.class);
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -90,6 +101,10 @@ public record Topics(String prefix) {
                 new TopicSpec(billingPeriodTotals(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new TopicSpec(thresholdEvents(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                new TopicSpec(notificationDeliveries(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                new TopicSpec(notificationDlq(), 3, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)));
     }
 }

@@ -1,4 +1,4 @@
-package io.capstream.ingest;
+package io.capstream.schemas.topics;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * background thread and kept in memory. Writers record what they wrote with {@link #remember} so a
  * read right after a write sees it.
  */
-final class TopicView<V> implements AutoCloseable {
+public final class TopicView<V> implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TopicView.class);
 
     private final Map<String, V> values = new ConcurrentHashMap<>();
@@ -31,7 +31,7 @@ final class TopicView<V> implements AutoCloseable {
     private volatile boolean caughtUp;
     private volatile boolean running = true;
 
-    TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
+    public TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
         Map<String, Object> props = new HashMap<>(kafka);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -75,15 +75,15 @@ final class TopicView<V> implements AutoCloseable {
         }
     }
 
-    boolean caughtUp() {
+    public boolean caughtUp() {
         return caughtUp;
     }
 
-    Optional<V> get(String key) {
+    public Optional<V> get(String key) {
         return Optional.ofNullable(values.get(key));
     }
 
-    void remember(String key, V value) {
+    public void remember(String key, V value) {
         values.put(key, value);
     }
 

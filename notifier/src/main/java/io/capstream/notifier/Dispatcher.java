@@ -1,0 +1,119 @@
+package io.capstream.notifier;
+
+import io.capstream.schemas.DeliveryAttempt;
+import io.capstream.schemas.NotificationDeadLetter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs deliveries, each attempt on its own virtual thread, so a slow or dead endpoint only ever
+ * delays its own notifications. Failures worth retrying are retried with {@link Backoff} until the
+ * horizon; the rest, and those past the horizon, are dead-lettered with the reason. Every attempt
+ * is logged. {@code done} runs once per delivery, after it was delivered or dead-lettered.
+ */
+final class Dispatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+
+    /** Where attempts and dead letters go. A dead letter must be stored before {@code done} runs. */
+    interface Sink {
+        void attempt(DeliveryAttempt attempt);
+
+        void deadLetter(NotificationDeadLetter letter) throws Exception;
+    }
+
+    private final Backoff backoff;
+    private final Clock clock;
+    private final RandomGenerator random;
+    private final Sink sink;
+    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("retry-timer").unstarted(r));
+
+    Dispatcher(Backoff backoff, Clock clock, RandomGenerator random, Sink sink) {
+        this.backoff = backoff;
+        this.clock = clock;
+        this.random = random;
+        this.sink = sink;
+    }
+
+    void submit(Delivery delivery, Runnable done) {
+        workers.submit(() -> attempt(delivery, done));
+    }
+
+    private void attempt(Delivery delivery, Runnable done) {
+        Delivery current = delivery.next();
+        long started = System.nanoTime();
+        Outcome outcome;
+        try {
+            outcome = current.send().get();
+        } catch (RuntimeException e) {
+            outcome = new Outcome.Retry("unexpected: " + e, Optional.empty(), Optional.empty());
+        }
+        long latency = Duration.ofNanos(System.nanoTime() - started).toMillis();
+        Instant now = clock.instant();
+        switch (outcome) {
+            case Outcome.Delivered d -> {
+                sink.attempt(log(current, "delivered", d.httpStatus(), null, latency, now, null));
+                done.run();
+            }
+            case Outcome.Refused r -> deadLetter(current, r.reason(), r.httpStatus(), latency, now, done);
+            case Outcome.Retry r -> {
+                Duration delay = backoff.delay(current.attempts(), r.retryAfter(), random);
+                Instant next = now.plus(delay);
+                if (!backoff.allows(current.firstAttempt(), next)) {
+                    deadLetter(current, r.reason() + "; still failing after " + current.attempts() + " attempts, past the retry horizon of "
+                            + backoff.horizon(), r.httpStatus(), latency, now, done);
+                    return;
+                }
+                sink.attempt(log(current, "retrying", r.httpStatus(), r.reason(), latency, now, next));
+                timer.schedule(() -> workers.submit(() -> attempt(current, done)), delay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private void deadLetter(Delivery d, String reason, Optional<Integer> status, long latency, Instant now, Runnable done) {
+        sink.attempt(log(d, "dead_lettered", status, reason, latency, now, null));
+        NotificationDeadLetter letter = NotificationDeadLetter.newBuilder()
+                .setNotificationId(d.event().getId()).setCustomer(d.event().getCustomer()).setChannel(d.channel())
+                .setDestination(d.destination()).setReason(reason).setAttempts(d.attempts()).setEvent(d.event()).setAt(now)
+                .build();
+        while (true) {
+            try {
+                sink.deadLetter(letter);
+                done.run();
+                return;
+            } catch (Exception e) {
+                // never drop: keep trying to store the dead letter; its offset is not committed meanwhile
+                LOG.warn("could not store the dead letter of {} yet; retrying", d.event().getId(), e);
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static DeliveryAttempt log(Delivery d, String status, Optional<Integer> http, String error, long latency, Instant at, Instant next) {
+        return DeliveryAttempt.newBuilder()
+                .setNotificationId(d.event().getId()).setCustomer(d.event().getCustomer()).setChannel(d.channel())
+                .setDestination(d.destination()).setAttempt(d.attempts()).setStatus(status).setHttpStatus(http.orElse(null))
+                .setError(error).setLatencyMs(latency).setAt(at).setNextAttemptAt(next)
+                .build();
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        workers.shutdownNow();
+    }
+}

@@ -1,0 +1,99 @@
+package io.capstream.notifier;
+
+import io.capstream.policy.Decimals;
+import io.capstream.schemas.ThresholdCrossed;
+import java.math.BigDecimal;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+/**
+ * What a notification says, in words people act on: which limit, how much is used of how much, when
+ * it resets in the customer's timezone, what happens now, and the way out.
+ */
+final class MessageText {
+    private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("MMMM d, uuuu 'at' HH:mm", Locale.ENGLISH);
+
+    private MessageText() {}
+
+    static String amount(BigDecimal value, String measure) {
+        return "USD".equals(measure) ? "$" + Decimals.formatMoney(value.setScale(2, java.math.RoundingMode.HALF_UP))
+                : Decimals.formatQuantity(value) + " " + measure;
+    }
+
+    static String percent(String threshold) {
+        return new BigDecimal(threshold).movePointRight(2).stripTrailingZeros().toPlainString() + " %";
+    }
+
+    static String resetsAt(ThresholdCrossed e) {
+        OffsetDateTime at = OffsetDateTime.parse(e.getResetsAt());
+        return WHEN.format(at) + " (" + e.getTimezone() + ", UTC" + (at.getOffset().getTotalSeconds() == 0 ? "" : at.getOffset().getId()) + ")";
+    }
+
+    static String subject(ThresholdCrossed e) {
+        return e.getCustomer() + ": " + e.getLabel() + " at " + percent(e.getThreshold()) + " (" + amount(e.getUsed(), e.getMeasure())
+                + " of " + amount(e.getLimit(), e.getMeasure()) + ")";
+    }
+
+    /** What happens now, said at 100 % (and what will happen at 100 %, said before). */
+    static String consequence(ThresholdCrossed e) {
+        boolean reached = new BigDecimal(e.getThreshold()).compareTo(BigDecimal.ONE) >= 0;
+        String action = e.getAction().toLowerCase(Locale.ROOT);
+        if (reached) {
+            return switch (action) {
+                case "block" -> "Requests that would go over this limit are now refused until it resets or the limit is raised.";
+                case "downgrade" -> "Requests now run on a cheaper model until the limit resets or is raised.";
+                case "throttle" -> "Requests are now slowed down until the limit resets or is raised.";
+                case "bill_overage" -> "Usage beyond this allowance is now billed as overage.";
+                default -> "Nothing is blocked: this limit only notifies.";
+            };
+        }
+        return switch (action) {
+            case "block" -> "At 100 % requests that would go over it will be refused.";
+            case "downgrade" -> "At 100 % requests will run on a cheaper model.";
+            case "throttle" -> "At 100 % requests will be slowed down.";
+            case "bill_overage" -> "Beyond 100 % usage is billed as overage.";
+            default -> "This limit only notifies; nothing will be blocked.";
+        };
+    }
+
+    static String text(ThresholdCrossed e) {
+        StringBuilder b = new StringBuilder();
+        b.append(e.getLabel()).append(" for ").append(e.getCustomer()).append(" has reached ").append(percent(e.getThreshold()))
+                .append(": ").append(amount(e.getUsed(), e.getMeasure())).append(" used of ").append(amount(e.getLimit(), e.getMeasure()))
+                .append(".\n\n").append(consequence(e)).append("\n\nIt resets on ").append(resetsAt(e)).append(".\n");
+        if (e.getRaiseCapUrl() != null) {
+            b.append("\nRaise the limit: ").append(e.getRaiseCapUrl()).append('\n');
+        }
+        if (e.getUpgradeUrl() != null) {
+            b.append("Upgrade the plan: ").append(e.getUpgradeUrl()).append('\n');
+        }
+        if (e.getTopUpUrl() != null) {
+            b.append("Top up credit: ").append(e.getTopUpUrl()).append('\n');
+        }
+        return b.toString();
+    }
+
+    static String html(ThresholdCrossed e) {
+        StringBuilder b = new StringBuilder("<!doctype html><html><body style=\"font-family:sans-serif\">");
+        b.append("<h2>").append(escape(e.getLabel())).append(" at ").append(percent(e.getThreshold())).append("</h2>")
+                .append("<p><strong>").append(amount(e.getUsed(), e.getMeasure())).append("</strong> used of <strong>")
+                .append(amount(e.getLimit(), e.getMeasure())).append("</strong> for ").append(escape(e.getCustomer())).append(".</p>")
+                .append("<p>").append(escape(consequence(e))).append("</p>")
+                .append("<p>It resets on ").append(escape(resetsAt(e))).append(".</p><p>");
+        if (e.getRaiseCapUrl() != null) {
+            b.append("<a href=\"").append(escape(e.getRaiseCapUrl())).append("\">Raise the limit</a> ");
+        }
+        if (e.getUpgradeUrl() != null) {
+            b.append("<a href=\"").append(escape(e.getUpgradeUrl())).append("\">Upgrade the plan</a> ");
+        }
+        if (e.getTopUpUrl() != null) {
+            b.append("<a href=\"").append(escape(e.getTopUpUrl())).append("\">Top up credit</a>");
+        }
+        return b.append("</p></body></html>").toString();
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,65 @@
+package io.capstream.notifier;
+
+import io.capstream.runtime.Configs;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/** The notifier's configuration; every key validated at start-up, all problems reported together. */
+public record NotifierConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String groupId,
+                             String httpHost, int httpPort, String smtpHost, int smtpPort, String smtpFrom, String smtpUsername,
+                             String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, Map<String, Object> kafka) {
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String GROUP_ID = "group.id";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
+    public static final String SMTP_HOST = "smtp.host";
+    public static final String SMTP_PORT = "smtp.port";
+    public static final String SMTP_FROM = "smtp.from";
+    public static final String SMTP_USERNAME = "smtp.username";
+    public static final String SMTP_PASSWORD = "smtp.password";
+    public static final String WEBHOOK_TIMEOUT_MS = "webhook.timeout.ms";
+    public static final String RETRY_INITIAL_MS = "retry.initial.ms";
+    public static final String RETRY_MAX_MS = "retry.max.ms";
+    public static final String RETRY_HORIZON_MS = "retry.horizon.ms";
+    public static final String MAX_IN_FLIGHT = "max.in.flight";
+
+    static final ConfigDef DEF = new ConfigDef()
+            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
+            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Confluent-compatible schema registry URL.")
+            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register schemas on first use.")
+            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+            .define(GROUP_ID, Type.STRING, "capstream-notifier", new ConfigDef.NonEmptyString(), Importance.HIGH, "Consumer group of the notifiers.")
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.LOW, "Address of the health and metrics endpoints.")
+            .define(HTTP_PORT, Type.INT, 8083, Range.between(0, 65535), Importance.LOW, "Port of the health and metrics endpoints.")
+            .define(SMTP_HOST, Type.STRING, "localhost", Importance.HIGH, "SMTP server.")
+            .define(SMTP_PORT, Type.INT, 3025, Range.between(1, 65535), Importance.HIGH, "SMTP port.")
+            .define(SMTP_FROM, Type.STRING, "Capstream <limits@capstream.local>", Importance.MEDIUM, "Sender of notification emails.")
+            .define(SMTP_USERNAME, Type.STRING, "", Importance.LOW, "SMTP user, if the server needs one.")
+            .define(SMTP_PASSWORD, Type.PASSWORD, "", Importance.LOW, "SMTP password (never logged).")
+            .define(WEBHOOK_TIMEOUT_MS, Type.LONG, 10_000L, Range.between(100, 120_000), Importance.MEDIUM, "How long one webhook call may take.")
+            .define(RETRY_INITIAL_MS, Type.LONG, 5_000L, Range.atLeast(10), Importance.MEDIUM, "Delay before the first retry.")
+            .define(RETRY_MAX_MS, Type.LONG, Duration.ofMinutes(30).toMillis(), Range.atLeast(10), Importance.MEDIUM, "Longest delay between retries.")
+            .define(RETRY_HORIZON_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(1_000), Importance.MEDIUM,
+                    "After this long since the first attempt, a failing notification is dead-lettered.")
+            .define(MAX_IN_FLIGHT, Type.INT, 10_000, Range.atLeast(1), Importance.LOW,
+                    "Notifications being delivered at once; beyond it the notifier stops reading until some finish.");
+
+    public static NotifierConfig from(Map<String, String> raw) {
+        Map<String, Object> v = Configs.validate(DEF, raw);
+        Backoff backoff = new Backoff(Duration.ofMillis((Long) v.get(RETRY_INITIAL_MS)), Duration.ofMillis((Long) v.get(RETRY_MAX_MS)),
+                Duration.ofMillis((Long) v.get(RETRY_HORIZON_MS)));
+        return new NotifierConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
+                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(GROUP_ID),
+                (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), (String) v.get(SMTP_HOST), (Integer) v.get(SMTP_PORT),
+                (String) v.get(SMTP_FROM), (String) v.get(SMTP_USERNAME),
+                ((org.apache.kafka.common.config.types.Password) v.get(SMTP_PASSWORD)).value(),
+                Duration.ofMillis((Long) v.get(WEBHOOK_TIMEOUT_MS)), backoff, (Integer) v.get(MAX_IN_FLIGHT), Configs.kafkaPassThrough(raw));
+    }
+}

@@ -1,0 +1,127 @@
+package io.capstream.notifier;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.standardwebhooks.Webhook;
+import io.capstream.policy.Decimals;
+import io.capstream.runtime.Json;
+import io.capstream.schemas.ThresholdCrossed;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Webhooks per the Standard Webhooks specification: {@code webhook-id} (the threshold event's id,
+ * stable per customer, limit, period and threshold, so receivers drop duplicates by it),
+ * {@code webhook-timestamp}, and {@code webhook-signature} signed with the customer's secret.
+ * The payload's type is {@code limit.threshold_crossed}, with every field the event carries.
+ */
+final class WebhookSender {
+    static final String TYPE = "limit.threshold_crossed";
+
+    private final HttpClient http;
+    private final Duration timeout;
+    private final Clock clock;
+
+    WebhookSender(Duration timeout, Clock clock) {
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+        this.timeout = timeout;
+        this.clock = clock;
+    }
+
+    static String payload(ThresholdCrossed e) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("id", e.getId());
+        data.put("customer", e.getCustomer());
+        data.put("limit_id", e.getLimitId());
+        data.put("label", e.getLabel());
+        data.put("kind", e.getKind());
+        data.put("threshold", e.getThreshold());
+        data.put("used", Decimals.formatMoney(e.getUsed()));
+        data.put("limit", Decimals.formatMoney(e.getLimit()));
+        data.put("measure", e.getMeasure());
+        data.put("period_start", e.getPeriodStart().toString());
+        data.put("resets_at", e.getResetsAt());
+        data.put("timezone", e.getTimezone());
+        data.put("action", e.getAction());
+        data.put("raise_cap_url", e.getRaiseCapUrl());
+        data.put("upgrade_url", e.getUpgradeUrl());
+        data.put("top_up_url", e.getTopUpUrl());
+        data.put("crossed_at", e.getCrossedAt().toString());
+        data.put("message", MessageText.text(e));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", TYPE);
+        body.put("timestamp", e.getCrossedAt().toString());
+        body.put("data", data);
+        try {
+            return Json.MAPPER.writeValueAsString(body);
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    Outcome send(String url, String secret, ThresholdCrossed event) {
+        String body = payload(event);
+        long timestamp = clock.instant().getEpochSecond();
+        String signature;
+        try {
+            signature = new Webhook(secret).sign(event.getId(), timestamp, body);
+        } catch (Exception e) {
+            return new Outcome.Refused("the customer's webhook secret cannot sign: " + e.getMessage(), Optional.empty());
+        }
+        HttpRequest request;
+        try {
+            request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
+                    .header("Content-Type", "application/json")
+                    .header("webhook-id", event.getId())
+                    .header("webhook-timestamp", Long.toString(timestamp))
+                    .header("webhook-signature", signature)
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        } catch (IllegalArgumentException e) {
+            return new Outcome.Refused("the webhook URL is not valid: " + url, Optional.empty());
+        }
+        HttpResponse<Void> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            return new Outcome.Retry(e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), Optional.empty(), Optional.empty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome.Retry("interrupted", Optional.empty(), Optional.empty());
+        }
+        int status = response.statusCode();
+        Optional<Integer> code = Optional.of(status);
+        if (status / 100 == 2) {
+            return new Outcome.Delivered(code);
+        }
+        if (status == 408 || status == 429 || status / 100 == 5) {
+            return new Outcome.Retry("the receiver answered " + status, retryAfter(response.headers().firstValue("Retry-After")), code);
+        }
+        return new Outcome.Refused("the receiver answered " + status + "; 4xx other than 408 and 429 is not retried", code);
+    }
+
+    /** {@code Retry-After} as seconds or an HTTP date. */
+    Optional<Duration> retryAfter(Optional<String> header) {
+        return header.flatMap(v -> {
+            try {
+                return Optional.of(Duration.ofSeconds(Long.parseLong(v.strip())));
+            } catch (NumberFormatException e) {
+                try {
+                    return Optional.of(Duration.between(clock.instant(), ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant()))
+                            .filter(d -> !d.isNegative());
+                } catch (DateTimeParseException ex) {
+                    return Optional.empty();
+                }
+            }
+        });
+    }
+}

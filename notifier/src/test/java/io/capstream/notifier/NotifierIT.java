@@ -1,0 +1,137 @@
+package io.capstream.notifier;
+
+import static io.capstream.notifier.NotifierFixture.crossing;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.GreenMailUtil;
+import com.icegreen.greenmail.util.ServerSetup;
+import io.capstream.schemas.NotificationDeadLetter;
+import io.capstream.testkit.FreePort;
+import jakarta.mail.internet.MimeMessage;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The notifier on a real broker and registry, sending to a real SMTP server (GreenMail) and real HTTP receivers. */
+class NotifierIT {
+    static NotifierFixture fixture;
+    static GreenMail smtp;
+    static WebhookReceiver receiver;
+    static NotifierService notifier;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fixture = new NotifierFixture("notifier-it");
+        smtp = new GreenMail(new ServerSetup(FreePort.pick(), "127.0.0.1", "smtp"));
+        smtp.start();
+        receiver = new WebhookReceiver(NotifierFixture.SECRET, Map.of(
+                "/ok", call -> 200,
+                "/flaky", call -> call <= 3 ? 503 : 200,
+                "/gone", call -> 410,
+                "/slow", call -> {
+                    Thread.sleep(6_000);
+                    return 200;
+                }));
+        notifier = new NotifierService(NotifierConfig.from(fixture.config(smtp.getSmtp().getPort())), Clock.systemUTC());
+    }
+
+    @AfterAll
+    static void stop() {
+        notifier.close();
+        receiver.close();
+        smtp.stop();
+    }
+
+    @Test
+    void crossing80And90And100PercentSendsExactlyThreeEmailsAndThreeSignedWebhooks() throws Exception {
+        // given
+        fixture.customer("acme", List.of("billing@acme.example"), receiver.url("/ok"));
+        // when
+        fixture.publish(crossing("acme", "0.8", "80.5"), crossing("acme", "0.9", "91"), crossing("acme", "1", "100.25"));
+        // then
+        await().atMost(Duration.ofSeconds(30)).until(() -> receiver.on("/ok").size() >= 3 && mailTo("billing@acme.example").size() >= 3);
+        List<MimeMessage> mails = mailTo("billing@acme.example");
+        assertThat(mails).hasSize(3);
+        assertThat(mails).extracting(MimeMessage::getSubject).containsExactlyInAnyOrder(
+                "acme: Team budget at 80 % ($80.50 of $100.00)",
+                "acme: Team budget at 90 % ($91.00 of $100.00)",
+                "acme: Team budget at 100 % ($100.25 of $100.00)");
+        for (MimeMessage mail : mails) {
+            String body = GreenMailUtil.getBody(mail);
+            assertThat(body).contains("December 1, 2026 at 00:00 (America/Los_Angeles, UTC-08:00)");
+            assertThat(body).contains("https://app.example.com/limits?customer=acme");
+        }
+        assertThat(mails.stream().map(GreenMailUtil::getBody).filter(b -> b.contains("are now refused"))).hasSize(1);
+        assertThat(receiver.on("/ok")).hasSize(3).allSatisfy(r -> {
+            assertThat(r.signatureValid()).as("signature of " + r.id()).isTrue();
+            assertThat(r.body()).contains("\"type\":\"limit.threshold_crossed\"", "\"limit_id\":\"cap:team\"", "\"resets_at\":\"2026-12-01T00:00-08:00\"");
+        });
+        assertThat(receiver.on("/ok")).extracting(WebhookReceiver.Received::id)
+                .containsExactlyInAnyOrder("acme|cap:team|2026-11-01T07:00:00Z|0.8", "acme|cap:team|2026-11-01T07:00:00Z|0.9",
+                        "acme|cap:team|2026-11-01T07:00:00Z|1");
+    }
+
+    @Test
+    void aReceiverThatFailsThreeTimesGetsTheNotificationAfterGrowingDelays() throws Exception {
+        fixture.customer("flaky", List.of(), receiver.url("/flaky"));
+        fixture.publish(crossing("flaky", "0.8", "80"));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> receiver.on("/flaky").size() >= 4);
+        List<WebhookReceiver.Received> calls = receiver.on("/flaky");
+        assertThat(calls).hasSize(4).allSatisfy(r -> assertThat(r.signatureValid()).isTrue());
+        List<Duration> gaps = new ArrayList<>();
+        for (int i = 1; i < calls.size(); i++) {
+            gaps.add(Duration.between(calls.get(i - 1).at(), calls.get(i).at()));
+        }
+        assertThat(gaps.get(1)).isGreaterThanOrEqualTo(gaps.get(0).minusMillis(50));
+        assertThat(gaps.get(2)).isGreaterThanOrEqualTo(gaps.get(1).minusMillis(50));
+        assertThat(gaps.get(2)).isGreaterThan(gaps.get(0));
+    }
+
+    @Test
+    void aReceiverThatAnswers410CausesADeadLetterWithTheReason() throws Exception {
+        fixture.customer("gone", List.of(), receiver.url("/gone"));
+        fixture.publish(crossing("gone", "0.8", "80"));
+
+        List<NotificationDeadLetter> letters = new ArrayList<>();
+        try (KafkaConsumer<String, NotificationDeadLetter> consumer = fixture.deadLetters()) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> letters.add(r.value()));
+                return letters.stream().anyMatch(l -> l.getCustomer().equals("gone"));
+            });
+        }
+        NotificationDeadLetter letter = letters.stream().filter(l -> l.getCustomer().equals("gone")).findFirst().orElseThrow();
+        assertThat(letter.getReason()).contains("410");
+        assertThat(letter.getAttempts()).isEqualTo(1);
+        assertThat(letter.getEvent().getId()).isEqualTo("gone|cap:team|2026-11-01T07:00:00Z|0.8");
+        assertThat(receiver.on("/gone")).hasSize(1);
+    }
+
+    @Test
+    void aSlowEndpointDoesNotDelayOtherCustomersNotifications() throws Exception {
+        fixture.customer("sloth", List.of(), receiver.url("/slow"));
+        fixture.customer("quick", List.of(), receiver.url("/ok"));
+        fixture.publish(crossing("sloth", "0.8", "80"), crossing("quick", "0.8", "80"));
+
+        await().atMost(Duration.ofSeconds(3)).until(() -> receiver.on("/ok").stream().anyMatch(r -> r.id().startsWith("quick|")));
+        assertThat(receiver.on("/slow")).hasSize(1); // arrived, still being answered
+    }
+
+    static List<MimeMessage> mailTo(String address) throws Exception {
+        List<MimeMessage> result = new ArrayList<>();
+        for (MimeMessage m : smtp.getReceivedMessages()) {
+            if (m.getAllRecipients()[0].toString().equals(address)) {
+                result.add(m);
+            }
+        }
+        return result;
+    }
+}
