@@ -15,8 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs deliveries, each attempt on its own virtual thread, so a slow or dead endpoint only ever
- * delays its own notifications. Failures worth retrying are retried with {@link Backoff} until the
+ * Runs deliveries on a pool of platform threads, each attempt bounded by its timeout, with retries
+ * waiting on a timer rather than on a thread, so a slow or dead endpoint only ever delays its own
+ * notifications. (Platform threads, not virtual ones: many first deliveries at once initialise the
+ * same classes, and a virtual thread waiting on another's class initialisation pins its carrier,
+ * which on a two-core machine stalled every delivery.) Failures worth retrying are retried with {@link Backoff} until the
  * horizon; the rest, and those past the horizon, are dead-lettered with the reason. Every attempt
  * is logged. {@code done} runs once per delivery, after it was delivered or dead-lettered.
  */
@@ -34,10 +37,11 @@ final class Dispatcher implements AutoCloseable {
     private final Clock clock;
     private final RandomGenerator random;
     private final Sink sink;
-    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final ExecutorService workers;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("retry-timer").unstarted(r));
 
-    Dispatcher(Backoff backoff, Clock clock, RandomGenerator random, Sink sink) {
+    Dispatcher(Backoff backoff, Clock clock, RandomGenerator random, Sink sink, int threads) {
+        this.workers = Executors.newFixedThreadPool(threads, r -> Thread.ofPlatform().daemon().name("delivery-", 0).unstarted(r));
         this.backoff = backoff;
         this.clock = clock;
         this.random = random;

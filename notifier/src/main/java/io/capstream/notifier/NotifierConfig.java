@@ -12,7 +12,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 /** The notifier's configuration; every key validated at start-up, all problems reported together. */
 public record NotifierConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String groupId,
                              String httpHost, int httpPort, String smtpHost, int smtpPort, String smtpFrom, String smtpUsername,
-                             String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, Map<String, Object> kafka) {
+                             String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, int deliveryThreads,
+                             Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String TOPIC_PREFIX = "topic.prefix";
     public static final String GROUP_ID = "group.id";
@@ -28,6 +29,7 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
     public static final String RETRY_MAX_MS = "retry.max.ms";
     public static final String RETRY_HORIZON_MS = "retry.horizon.ms";
     public static final String MAX_IN_FLIGHT = "max.in.flight";
+    public static final String DELIVERY_THREADS = "delivery.threads";
 
     static final ConfigDef DEF = new ConfigDef()
             .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
@@ -49,7 +51,9 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
             .define(RETRY_HORIZON_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(1_000), Importance.MEDIUM,
                     "After this long since the first attempt, a failing notification is dead-lettered.")
             .define(MAX_IN_FLIGHT, Type.INT, 10_000, Range.atLeast(1), Importance.LOW,
-                    "Notifications being delivered at once; beyond it the notifier stops reading until some finish.");
+                    "Notifications being delivered or waiting to be retried; beyond it the notifier stops reading until some finish.")
+            .define(DELIVERY_THREADS, Type.INT, 32, Range.between(1, 1024), Importance.LOW,
+                    "Attempts made at once; a slow endpoint holds one thread for at most webhook.timeout.ms per attempt.");
 
     public static NotifierConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
@@ -60,6 +64,7 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
                 (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), (String) v.get(SMTP_HOST), (Integer) v.get(SMTP_PORT),
                 (String) v.get(SMTP_FROM), (String) v.get(SMTP_USERNAME),
                 ((org.apache.kafka.common.config.types.Password) v.get(SMTP_PASSWORD)).value(),
-                Duration.ofMillis((Long) v.get(WEBHOOK_TIMEOUT_MS)), backoff, (Integer) v.get(MAX_IN_FLIGHT), Configs.kafkaPassThrough(raw));
+                Duration.ofMillis((Long) v.get(WEBHOOK_TIMEOUT_MS)), backoff, (Integer) v.get(MAX_IN_FLIGHT),
+                (Integer) v.get(DELIVERY_THREADS), Configs.kafkaPassThrough(raw));
     }
 }

@@ -91,6 +91,9 @@ public final class NotifierService implements AutoCloseable {
         RegistryAvroSerde<NotificationDeadLetter> letterSerde = RegistryAvroSerde.of(NotificationDeadLetter.class, registry, config.autoRegister());
         this.producer = new KafkaProducer<>(producerProps, new StringSerializer(), (topic, value) -> value instanceof DeliveryAttempt a
                 ? attemptSerde.serialize(topic, a) : letterSerde.serialize(topic, (NotificationDeadLetter) value));
+        // resolve the schema ids once, here, rather than in the middle of many concurrent deliveries
+        registry.idOrRegister(Topics.valueSubject(topics.notificationDeliveries()), DeliveryAttempt.getClassSchema(), config.autoRegister());
+        registry.idOrRegister(Topics.valueSubject(topics.notificationDlq()), NotificationDeadLetter.getClassSchema(), config.autoRegister());
 
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.notifications = Counter.builder("capstream.notifier.notifications").description("Notifications started").register(metrics);
@@ -115,7 +118,7 @@ public final class NotifierService implements AutoCloseable {
                 deadLettered.increment();
                 LOG.warn("notification {} to {} dead-lettered: {}", letter.getNotificationId(), letter.getChannel(), letter.getReason());
             }
-        });
+        }, config.deliveryThreads());
         this.webhooks = new WebhookSender(config.webhookTimeout(), clock);
         this.email = new EmailSender(config.smtpHost(), config.smtpPort(), config.smtpFrom(), config.smtpUsername(), config.smtpPassword(),
                 config.webhookTimeout());
@@ -156,7 +159,7 @@ public final class NotifierService implements AutoCloseable {
                     notify(record);
                 }
                 if (System.nanoTime() - lastCommit > Duration.ofMillis(500).toNanos()) {
-                    commit();
+                    commitAsync();
                     lastCommit = System.nanoTime();
                 }
             }
@@ -200,6 +203,17 @@ public final class NotifierService implements AutoCloseable {
             notifications.increment();
             dispatcher.submit(d, () -> offsets.finished(tp, record.offset()));
         }
+    }
+
+    /** While running: commit what is done without stopping the loop; a failed commit is retried by the next one. */
+    private void commitAsync() {
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committable = offsets.committable();
+        committable.keySet().retainAll(consumer.assignment());
+        consumer.commitAsync(committable, (done, e) -> {
+            if (e != null) {
+                LOG.debug("offset commit failed; the next one retries", e);
+            }
+        });
     }
 
     private void commit() {

@@ -70,6 +70,11 @@ public final class SchemaRegistryClient {
         return id;
     }
 
+    /** Registers the schema ({@code register}) or looks it up ({@code !register}), and returns its id. */
+    public int idOrRegister(String subject, Schema schema, boolean register) {
+        return register ? register(subject, schema) : idOf(subject, schema);
+    }
+
     /** The schema with this id. */
     public Schema schemaById(int id) {
         return schemasById.computeIfAbsent(id, i -> {
