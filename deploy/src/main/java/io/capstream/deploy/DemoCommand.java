@@ -44,6 +44,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--key", required = true, description = "An API key with the ingest and admin scopes.")
     String key;
 
+    @Option(names = "--sink-url", defaultValue = "http://localhost:8025", description = "The local SMTP and webhook sink.")
+    String sinkUrl;
+
+    @Option(names = "--webhook-secret", required = true, description = "The secret acme's webhooks are signed with.")
+    String webhookSecret;
+
     @Option(names = "--events", defaultValue = "400")
     int events;
 
@@ -103,6 +109,7 @@ final class DemoCommand implements Callable<Integer> {
         usage.put("globex", usage("globex"));
         print(out, usage);
         printLimits(out, usage);
+        printNotifications(out);
         out.flush();
         return 0;
     }
@@ -146,7 +153,8 @@ final class DemoCommand implements Callable<Integer> {
 
     private void configureCustomers(PrintWriter out) throws IOException, InterruptedException {
         send("PUT", "/v1/customers/acme", "{\"plan\": \"pro\", \"timezone\": \"America/Los_Angeles\", \"billing_anchor_day\": 1,"
-                + " \"contacts\": {\"emails\": [\"billing@acme.example\"]}}");
+                + " \"contacts\": {\"emails\": [\"billing@acme.example\"], \"webhook_url\": \"" + sinkUrl + "/webhooks/acme\","
+                + " \"webhook_secret\": \"" + webhookSecret + "\"}}");
         send("PUT", "/v1/customers/acme/caps/team-budget", "{\"label\": \"Team budget\", \"amount\": \"2.00\", \"action\": \"block\"}");
         send("PUT", "/v1/customers/globex", "{\"plan\": \"team\", \"timezone\": \"Europe/Berlin\", \"billing_anchor_day\": 15}");
         send("PUT", "/v1/customers/initech", "{\"plan\": \"free\", \"timezone\": \"Asia/Kolkata\"}");
@@ -168,6 +176,24 @@ final class DemoCommand implements Callable<Integer> {
                         l.path("percent").asText() + "%", l.path("state").asText(), l.path("resets_at").asText());
             }
         }
+    }
+
+    /** What the notifier sent for the thresholds crossed: emails to the SMTP sink and signed webhooks. */
+    private void printNotifications(PrintWriter out) throws IOException, InterruptedException {
+        String listing = "";
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            listing = http.send(HttpRequest.newBuilder(URI.create(sinkUrl + "/")).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+            if (listing.contains("Subject: acme:") && listing.contains("/webhooks/acme")) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        out.println();
+        out.println("Notifications (threshold crossings), as the local SMTP server and webhook receiver got them:");
+        listing.lines().filter(l -> l.startsWith("== ") || l.startsWith("Subject: ") || l.contains(" POST /webhooks/"))
+                .forEach(l -> out.println("  " + l));
+        out.println("Full messages: ./capstream mail");
     }
 
     private void send(String method, String path, String body) throws IOException, InterruptedException {
