@@ -1,10 +1,10 @@
 package io.capstream.notifier;
 
-import io.capstream.policy.Decimals;
+import io.capstream.policy.Wording;
 import io.capstream.schemas.ThresholdCrossed;
 import java.math.BigDecimal;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
+import java.time.ZoneId;
 import java.util.Locale;
 
 /**
@@ -12,22 +12,18 @@ import java.util.Locale;
  * it resets in the customer's timezone, what happens now, and the way out.
  */
 final class MessageText {
-    private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("MMMM d, uuuu 'at' HH:mm", Locale.ENGLISH);
-
     private MessageText() {}
 
     static String amount(BigDecimal value, String measure) {
-        return "USD".equals(measure) ? "$" + Decimals.formatMoney(value.setScale(2, java.math.RoundingMode.HALF_UP))
-                : Decimals.formatQuantity(value) + " " + measure;
+        return Wording.amount(value, measure);
     }
 
     static String percent(String threshold) {
-        return new BigDecimal(threshold).movePointRight(2).stripTrailingZeros().toPlainString() + " %";
+        return Wording.percent(new BigDecimal(threshold));
     }
 
     static String resetsAt(ThresholdCrossed e) {
-        OffsetDateTime at = OffsetDateTime.parse(e.getResetsAt());
-        return WHEN.format(at) + " (" + e.getTimezone() + ", UTC" + (at.getOffset().getTotalSeconds() == 0 ? "" : at.getOffset().getId()) + ")";
+        return Wording.when(OffsetDateTime.parse(e.getResetsAt()).toInstant(), ZoneId.of(e.getTimezone()));
     }
 
     static String subject(ThresholdCrossed e) {

@@ -1,0 +1,48 @@
+package io.capstream.policy;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The answer to a {@link CheckRequest}, as a value (DESIGN 4.5). A refusal names the limit, the used
+ * amount, the limit, the reset time in the limit's timezone and the way out, in a sentence and in
+ * fields; a downgrade names the model to call; warnings list the limits at 80 % or more.
+ */
+public record Decision(Outcome outcome, String code, int status, String message, Optional<LimitInfo> limit,
+                       Optional<String> model, List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded) {
+    public enum Outcome { ALLOW, WARN, DOWNGRADE, REFUSE }
+
+    /** A limit as a decision reports it. */
+    public record LimitInfo(String id, String label, String measure, String used, String limit, String percent,
+                            OffsetDateTime resetsAt, String timezone, Optional<String> raiseCapUrl, Optional<String> upgradeUrl, Optional<String> topUpUrl) {}
+
+    public Decision {
+        warnings = List.copyOf(warnings);
+    }
+
+    public static Decision allowed(List<LimitInfo> warnings) {
+        return warnings.isEmpty()
+                ? new Decision(Outcome.ALLOW, "allow", 200, "allowed", Optional.empty(), Optional.empty(), List.of(), Optional.empty(), false)
+                : new Decision(Outcome.WARN, "warn", 200, "allowed; " + warnings.size() + " limit(s) at 80 % or more",
+                        Optional.empty(), Optional.empty(), warnings, Optional.empty(), false);
+    }
+
+    public static Decision downgraded(String model, String message, Optional<LimitInfo> limit, List<LimitInfo> warnings) {
+        return new Decision(Outcome.DOWNGRADE, "downgrade", 200, message, limit, Optional.of(model), warnings, Optional.empty(), false);
+    }
+
+    public static Decision refused(String code, int status, String message, Optional<LimitInfo> limit, Optional<Duration> retryAfter) {
+        return new Decision(Outcome.REFUSE, code, status, message, limit, Optional.empty(), List.of(), retryAfter, false);
+    }
+
+    public boolean allowsRequest() {
+        return outcome != Outcome.REFUSE;
+    }
+
+    public Decision asDegraded() {
+        return new Decision(outcome, code, status, message + " (usage state is stale: decided from the last known state)",
+                limit, model, warnings, retryAfter, true);
+    }
+}

@@ -1,0 +1,225 @@
+package io.capstream.policy;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+/**
+ * The enforcement decision (DESIGN 4.5), pure. Evaluation order, first that applies wins:
+ * <ol>
+ *   <li>customer disabled → 403 {@code customer_disabled};</li>
+ *   <li>model not in the plan's tiers → downgrade along {@code downgrade_to} to an allowed model, or
+ *       403 {@code model_not_allowed};</li>
+ *   <li>burst limit → 429 {@code key_rate_limited} with {@code Retry-After} (decided by the caller,
+ *       passed in);</li>
+ *   <li>entitlements and caps with the request's estimated cost added → the limit's action:
+ *       block → 402, downgrade → allow on a cheaper model (or 402 when the chain ends), throttle →
+ *       429, notify / bill_overage → allow;</li>
+ *   <li>a limit at 80 % or more → allow with warnings.</li>
+ * </ol>
+ * Customers with {@code no_hard_caps} are never refused by a limit; they still get warnings.
+ */
+public final class Enforcement {
+    private static final BigDecimal WARN_AT = new BigDecimal("0.8");
+
+    private Enforcement() {}
+
+    /**
+     * @param used  what a limit has counted in a period: (limit id, period start) → amount
+     * @param burst a burst limit's refusal (how long to wait), if one applies
+     */
+    public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
+                                  BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now) {
+        Optional<Plan> plan = policy.plan(customer.plan());
+        if (customer.status() == Customer.Status.DISABLED) {
+            return Decision.refused("customer_disabled", 403, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
+                    Optional.empty(), Optional.empty());
+        }
+        String model = request.model();
+        String downgradeReason = null;
+        if (model != null && plan.isPresent()) {
+            Optional<Model> m = policy.model(model);
+            if (m.isPresent() && !plan.get().modelTiers().contains(m.get().tier())) {
+                Optional<String> allowed = chain(policy, model).stream()
+                        .filter(c -> plan.get().modelTiers().contains(policy.model(c).map(Model::tier).orElse(""))).findFirst();
+                if (allowed.isEmpty()) {
+                    return Decision.refused("model_not_allowed", 403, "The " + plan.get().name() + " plan does not include " + model
+                            + " (tier " + m.get().tier() + "); upgrade to use it." + policy.links().upgradeFor(customer.id(), "model:" + model)
+                            .map(u -> " Upgrade: " + u).orElse(""), Optional.empty(), Optional.empty());
+                }
+                downgradeReason = "The " + plan.get().name() + " plan does not include " + model + "; using " + allowed.get() + ".";
+                model = allowed.get();
+            }
+        }
+        if (burst.isPresent()) {
+            return Decision.refused("key_rate_limited", 429, "Too many requests for this key; retry in " + Math.max(1, burst.get().toSeconds())
+                    + " s.", Optional.empty(), burst);
+        }
+        Limits limits = new Limits(request, customer, policy, plan, used, now);
+        // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
+        String candidate = model;
+        while (true) {
+            Optional<Over> over = limits.firstOver(candidate);
+            if (over.isEmpty()) {
+                List<Decision.LimitInfo> warnings = limits.warnings(candidate);
+                if (!candidate.equals(request.model()) && candidate != null) {
+                    String why = downgradeReason != null && candidate.equals(model) ? downgradeReason
+                            : "Over a limit on " + request.model() + "; using " + candidate + ".";
+                    return Decision.downgraded(candidate, why, limits.lastOver, warnings);
+                }
+                return Decision.allowed(warnings);
+            }
+            Over o = over.get();
+            if (customer.noHardCaps() || o.action == Action.ALLOW) {
+                return Decision.allowed(limits.warnings(candidate));
+            }
+            if (o.action == Action.DOWNGRADE && candidate != null) {
+                Optional<String> cheaper = policy.model(candidate).flatMap(Model::downgradeTo);
+                if (cheaper.isPresent()) {
+                    candidate = cheaper.get();
+                    continue;
+                }
+            }
+            if (o.action == Action.THROTTLE) {
+                return Decision.refused(o.code.equals("spend_cap_reached") ? "spend_cap_reached" : "plan_allowance_exhausted", 429,
+                        o.message + " Requests are slowed down until it resets.", Optional.of(o.info), Optional.of(Duration.ofSeconds(30)));
+            }
+            return Decision.refused(o.code, 402, o.message, Optional.of(o.info), Optional.empty());
+        }
+    }
+
+    private static List<String> chain(PolicyDocument policy, String model) {
+        List<String> chain = new ArrayList<>();
+        Optional<String> next = policy.model(model).flatMap(Model::downgradeTo);
+        while (next.isPresent() && !chain.contains(next.get())) {
+            chain.add(next.get());
+            next = policy.model(next.get()).flatMap(Model::downgradeTo);
+        }
+        return chain;
+    }
+
+    private enum Action { BLOCK, DOWNGRADE, THROTTLE, ALLOW }
+
+    private record Over(String code, Action action, String message, Decision.LimitInfo info) {}
+
+    /** The customer's limits for one request. */
+    private static final class Limits {
+        private final CheckRequest request;
+        private final Customer customer;
+        private final PolicyDocument policy;
+        private final Optional<Plan> plan;
+        private final BiFunction<String, Instant, BigDecimal> used;
+        private final Instant now;
+        Optional<Decision.LimitInfo> lastOver = Optional.empty();
+
+        Limits(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan,
+               BiFunction<String, Instant, BigDecimal> used, Instant now) {
+            this.request = request;
+            this.customer = customer;
+            this.policy = policy;
+            this.plan = plan;
+            this.used = used;
+            this.now = now;
+        }
+
+        BigDecimal cost(String model) {
+            return request.estimatedCost().orElseGet(() -> {
+                try {
+                    return Pricing.cost(policy, model, request.estimate());
+                } catch (UnpriceableUsageException e) {
+                    return BigDecimal.ZERO;
+                }
+            });
+        }
+
+        Optional<Over> firstOver(String model) {
+            BigDecimal cost = cost(model);
+            Optional<Entitlement> e = plan.flatMap(p -> p.entitlement(request.feature()));
+            if (e.isPresent() && e.get().over() != io.capstream.policy.Over.BILL_OVERAGE) {
+                Entitlement ent = e.get();
+                Period period = ent.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.timezone());
+                BigDecimal u = used.apply(ent.limitId(), period.start());
+                BigDecimal add = ent.measure().isMoney() ? cost : request.estimate().getOrDefault(ent.measure().name(), BigDecimal.ZERO);
+                if (over(u, add, ent.included())) {
+                    Decision.LimitInfo info = info(ent.limitId(), ent.feature() + " allowance", ent.measure(), u, ent.included(), period, customer.timezone());
+                    lastOver = Optional.of(info);
+                    return Optional.of(new Over("plan_allowance_exhausted", switch (ent.over()) {
+                        case BLOCK -> Action.BLOCK;
+                        case DOWNGRADE -> Action.DOWNGRADE;
+                        case THROTTLE -> Action.THROTTLE;
+                        case BILL_OVERAGE -> Action.ALLOW;
+                    }, sentence("The " + plan.get().name() + " plan's " + ent.feature() + " allowance", info, "Upgrade", info.upgradeUrl()), info));
+                }
+            }
+            for (Cap cap : customer.effectiveCaps(plan)) {
+                if (!cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
+                    continue;
+                }
+                ZoneId zone = customer.zoneOf(cap);
+                Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, zone);
+                BigDecimal u = used.apply(cap.limitId(), period.start());
+                BigDecimal add = cap.measure().isMoney() ? cost : request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO);
+                if (over(u, add, cap.amount())) {
+                    Decision.LimitInfo info = info(cap.limitId(), cap.displayLabel(), cap.measure(), u, cap.amount(), period, zone);
+                    lastOver = Optional.of(info);
+                    return Optional.of(new Over("spend_cap_reached", switch (cap.action()) {
+                        case BLOCK -> Action.BLOCK;
+                        case DOWNGRADE -> Action.DOWNGRADE;
+                        case THROTTLE -> Action.THROTTLE;
+                        case NOTIFY -> Action.ALLOW;
+                    }, sentence("Your " + cap.displayLabel(), info, "Raise the cap", info.raiseCapUrl()), info));
+                }
+            }
+            return Optional.empty();
+        }
+
+        List<Decision.LimitInfo> warnings(String model) {
+            BigDecimal cost = cost(model);
+            List<Decision.LimitInfo> warnings = new ArrayList<>();
+            plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(ent -> {
+                Period period = ent.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.timezone());
+                BigDecimal u = used.apply(ent.limitId(), period.start()).add(ent.measure().isMoney() ? cost : BigDecimal.ZERO);
+                if (Thresholds.reached(u, ent.included(), WARN_AT)) {
+                    warnings.add(info(ent.limitId(), ent.feature() + " allowance", ent.measure(), u, ent.included(), period, customer.timezone()));
+                }
+            });
+            for (Cap cap : customer.effectiveCaps(plan)) {
+                if (cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
+                    ZoneId zone = customer.zoneOf(cap);
+                    Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, zone);
+                    BigDecimal u = used.apply(cap.limitId(), period.start()).add(cap.measure().isMoney() ? cost : BigDecimal.ZERO);
+                    if (Thresholds.reached(u, cap.amount(), WARN_AT)) {
+                        warnings.add(info(cap.limitId(), cap.displayLabel(), cap.measure(), u, cap.amount(), period, zone));
+                    }
+                }
+            }
+            return warnings;
+        }
+
+        private static boolean over(BigDecimal used, BigDecimal add, BigDecimal limit) {
+            return used.add(add).compareTo(limit) > 0 || (add.signum() == 0 && used.compareTo(limit) >= 0);
+        }
+
+        private Decision.LimitInfo info(String id, String label, Measure measure, BigDecimal u, BigDecimal limit, Period period, ZoneId zone) {
+            return new Decision.LimitInfo(id, label, measure.name(),
+                    measure.isMoney() ? Decimals.formatMoney(u) : Decimals.formatQuantity(u),
+                    measure.isMoney() ? Decimals.formatMoney(limit) : Decimals.formatQuantity(limit),
+                    LimitState.percent(u, limit).toPlainString(), period.end().atZone(zone).toOffsetDateTime(), zone.getId(),
+                    policy.links().raiseCapFor(customer.id(), id), policy.links().upgradeFor(customer.id(), id),
+                    policy.links().topUpFor(customer.id(), id));
+        }
+
+        private String sentence(String subject, Decision.LimitInfo info, String way, Optional<String> url) {
+            Measure measure = Measure.of(info.measure());
+            return subject + " of " + Wording.amount(new BigDecimal(info.limit()), measure.name()) + " is used up ("
+                    + Wording.amount(new BigDecimal(info.used()), measure.name()) + " used). It resets on "
+                    + Wording.when(info.resetsAt().toInstant(), ZoneId.of(info.timezone())) + "."
+                    + url.map(u -> " " + way + ": " + u).orElse("");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package io.capstream.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class EnforcementTest {
+    static final PolicyDocument POLICY = PolicyLoader.fromYaml("""
+            models:
+              claude-opus: {tier: frontier, downgrade_to: claude-sonnet, prices: {input_tokens: "15/1M"}}
+              claude-sonnet: {tier: premium, downgrade_to: claude-haiku, prices: {input_tokens: "3/1M"}}
+              claude-haiku: {tier: standard, prices: {input_tokens: "1/1M"}}
+            meters:
+              requests: {price: "0"}
+            plans:
+              pro:
+                price: "20"
+                model_tiers: [standard, premium]
+                entitlements:
+                  drafts: {measure: requests, included: 100, period: daily, over: throttle}
+            links:
+              raise_cap: "https://app.example.com/limits?customer={customer}&limit={limit}"
+              upgrade: "https://app.example.com/upgrade?customer={customer}"
+            """);
+    static final Instant NOW = Instant.parse("2026-11-21T10:00:00Z");
+    static final ZoneId LA = ZoneId.of("America/Los_Angeles");
+    static final Instant NOV_1_LA = Instant.parse("2026-11-01T07:00:00Z");
+
+    final Map<String, BigDecimal> used = new HashMap<>();
+
+    static Cap cap(String amount, CapAction action) {
+        return new Cap("budget", "Team budget", new BigDecimal(amount), Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"),
+                Optional.empty(), false, false, Cap.DEFAULT_THRESHOLDS, action, false, Optional.empty());
+    }
+
+    static Customer customer(List<Cap> caps, boolean noHardCaps, Customer.Status status) {
+        return new Customer("acme", "pro", LA, 1, Customer.Contacts.NONE, noHardCaps, status, caps, List.of());
+    }
+
+    static CheckRequest chat(String model, long tokens) {
+        return new CheckRequest("acme", "usr_1", "key_1", "chat", model, Map.of("input_tokens", BigDecimal.valueOf(tokens)), Optional.empty());
+    }
+
+    Decision decide(CheckRequest request, Customer customer) {
+        return Enforcement.decide(request, customer, POLICY, (limit, start) -> used.getOrDefault(limit + "@" + start, BigDecimal.ZERO),
+                Optional.empty(), NOW);
+    }
+
+    @Test
+    void aDisabledCustomerIsRefused() {
+        Decision d = decide(chat("claude-haiku", 1), customer(List.of(), false, Customer.Status.DISABLED));
+        assertThat(d.status()).isEqualTo(403);
+        assertThat(d.code()).isEqualTo("customer_disabled");
+    }
+
+    @Test
+    void aModelAboveThePlansTiersIsDowngradedAlongTheChainOrRefused() {
+        Decision d = decide(chat("claude-opus", 1000), customer(List.of(), false, Customer.Status.ACTIVE));
+        assertThat(d.outcome()).isEqualTo(Decision.Outcome.DOWNGRADE);
+        assertThat(d.model()).contains("claude-sonnet");
+
+        PolicyDocument noChain = PolicyLoader.fromYaml("""
+                models:
+                  claude-opus: {tier: frontier, prices: {input_tokens: "15/1M"}}
+                plans:
+                  pro: {model_tiers: [standard]}
+                links: {upgrade: "https://app.example.com/upgrade?customer={customer}"}
+                """);
+        Decision refused = Enforcement.decide(chat("claude-opus", 1), customer(List.of(), false, Customer.Status.ACTIVE), noChain,
+                (l, s) -> BigDecimal.ZERO, Optional.empty(), NOW);
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.code()).isEqualTo("model_not_allowed");
+        assertThat(refused.message()).contains("https://app.example.com/upgrade?customer=acme");
+    }
+
+    @Test
+    void aNoisyKeyIsRateLimitedWithRetryAfter() {
+        Decision d = Enforcement.decide(chat("claude-haiku", 1), customer(List.of(), false, Customer.Status.ACTIVE), POLICY,
+                (l, s) -> BigDecimal.ZERO, Optional.of(Duration.ofSeconds(3)), NOW);
+        assertThat(d.status()).isEqualTo(429);
+        assertThat(d.code()).isEqualTo("key_rate_limited");
+        assertThat(d.retryAfter()).contains(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aBlockingCapRefusesWith402NamingTheCapUsedLimitResetAndTheWayOut() {
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("9.999"));
+        // 1,000 tokens of claude-sonnet cost $0.003: 9.999 + 0.003 > 10
+        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE));
+
+        assertThat(d.status()).isEqualTo(402);
+        assertThat(d.code()).isEqualTo("spend_cap_reached");
+        Decision.LimitInfo limit = d.limit().orElseThrow();
+        assertThat(limit.id()).isEqualTo("cap:budget");
+        assertThat(limit.used()).isEqualTo("9.999");
+        assertThat(limit.limit()).isEqualTo("10.00");
+        assertThat(limit.resetsAt().toString()).isEqualTo("2026-12-01T00:00-08:00");
+        assertThat(limit.raiseCapUrl()).contains("https://app.example.com/limits?customer=acme&limit=cap%3Abudget");
+        assertThat(d.message()).isEqualTo("Your Team budget of $10.00 is used up ($10.00 used). It resets on December 1, 2026 at 00:00 "
+                + "(America/Los_Angeles, UTC-08:00). Raise the cap: https://app.example.com/limits?customer=acme&limit=cap%3Abudget");
+    }
+
+    @Test
+    void aDowngradeCapMovesToTheCheaperModelAndBlocksWhenTheChainEnds() {
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("9.996"));
+        Customer acme = customer(List.of(cap("10", CapAction.DOWNGRADE)), false, Customer.Status.ACTIVE);
+        // sonnet would cost $0.006 (over), haiku $0.002 (fits)
+        Decision d = decide(chat("claude-sonnet", 2000), acme);
+        assertThat(d.outcome()).isEqualTo(Decision.Outcome.DOWNGRADE);
+        assertThat(d.model()).contains("claude-haiku");
+
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("10"));
+        assertThat(decide(chat("claude-sonnet", 2000), acme).status()).isEqualTo(402);
+    }
+
+    @Test
+    void throttleAnswers429AndNotifyAllows() {
+        used.put("entitlement:drafts@" + Instant.parse("2026-11-21T08:00:00Z"), new BigDecimal("100"));
+        Decision throttled = decide(new CheckRequest("acme", null, null, "drafts", null, Map.of("requests", BigDecimal.ONE), Optional.empty()),
+                customer(List.of(), false, Customer.Status.ACTIVE));
+        assertThat(throttled.status()).isEqualTo(429);
+        assertThat(throttled.retryAfter()).isPresent();
+
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("50"));
+        Decision notified = decide(chat("claude-haiku", 1), customer(List.of(cap("10", CapAction.NOTIFY)), false, Customer.Status.ACTIVE));
+        assertThat(notified.allowsRequest()).isTrue();
+        assertThat(notified.warnings()).extracting(Decision.LimitInfo::id).contains("cap:budget");
+    }
+
+    @Test
+    void anEnterpriseOverrideNeverBlocksButStillWarns() {
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("100"));
+        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", CapAction.BLOCK)), true, Customer.Status.ACTIVE));
+        assertThat(d.outcome()).isEqualTo(Decision.Outcome.WARN);
+        assertThat(d.warnings()).isNotEmpty();
+    }
+
+    @Test
+    void at85PercentTheRequestIsAllowedWithAWarning() {
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("8.5"));
+        Decision d = decide(chat("claude-haiku", 1), customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE));
+        assertThat(d.outcome()).isEqualTo(Decision.Outcome.WARN);
+        assertThat(d.warnings()).singleElement().satisfies(w -> assertThat(w.percent()).isEqualTo("85.0"));
+    }
+}
