@@ -1,0 +1,41 @@
+package io.capstream.enforcement;
+
+import io.capstream.runtime.Configs;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/** The enforcement sidecar's configuration; every key validated at start-up, all problems reported together. */
+public record EnforcementConfig(String bootstrapServers, String registryUrl, String topicPrefix, String httpHost, int httpPort,
+                                Path apiKeysFile, Duration pendingFor, Map<String, Object> kafka) {
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
+    public static final String API_KEYS_FILE = "api.keys.file";
+    public static final String PENDING_MS = "pending.ms";
+
+    static final ConfigDef DEF = new ConfigDef()
+            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
+            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Confluent-compatible schema registry URL.")
+            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the sidecar binds to.")
+            .define(HTTP_PORT, Type.INT, 8082, Range.between(0, 65535), Importance.HIGH, "Sidecar port (0 picks a free one).")
+            .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "File of API keys: '<name> sha256:<hex> <scope>...' per line; checks need the 'check' scope.")
+            .define(PENDING_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.MEDIUM,
+                    "How long an allowed request's estimate counts locally while its usage travels through the pipeline.");
+
+    public static EnforcementConfig from(Map<String, String> raw) {
+        Map<String, Object> v = Configs.validate(DEF, raw);
+        return new EnforcementConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
+                (String) v.get(TOPIC_PREFIX), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), Path.of((String) v.get(API_KEYS_FILE)),
+                Duration.ofMillis((Long) v.get(PENDING_MS)), Configs.kafkaPassThrough(raw));
+    }
+}

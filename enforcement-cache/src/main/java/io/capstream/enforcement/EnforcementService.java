@@ -1,0 +1,62 @@
+package io.capstream.enforcement;
+
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.Configs;
+import io.capstream.runtime.HttpServer;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.registry.SchemaRegistryClient;
+import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.TopicView;
+import io.capstream.schemas.topics.Topics;
+import io.javalin.Javalin;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The enforcement sidecar: an {@link Enforcer} fed from Kafka, behind {@code POST /v1/check}. */
+public final class EnforcementService implements AutoCloseable {
+    private final List<TopicView<?>> views;
+    private final Enforcer enforcer;
+    private final Javalin http;
+
+    public EnforcementService(EnforcementConfig config, Clock clock) {
+        Topics topics = new Topics(config.topicPrefix());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
+        Map<String, Object> kafka = new HashMap<>(config.kafka());
+        kafka.put("bootstrap.servers", config.bootstrapServers());
+        TopicView<CustomerRecord> customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
+        TopicView<PolicyRecord> policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
+        TopicView<LimitUsage> usage = new TopicView<>(topics.usageAggregates(), kafka, RegistryAvroSerde.of(LimitUsage.class, registry, false));
+        this.views = List.of(customers, policies, usage);
+        this.enforcer = new Enforcer(customers, policies, usage, config.pendingFor(), clock);
+        SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
+        this.http = HttpServer.start(config.httpHost(), config.httpPort(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                "/openapi-check.json", enforcer::ready, api::routes);
+    }
+
+    public Enforcer enforcer() {
+        return enforcer;
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    @Override
+    public void close() {
+        http.stop();
+        views.forEach(TopicView::close);
+    }
+
+    public static void main(String[] args) {
+        Path file = args.length > 0 ? Path.of(args[0]) : null;
+        EnforcementService service = new EnforcementService(EnforcementConfig.from(Configs.read(file, System.getenv(), Map.of())), Clock.systemUTC());
+        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "enforcement-shutdown"));
+    }
+}

@@ -1,0 +1,116 @@
+package io.capstream.enforcement;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.policy.CheckRequest;
+import io.capstream.policy.Decision;
+import io.capstream.policy.Specs;
+import io.capstream.runtime.ApiException;
+import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.HttpServer;
+import io.capstream.runtime.Json;
+import io.capstream.runtime.Principal;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code POST /v1/check} for services not on the JVM: the {@link Enforcer}'s decision as JSON, with
+ * the status of DESIGN 4.5 (200 allow / warn / downgrade, 402, 403, 429, 503) and {@code Retry-After}
+ * where it applies.
+ */
+final class SidecarApi {
+    private final Enforcer enforcer;
+    private final ApiKeys keys;
+
+    SidecarApi(Enforcer enforcer, ApiKeys keys) {
+        this.enforcer = enforcer;
+        this.keys = keys;
+    }
+
+    void routes(JavalinConfig config) {
+        config.routes.post("/v1/check", this::check);
+    }
+
+    private void check(Context ctx) {
+        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+        if (!principal.isAdmin() && !principal.scopes().contains("check")) {
+            throw ApiException.forbidden("this API key has no 'check' scope");
+        }
+        Decision decision = enforcer.check(request(ctx));
+        decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
+        HttpServer.json(ctx, decision.status(), body(decision));
+    }
+
+    private static CheckRequest request(Context ctx) {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(ctx.bodyAsBytes());
+        } catch (IOException e) {
+            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
+        }
+        Specs specs = new Specs(new ArrayList<>());
+        if (!specs.object("check", node)) {
+            throw new ApiException(400, "invalid_request", "the body must be a JSON object");
+        }
+        String customer = specs.identifier("customer", node.get("customer"), true);
+        String feature = specs.identifier("feature", node.get("feature"), true);
+        String model = specs.identifier("model", node.get("model"), false);
+        Map<String, BigDecimal> estimate = new HashMap<>();
+        Optional<BigDecimal> cost = Optional.empty();
+        JsonNode est = node.get("estimate");
+        if (est != null && est.isObject()) {
+            est.fields().forEachRemaining(e -> {
+                if (e.getKey().equals("cost")) {
+                    return;
+                }
+                BigDecimal q = specs.decimal("estimate." + e.getKey(), e.getValue(), true);
+                if (q != null) {
+                    estimate.put(e.getKey(), q);
+                }
+            });
+            if (est.has("cost")) {
+                cost = Optional.ofNullable(specs.decimal("estimate.cost", est.get("cost"), true));
+            }
+        }
+        if (!specs.errors().isEmpty()) {
+            throw new ApiException(400, "invalid_request", String.join("; ", specs.errors()));
+        }
+        return new CheckRequest(customer, specs.text("user", node.get("user")), specs.text("api_key", node.get("api_key")), feature, model,
+                estimate, cost);
+    }
+
+    static Map<String, Object> body(Decision d) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("decision", d.outcome().name().toLowerCase());
+        body.put("code", d.code());
+        body.put("message", d.message());
+        d.model().ifPresent(m -> body.put("model", m));
+        d.limit().ifPresent(l -> body.put("limit", limit(l)));
+        body.put("warnings", d.warnings().stream().map(SidecarApi::limit).toList());
+        d.retryAfter().ifPresent(r -> body.put("retry_after", Math.max(1, (r.toMillis() + 999) / 1000)));
+        body.put("degraded", d.degraded());
+        return d.outcome() == Decision.Outcome.REFUSE ? Map.of("error", body) : body;
+    }
+
+    private static Map<String, Object> limit(Decision.LimitInfo l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", l.id());
+        m.put("label", l.label());
+        m.put("measure", l.measure());
+        m.put("used", l.used());
+        m.put("limit", l.limit());
+        m.put("percent", l.percent());
+        m.put("resets_at", l.resetsAt().toString());
+        m.put("timezone", l.timezone());
+        l.raiseCapUrl().ifPresent(u -> m.put("raise_cap_url", u));
+        l.upgradeUrl().ifPresent(u -> m.put("upgrade_url", u));
+        l.topUpUrl().ifPresent(u -> m.put("top_up_url", u));
+        return m;
+    }
+}
