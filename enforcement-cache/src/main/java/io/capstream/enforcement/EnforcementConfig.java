@@ -11,31 +11,43 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The enforcement sidecar's configuration; every key validated at start-up, all problems reported together. */
-public record EnforcementConfig(String bootstrapServers, String registryUrl, String topicPrefix, String httpHost, int httpPort,
-                                Path apiKeysFile, Duration pendingFor, Map<String, Object> kafka) {
+public record EnforcementConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String httpHost, int httpPort,
+                                Path apiKeysFile, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue,
+                                Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String TOPIC_PREFIX = "topic.prefix";
     public static final String HTTP_HOST = "http.host";
     public static final String HTTP_PORT = "http.port";
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String PENDING_MS = "pending.ms";
+    public static final String STALENESS_MS = "staleness.ms";
+    public static final String SAMPLE_ALLOWS = "decisions.sample.allows";
+    public static final String DECISION_QUEUE = "decisions.queue";
 
     static final ConfigDef DEF = new ConfigDef()
             .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
             .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "Confluent-compatible schema registry URL.")
+            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register the decision log's schema on first use.")
             .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
             .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the sidecar binds to.")
             .define(HTTP_PORT, Type.INT, 8082, Range.between(0, 65535), Importance.HIGH, "Sidecar port (0 picks a free one).")
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line; checks need the 'check' scope.")
             .define(PENDING_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.MEDIUM,
-                    "How long an allowed request's estimate counts locally while its usage travels through the pipeline.");
+                    "How long an allowed request's estimate counts locally while its usage travels through the pipeline.")
+            .define(STALENESS_MS, Type.LONG, 30_000L, Range.atLeast(1_000), Importance.MEDIUM,
+                    "Without word from the brokers for this long, checks fail open (degraded) or closed (503) as each cap or plan says.")
+            .define(SAMPLE_ALLOWS, Type.DOUBLE, 0.01, Range.between(0.0, 1.0), Importance.LOW,
+                    "Fraction of plain allows written to the decision log (refusals, downgrades and warnings always are).")
+            .define(DECISION_QUEUE, Type.INT, 10_000, Range.atLeast(1), Importance.LOW,
+                    "Decisions waiting for the log; beyond it they are dropped and counted, checks never wait.");
 
     public static EnforcementConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
         return new EnforcementConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
-                (String) v.get(TOPIC_PREFIX), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), Path.of((String) v.get(API_KEYS_FILE)),
-                Duration.ofMillis((Long) v.get(PENDING_MS)), Configs.kafkaPassThrough(raw));
+                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), Path.of((String) v.get(API_KEYS_FILE)),
+                Duration.ofMillis((Long) v.get(PENDING_MS)), Duration.ofMillis((Long) v.get(STALENESS_MS)), (Double) v.get(SAMPLE_ALLOWS),
+                (Integer) v.get(DECISION_QUEUE), Configs.kafkaPassThrough(raw));
     }
 }

@@ -4,6 +4,7 @@ import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.HttpServer;
 import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.EnforcementDecision;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
@@ -14,6 +15,9 @@ import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -23,6 +27,7 @@ import java.util.Map;
 public final class EnforcementService implements AutoCloseable {
     private final List<TopicView<?>> views;
     private final Enforcer enforcer;
+    private final DecisionLog log;
     private final Javalin http;
 
     public EnforcementService(EnforcementConfig config, Clock clock) {
@@ -34,10 +39,17 @@ public final class EnforcementService implements AutoCloseable {
         TopicView<PolicyRecord> policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
         TopicView<LimitUsage> usage = new TopicView<>(topics.usageAggregates(), kafka, RegistryAvroSerde.of(LimitUsage.class, registry, false));
         this.views = List.of(customers, policies, usage);
-        this.enforcer = new Enforcer(customers, policies, usage, config.pendingFor(), clock);
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Map<String, Object> producerProps = new HashMap<>(kafka);
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "1");
+        producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 50);
+        producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1_000);
+        this.log = new DecisionLog(new KafkaProducer<>(producerProps, new StringSerializer(),
+                RegistryAvroSerde.of(EnforcementDecision.class, registry, config.autoRegister())), topics.enforcementDecisions(),
+                config.sampleAllows(), config.decisionQueue(), config.httpHost() + ":" + config.httpPort(), metrics);
+        this.enforcer = new Enforcer(customers, policies, usage, config.pendingFor(), config.stalenessBound(), log, clock);
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
-        this.http = HttpServer.start(config.httpHost(), config.httpPort(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-                "/openapi-check.json", enforcer::ready, api::routes);
+        this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-check.json", enforcer::ready, api::routes);
     }
 
     public Enforcer enforcer() {
@@ -51,6 +63,7 @@ public final class EnforcementService implements AutoCloseable {
     @Override
     public void close() {
         http.stop();
+        log.close();
         views.forEach(TopicView::close);
     }
 

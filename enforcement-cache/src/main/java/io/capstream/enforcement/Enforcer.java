@@ -11,12 +11,13 @@ import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.mapping.ParsedPolicy;
-import io.capstream.schemas.topics.TopicView;
+import io.capstream.schemas.topics.KeyedState;
 import io.capstream.schemas.topics.Topics;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -26,16 +27,31 @@ import java.util.Optional;
  * yet. The rules are {@link Enforcement}'s.
  */
 public final class Enforcer {
-    private final TopicView<CustomerRecord> customers;
-    private final TopicView<PolicyRecord> policies;
-    private final TopicView<LimitUsage> usage;
+    /** Told of every decision (the decision log); must not block. */
+    public interface Listener {
+        void decided(CheckRequest request, Decision decision, Instant at);
+    }
+
+    private final KeyedState<CustomerRecord> customers;
+    private final KeyedState<PolicyRecord> policies;
+    private final KeyedState<LimitUsage> usage;
     private final LocalPending pending;
     private final BurstLimiter bursts = new BurstLimiter();
     private final ParsedPolicy parsed = new ParsedPolicy();
     private final Clock clock;
+    private final Duration stalenessBound;
+    private final Listener listener;
 
-    public Enforcer(TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies, TopicView<LimitUsage> usage,
-                    Duration pendingFor, Clock clock) {
+    /**
+     * @param pendingFor     how long an allowed request's estimate counts locally
+     * @param stalenessBound beyond this without hearing from the brokers, usage state is stale: each
+     *                       customer's checks fail open (decided from the last known state, marked
+     *                       {@code degraded}) or closed (503), as its caps or plan say
+     */
+    public Enforcer(KeyedState<CustomerRecord> customers, KeyedState<PolicyRecord> policies, KeyedState<LimitUsage> usage,
+                    Duration pendingFor, Duration stalenessBound, Listener listener, Clock clock) {
+        this.stalenessBound = stalenessBound;
+        this.listener = listener;
         this.customers = customers;
         this.policies = policies;
         this.usage = usage;
@@ -49,6 +65,13 @@ public final class Enforcer {
     }
 
     public Decision check(CheckRequest request) {
+        Instant now = clock.instant();
+        Decision decision = decide(request, now);
+        listener.decided(request, decision, now);
+        return decision;
+    }
+
+    private Decision decide(CheckRequest request, Instant now) {
         Optional<PolicyRecord> policyRecord = policies.get(Topics.POLICY_KEY);
         if (policyRecord.isEmpty()) {
             return Decision.refused("usage_state_unavailable", 503, "No policy document has been applied yet.", Optional.empty(),
@@ -58,20 +81,28 @@ public final class Enforcer {
         Customer customer = customers.get(request.customer()).map(CustomerMapping::fromRecord)
                 .orElseGet(() -> Customer.unconfigured(request.customer(), policy.defaultPlan().orElse(null)));
         Optional<Plan> plan = policy.plan(customer.plan());
-        Instant now = clock.instant();
-        if (!ready()) {
-            boolean failOpen = plan.map(Plan::failOpen).orElse(true);
-            if (!failOpen) {
-                return Decision.refused("usage_state_unavailable", 503, "Usage state is not available yet; try again shortly.",
-                        Optional.empty(), Optional.of(Duration.ofSeconds(1)));
-            }
+        boolean stale = !ready() || usage.lastHeard().isBefore(now.minus(stalenessBound));
+        if (stale && !failsOpen(customer, plan, request)) {
+            return Decision.refused("usage_state_unavailable", 503, "Usage state is unavailable, and this account's limits fail closed;"
+                    + " try again shortly.", Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         }
         Decision decision = Enforcement.decide(request, customer, policy,
                 (limitId, periodStart) -> used(customer.id(), limitId, periodStart), bursts.refusal(request, plan), now);
         if (decision.allowsRequest()) {
             pending.add(request, customer, policy, decision.model().orElse(request.model()), now);
         }
-        return ready() ? decision : decision.asDegraded();
+        return stale ? decision.asDegraded() : decision;
+    }
+
+    /** A matching cap's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */
+    private static boolean failsOpen(Customer customer, Optional<Plan> plan, CheckRequest request) {
+        List<Boolean> explicit = customer.effectiveCaps(plan).stream()
+                .filter(c -> c.filter().matches(request.feature(), request.model(), request.user(), request.apiKey()))
+                .flatMap(c -> c.failOpen().stream()).toList();
+        if (explicit.contains(false)) {
+            return false;
+        }
+        return explicit.contains(true) || plan.map(Plan::failOpen).orElse(true);
     }
 
     private BigDecimal used(String customer, String limitId, Instant periodStart) {

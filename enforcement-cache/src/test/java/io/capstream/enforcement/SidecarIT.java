@@ -94,7 +94,7 @@ class SidecarIT {
         Files.writeString(keys, "svc sha256:" + ApiKeys.hash(KEY) + " check\n");
         sidecar = new EnforcementService(EnforcementConfig.from(Map.of(
                 EnforcementConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
-                RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(),
+                RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                 EnforcementConfig.TOPIC_PREFIX, topics.prefix(), EnforcementConfig.HTTP_HOST, "127.0.0.1", EnforcementConfig.HTTP_PORT, "0",
                 EnforcementConfig.API_KEYS_FILE, keys.toString())), Clock.systemUTC());
         await().atMost(Duration.ofSeconds(30)).until(() -> sidecar.enforcer().ready());
@@ -134,6 +134,24 @@ class SidecarIT {
         assertThat(error.get("limit").get("resets_at").asText()).endsWith("Z");
         assertThat(error.get("limit").get("raise_cap_url").asText()).contains("customer=capped");
         assertThat(error.get("message").asText()).contains("Team budget", "$10.00", "Raise the cap");
+    }
+
+    @Test
+    void refusalsAreInTheDecisionLog() throws Exception {
+        assertThat(check("""
+                {"customer": "capped", "api_key": "k5", "feature": "chat", "model": "gpt-4o", "estimate": {"input_tokens": 5000}}""")
+                .statusCode()).isEqualTo(402);
+        Map<String, Object> props = Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers(), "group.id", "decision-log-check",
+                "auto.offset.reset", "earliest");
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props, new org.apache.kafka.common.serialization.StringDeserializer(),
+                RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, new SchemaRegistryClient(SharedStack.registry().url()), false))) {
+            consumer.subscribe(List.of(topics.enforcementDecisions()));
+            List<io.capstream.schemas.EnforcementDecision> seen = new java.util.ArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+                return seen.stream().anyMatch(d -> d.getCustomer().equals("capped") && d.getCode().equals("spend_cap_reached"));
+            });
+        }
     }
 
     @Test

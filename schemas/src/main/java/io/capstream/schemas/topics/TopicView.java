@@ -22,13 +22,14 @@ import org.slf4j.LoggerFactory;
  * background thread and kept in memory. Writers record what they wrote with {@link #remember} so a
  * read right after a write sees it.
  */
-public final class TopicView<V> implements AutoCloseable {
+public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TopicView.class);
 
     private final Map<String, V> values = new ConcurrentHashMap<>();
     private final KafkaConsumer<String, V> consumer;
     private final Thread thread;
     private volatile boolean caughtUp;
+    private volatile java.time.Instant lastHeard = java.time.Instant.EPOCH;
     private volatile boolean running = true;
 
     public TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
@@ -54,7 +55,11 @@ public final class TopicView<V> implements AutoCloseable {
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
             while (running) {
-                for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(500))) {
+                var records = consumer.poll(Duration.ofMillis(500));
+                if (!records.isEmpty() || connected()) {
+                    lastHeard = java.time.Instant.now();
+                }
+                for (ConsumerRecord<String, V> r : records) {
                     if (r.value() == null) {
                         values.remove(r.key());
                     } else {
@@ -75,10 +80,27 @@ public final class TopicView<V> implements AutoCloseable {
         }
     }
 
+    private boolean connected() {
+        for (var entry : consumer.metrics().entrySet()) {
+            if (entry.getKey().name().equals("connection-count") && entry.getKey().group().equals("consumer-metrics")) {
+                Object value = entry.getValue().metricValue();
+                return value instanceof Number n && n.doubleValue() > 0;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public java.time.Instant lastHeard() {
+        return lastHeard;
+    }
+
+    @Override
     public boolean caughtUp() {
         return caughtUp;
     }
 
+    @Override
     public Optional<V> get(String key) {
         return Optional.ofNullable(values.get(key));
     }

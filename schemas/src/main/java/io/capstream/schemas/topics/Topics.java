@@ -2,6 +2,7 @@ package io.capstream.schemas.topics;
 
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.DeliveryAttempt;
+import io.capstream.schemas.EnforcementDecision;
 import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
@@ -59,6 +60,10 @@ public record Topics(String prefix) {
         return prefix + "threshold-events";
     }
 
+    public String enforcementDecisions() {
+        return prefix + "enforcement-decisions";
+    }
+
     public String notificationDeliveries() {
         return prefix + "notification-deliveries";
     }
@@ -71,7 +76,8 @@ public record Topics(String prefix) {
     public Map<String, Class<? extends SpecificRecord>> valueTypes() {
         return Map.of(usageEvents(), UsageEvent.class, usageAggregates(), LimitUsage.class, customers(), CustomerRecord.class,
                 policy(), PolicyRecord.class, billingPeriodTotals(), PeriodTotal.class, thresholdEvents(), ThresholdCrossed.class,
-                notificationDeliveries(), DeliveryAttempt.class, notificationDlq(), NotificationDeadLetter.class);
+                notificationDeliveries(), DeliveryAttempt.class, notificationDlq(), NotificationDeadLetter.class,
+                enforcementDecisions(), EnforcementDecision.class);
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -101,6 +107,8 @@ public record Topics(String prefix) {
                 new TopicSpec(billingPeriodTotals(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new TopicSpec(thresholdEvents(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                new TopicSpec(enforcementDecisions(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 new TopicSpec(notificationDeliveries(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
