@@ -50,6 +50,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--webhook-secret", required = true, description = "The secret acme's webhooks are signed with.")
     String webhookSecret;
 
+    @Option(names = "--check-url", defaultValue = "http://localhost:8082", description = "The enforcement sidecar.")
+    String checkUrl;
+
     @Option(names = "--events", defaultValue = "400")
     int events;
 
@@ -110,6 +113,7 @@ final class DemoCommand implements Callable<Integer> {
         print(out, usage);
         printLimits(out, usage);
         printNotifications(out);
+        printChecks(out);
         out.flush();
         return 0;
     }
@@ -193,7 +197,33 @@ final class DemoCommand implements Callable<Integer> {
         out.println("Notifications (threshold crossings), as the local SMTP server and webhook receiver got them:");
         listing.lines().filter(l -> l.startsWith("== ") || l.startsWith("Subject: ") || l.contains(" POST /webhooks/"))
                 .forEach(l -> out.println("  " + l));
+        if (listing.contains("== 0 email(s) ==")) {
+            out.println("  (none since the sink started: each threshold fires once per period, and this period's already fired)");
+        }
         out.println("Full messages: ./capstream mail");
+    }
+
+    /** What the enforcement sidecar answers before the next request of each customer. */
+    private void printChecks(PrintWriter out) throws IOException, InterruptedException {
+        out.println();
+        out.println("Before the next request, the enforcement sidecar (POST /v1/check) answers:");
+        String[][] checks = {
+            {"acme", "chat", "gpt-4o"}, {"globex", "chat", "gpt-4o"}, {"initech", "chat", "claude-opus"}, {"umbrella", "deep_research", "claude-opus"}};
+        for (String[] c : checks) {
+            String body = String.format("{\"customer\": \"%s\", \"api_key\": \"key_demo\", \"feature\": \"%s\", \"model\": \"%s\","
+                    + " \"estimate\": {\"input_tokens\": 2000, \"output_tokens\": 500}}", c[0], c[1], c[2]);
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(checkUrl + "/v1/check"))
+                    .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode answer = Json.MAPPER.readTree(r.body());
+            JsonNode d = answer.has("error") ? answer.get("error") : answer;
+            out.printf("  %-9s %-14s %-12s -> %d %s%s%n", c[0], c[1], c[2], r.statusCode(), d.path("code").asText(),
+                    d.has("model") ? " (use " + d.get("model").asText() + ")" : "");
+            if (r.statusCode() != 200 || d.path("warnings").size() > 0) {
+                out.println("      " + (r.statusCode() != 200 ? d.path("message").asText()
+                        : d.path("warnings").size() + " limit(s) at 80 % or more: " + d.path("warnings").findValuesAsText("id")));
+            }
+        }
     }
 
     private void send(String method, String path, String body) throws IOException, InterruptedException {
