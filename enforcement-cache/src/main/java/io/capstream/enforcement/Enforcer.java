@@ -38,6 +38,10 @@ public final class Enforcer {
     private final LocalPending pending;
     private final BurstLimiter bursts = new BurstLimiter();
     private final ParsedPolicy parsed = new ParsedPolicy();
+    private final java.util.Map<String, ParsedCustomer> parsedCustomers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A customer's configuration parsed once per record, not once per check. */
+    private record ParsedCustomer(CustomerRecord record, Customer customer) {}
     private final Clock clock;
     private final Duration stalenessBound;
     private final Listener listener;
@@ -78,7 +82,7 @@ public final class Enforcer {
                     Optional.of(Duration.ofSeconds(5)));
         }
         PolicyDocument policy = parsed.parse(policyRecord.get());
-        Customer customer = customers.get(request.customer()).map(CustomerMapping::fromRecord)
+        Customer customer = customers.get(request.customer()).map(this::parse)
                 .orElseGet(() -> Customer.unconfigured(request.customer(), policy.defaultPlan().orElse(null)));
         Optional<Plan> plan = policy.plan(customer.plan());
         boolean stale = !ready() || usage.lastHeard().isBefore(now.minus(stalenessBound));
@@ -103,6 +107,15 @@ public final class Enforcer {
             return false;
         }
         return explicit.contains(true) || plan.map(Plan::failOpen).orElse(true);
+    }
+
+    private Customer parse(CustomerRecord record) {
+        ParsedCustomer cached = parsedCustomers.get(record.getId());
+        if (cached == null || cached.record() != record) {
+            cached = new ParsedCustomer(record, CustomerMapping.fromRecord(record));
+            parsedCustomers.put(record.getId(), cached);
+        }
+        return cached.customer();
     }
 
     private BigDecimal used(String customer, String limitId, Instant periodStart) {

@@ -13,23 +13,50 @@ import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Deque;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * Requests this instance allowed whose usage has not reached the running totals yet: their
  * estimates count against the limits for {@code pendingFor} (longer than the pipeline's usual
- * delay), so one instance does not let a burst of requests run past a limit before the usage
- * arrives. For that window an allowed request may be counted twice (estimate and usage): the
+ * delay, counted in whole seconds), so one instance does not let a burst of requests run past a
+ * limit before the usage arrives. For that window an allowed request may be counted twice (estimate and usage): the
  * error is on the safe side.
  */
 final class LocalPending {
-    private record Entry(BigDecimal amount, Instant at) {}
+    /** Per limit, the estimates allowed in each of the last seconds: adding and summing cost the same at any rate. */
+    private static final class Window {
+        private final long[] seconds;
+        private final BigDecimal[] sums;
 
-    private final Map<String, Deque<Entry>> entries = new ConcurrentHashMap<>();
+        Window(int size) {
+            seconds = new long[size];
+            sums = new BigDecimal[size];
+            java.util.Arrays.fill(sums, BigDecimal.ZERO);
+        }
+
+        synchronized void add(long second, BigDecimal amount) {
+            int i = (int) Math.floorMod(second, (long) seconds.length);
+            if (seconds[i] != second) {
+                seconds[i] = second;
+                sums[i] = BigDecimal.ZERO;
+            }
+            sums[i] = sums[i].add(amount);
+        }
+
+        synchronized BigDecimal sum(long fromSecond, long toSecond) {
+            BigDecimal total = BigDecimal.ZERO;
+            for (int i = 0; i < seconds.length; i++) {
+                if (seconds[i] >= fromSecond && seconds[i] <= toSecond) {
+                    total = total.add(sums[i]);
+                }
+            }
+            return total;
+        }
+    }
+
+    private final Map<String, Window> entries = new ConcurrentHashMap<>();
     private final Duration pendingFor;
     private final Clock clock;
 
@@ -58,24 +85,17 @@ final class LocalPending {
     }
 
     BigDecimal sum(String key) {
-        Deque<Entry> deque = entries.get(key);
-        if (deque == null) {
+        Window window = entries.get(key);
+        if (window == null) {
             return BigDecimal.ZERO;
         }
-        Instant horizon = clock.instant().minus(pendingFor);
-        while (!deque.isEmpty() && deque.peekFirst().at().isBefore(horizon)) {
-            deque.pollFirst();
-        }
-        BigDecimal sum = BigDecimal.ZERO;
-        for (Entry e : deque) {
-            sum = sum.add(e.amount());
-        }
-        return sum;
+        long now = clock.instant().getEpochSecond();
+        return window.sum(now - pendingFor.toSeconds() + 1, now);
     }
 
     private void record(String key, BigDecimal amount, Instant now) {
         if (amount.signum() > 0) {
-            entries.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()).addLast(new Entry(amount, now));
+            entries.computeIfAbsent(key, k -> new Window((int) Math.max(1, pendingFor.toSeconds()))).add(now.getEpochSecond(), amount);
         }
     }
 
