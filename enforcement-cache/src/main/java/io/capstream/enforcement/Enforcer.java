@@ -59,7 +59,7 @@ public final class Enforcer {
         this.customers = customers;
         this.policies = policies;
         this.usage = usage;
-        this.pending = new LocalPending(pendingFor, clock);
+        this.pending = new LocalPending(pendingFor);
         this.clock = clock;
     }
 
@@ -91,9 +91,9 @@ public final class Enforcer {
                     + " try again shortly.", Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         }
         Decision decision = Enforcement.decide(request, customer, policy,
-                (limitId, periodStart) -> used(customer.id(), limitId, periodStart), bursts.refusal(request, plan), now);
+                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), bursts.refusal(request, plan), now);
         if (decision.allowsRequest()) {
-            pending.add(request, customer, policy, decision.model().orElse(request.model()), now);
+            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key);
         }
         return stale ? decision.asDegraded() : decision;
     }
@@ -118,9 +118,25 @@ public final class Enforcer {
         return cached.customer();
     }
 
-    private BigDecimal used(String customer, String limitId, Instant periodStart) {
-        String key = customer + '|' + limitId + '|' + periodStart;
+    /** The running total's key of a limit's current period, built once per period rather than per check. */
+    private record PeriodKey(Instant start, String key) {}
+
+    /** customer → limit id → the key of its current period; nested so a lookup allocates nothing. */
+    private final java.util.Map<String, java.util.Map<String, PeriodKey>> keys = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private String key(String customer, String limitId, Instant periodStart) {
+        java.util.Map<String, PeriodKey> limits = keys.computeIfAbsent(customer, c -> new java.util.concurrent.ConcurrentHashMap<>());
+        PeriodKey cached = limits.get(limitId);
+        if (cached == null || !cached.start().equals(periodStart)) {
+            cached = new PeriodKey(periodStart, customer + '|' + limitId + '|' + periodStart);
+            limits.put(limitId, cached);
+        }
+        return cached.key();
+    }
+
+    private BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
+        String key = key(customer, limitId, periodStart);
         BigDecimal known = usage.get(key).map(LimitUsage::getUsed).orElse(BigDecimal.ZERO);
-        return known.add(pending.sum(key));
+        return known.add(pending.sum(key, now));
     }
 }

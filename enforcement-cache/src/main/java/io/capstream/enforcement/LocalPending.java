@@ -10,7 +10,6 @@ import io.capstream.policy.PolicyDocument;
 import io.capstream.policy.Pricing;
 import io.capstream.policy.UnpriceableUsageException;
 import java.math.BigDecimal;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -58,14 +57,17 @@ final class LocalPending {
 
     private final Map<String, Window> entries = new ConcurrentHashMap<>();
     private final Duration pendingFor;
-    private final Clock clock;
 
-    LocalPending(Duration pendingFor, Clock clock) {
+    LocalPending(Duration pendingFor) {
         this.pendingFor = pendingFor;
-        this.clock = clock;
     }
 
-    void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now) {
+    /** Where the running total of a customer's limit in a period is kept (its key). */
+    interface Keys {
+        String of(String customer, String limitId, Instant periodStart);
+    }
+
+    void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now, Keys keys) {
         BigDecimal cost = request.estimatedCost().orElseGet(() -> {
             try {
                 return Pricing.cost(policy, model, request.estimate());
@@ -74,23 +76,23 @@ final class LocalPending {
             }
         });
         Optional<Plan> plan = policy.plan(customer.plan());
-        plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(e -> record(key(customer, e, now), measureOf(e.measure().isMoney(), cost,
+        plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(e -> record(key(customer, e, now, keys), measureOf(e.measure().isMoney(), cost,
                 request.estimate().getOrDefault(e.measure().name(), BigDecimal.ZERO)), now));
         for (Cap cap : customer.effectiveCaps(plan)) {
             if (cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
-                record(key(customer, cap, now), measureOf(cap.measure().isMoney(), cost,
+                record(key(customer, cap, now, keys), measureOf(cap.measure().isMoney(), cost,
                         request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO)), now);
             }
         }
     }
 
-    BigDecimal sum(String key) {
+    BigDecimal sum(String key, Instant now) {
         Window window = entries.get(key);
         if (window == null) {
             return BigDecimal.ZERO;
         }
-        long now = clock.instant().getEpochSecond();
-        return window.sum(now - pendingFor.toSeconds() + 1, now);
+        long second = now.getEpochSecond();
+        return window.sum(second - pendingFor.toSeconds() + 1, second);
     }
 
     private void record(String key, BigDecimal amount, Instant now) {
@@ -103,13 +105,13 @@ final class LocalPending {
         return money ? cost : units;
     }
 
-    private static String key(Customer customer, Entitlement e, Instant now) {
-        Period period = e.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.timezone());
-        return customer.id() + '|' + e.limitId() + '|' + period.start();
+    private static String key(Customer customer, Entitlement e, Instant now, Keys keys) {
+        Period period = e.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
+        return keys.of(customer.id(), e.limitId(), period.start());
     }
 
-    private static String key(Customer customer, Cap cap, Instant now) {
-        Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.zoneOf(cap));
-        return customer.id() + '|' + cap.limitId() + '|' + period.start();
+    private static String key(Customer customer, Cap cap, Instant now, Keys keys) {
+        Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.zoneOf(cap));
+        return keys.of(customer.id(), cap.limitId(), period.start());
     }
 }

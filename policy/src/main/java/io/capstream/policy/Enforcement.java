@@ -127,14 +127,22 @@ public final class Enforcement {
             this.now = now;
         }
 
+        private String pricedModel;
+        private BigDecimal pricedCost;
+
+        /** The request's estimated cost on {@code model}, priced once per model. */
         BigDecimal cost(String model) {
-            return request.estimatedCost().orElseGet(() -> {
-                try {
-                    return Pricing.cost(policy, model, request.estimate());
-                } catch (UnpriceableUsageException e) {
-                    return BigDecimal.ZERO;
-                }
-            });
+            if (pricedCost == null || !java.util.Objects.equals(model, pricedModel)) {
+                pricedModel = model;
+                pricedCost = request.estimatedCost().orElseGet(() -> {
+                    try {
+                        return Pricing.cost(policy, model, request.estimate());
+                    } catch (UnpriceableUsageException e) {
+                        return BigDecimal.ZERO;
+                    }
+                });
+            }
+            return pricedCost;
         }
 
         Optional<Over> firstOver(String model) {
@@ -142,7 +150,7 @@ public final class Enforcement {
             Optional<Entitlement> e = plan.flatMap(p -> p.entitlement(request.feature()));
             if (e.isPresent() && e.get().over() != io.capstream.policy.Over.BILL_OVERAGE) {
                 Entitlement ent = e.get();
-                Period period = ent.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.timezone());
+                Period period = ent.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
                 BigDecimal u = used.apply(ent.limitId(), period.start());
                 BigDecimal add = ent.measure().isMoney() ? cost : request.estimate().getOrDefault(ent.measure().name(), BigDecimal.ZERO);
                 if (over(u, add, ent.included())) {
@@ -161,7 +169,7 @@ public final class Enforcement {
                     continue;
                 }
                 ZoneId zone = customer.zoneOf(cap);
-                Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, zone);
+                Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
                 BigDecimal u = used.apply(cap.limitId(), period.start());
                 BigDecimal add = cap.measure().isMoney() ? cost : request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO);
                 if (over(u, add, cap.amount())) {
@@ -182,7 +190,7 @@ public final class Enforcement {
             BigDecimal cost = cost(model);
             List<Decision.LimitInfo> warnings = new ArrayList<>();
             plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(ent -> {
-                Period period = ent.period().resolve(customer.billingAnchorDay()).periodAt(now, customer.timezone());
+                Period period = ent.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
                 BigDecimal u = used.apply(ent.limitId(), period.start()).add(ent.measure().isMoney() ? cost : BigDecimal.ZERO);
                 if (Thresholds.reached(u, ent.included(), WARN_AT)) {
                     warnings.add(info(ent.limitId(), ent.feature() + " allowance", ent.measure(), u, ent.included(), period, customer.timezone()));
@@ -191,7 +199,7 @@ public final class Enforcement {
             for (Cap cap : customer.effectiveCaps(plan)) {
                 if (cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
                     ZoneId zone = customer.zoneOf(cap);
-                    Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, zone);
+                    Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
                     BigDecimal u = used.apply(cap.limitId(), period.start()).add(cap.measure().isMoney() ? cost : BigDecimal.ZERO);
                     if (Thresholds.reached(u, cap.amount(), WARN_AT)) {
                         warnings.add(info(cap.limitId(), cap.displayLabel(), cap.measure(), u, cap.amount(), period, zone));
