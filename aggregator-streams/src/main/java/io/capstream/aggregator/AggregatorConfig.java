@@ -15,12 +15,12 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
                                String applicationId, Path stateDir, String httpHost, int httpPort, String advertisedHost,
                                Path apiKeysFile, Duration lateWindow, int standbyReplicas,
                                int streamThreads, long commitIntervalMs, Map<String, Object> kafka) {
-    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
+    public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String APPLICATION_ID = "application.id";
     public static final String STATE_DIR = "state.dir";
-    public static final String HTTP_HOST = "http.host";
-    public static final String HTTP_PORT = "http.port";
+    public static final String HTTP_HOST = Configs.HTTP_HOST;
+    public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String ADVERTISED_HOST = "http.advertised.host";
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String LATE_WINDOW_MS = "late.window.ms";
@@ -28,17 +28,10 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
     public static final String STREAM_THREADS = "num.stream.threads";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
 
-    static final ConfigDef DEF = new ConfigDef()
-            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
-            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-                    "Confluent-compatible schema registry URL.")
-            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register output schemas on first use.")
-            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8081)
             .define(APPLICATION_ID, Type.STRING, "capstream-aggregator", new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "Kafka Streams application id: the consumer group and the prefix of internal topics.")
             .define(STATE_DIR, Type.STRING, "/tmp/capstream-streams", Importance.HIGH, "Where RocksDB state stores live.")
-            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the query API binds to.")
-            .define(HTTP_PORT, Type.INT, 8081, Range.between(0, 65535), Importance.HIGH, "Query API port (0 picks a free one).")
             .define(ADVERTISED_HOST, Type.STRING, "localhost", Importance.HIGH, "Host name other instances use to reach this one's query API.")
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys for the query API: '<name> sha256:<hex> <scope>...' per line.")

@@ -14,24 +14,17 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 public record EnforcementConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String httpHost, int httpPort,
                                 Path apiKeysFile, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue,
                                 Map<String, Object> kafka) {
-    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-    public static final String TOPIC_PREFIX = "topic.prefix";
-    public static final String HTTP_HOST = "http.host";
-    public static final String HTTP_PORT = "http.port";
+    public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
+    public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
+    public static final String HTTP_HOST = Configs.HTTP_HOST;
+    public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String PENDING_MS = "pending.ms";
     public static final String STALENESS_MS = "staleness.ms";
     public static final String SAMPLE_ALLOWS = "decisions.sample.allows";
     public static final String DECISION_QUEUE = "decisions.queue";
 
-    static final ConfigDef DEF = new ConfigDef()
-            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
-            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-                    "Confluent-compatible schema registry URL.")
-            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register the decision log's schema on first use.")
-            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
-            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the sidecar binds to.")
-            .define(HTTP_PORT, Type.INT, 8082, Range.between(0, 65535), Importance.HIGH, "Sidecar port (0 picks a free one).")
+    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8082)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line; checks need the 'check' scope.")
             .define(PENDING_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.MEDIUM,

@@ -14,23 +14,15 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 public record IngestConfig(String httpHost, int httpPort, String bootstrapServers, String registryUrl, boolean autoRegister,
                            String topicPrefix, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
                            Map<String, Object> kafka) {
-    public static final String HTTP_HOST = "http.host";
-    public static final String HTTP_PORT = "http.port";
-    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String HTTP_HOST = Configs.HTTP_HOST;
+    public static final String HTTP_PORT = Configs.HTTP_PORT;
+    public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
+    public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String LATE_WINDOW_MS = "late.window.ms";
     public static final String PUBLISH_TIMEOUT_MS = "publish.timeout.ms";
 
-    static final ConfigDef DEF = new ConfigDef()
-            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.MEDIUM, "Address the HTTP server binds to.")
-            .define(HTTP_PORT, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, "HTTP port (0 picks a free one).")
-            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
-            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-                    "Confluent-compatible schema registry URL (Apicurio: .../apis/ccompat/v7).")
-            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW,
-                    "Register schemas on first use; off in production, where schemas are registered at deploy time.")
-            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8080)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line.")
             .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,

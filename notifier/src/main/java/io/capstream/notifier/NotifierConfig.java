@@ -14,11 +14,11 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
                              String httpHost, int httpPort, String smtpHost, int smtpPort, String smtpFrom, String smtpUsername,
                              String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, int deliveryThreads,
                              Map<String, Object> kafka) {
-    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
+    public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String GROUP_ID = "group.id";
-    public static final String HTTP_HOST = "http.host";
-    public static final String HTTP_PORT = "http.port";
+    public static final String HTTP_HOST = Configs.HTTP_HOST;
+    public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String SMTP_HOST = "smtp.host";
     public static final String SMTP_PORT = "smtp.port";
     public static final String SMTP_FROM = "smtp.from";
@@ -31,15 +31,8 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
     public static final String MAX_IN_FLIGHT = "max.in.flight";
     public static final String DELIVERY_THREADS = "delivery.threads";
 
-    static final ConfigDef DEF = new ConfigDef()
-            .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, "Kafka bootstrap servers.")
-            .define(RegistryAvroSerde.REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-                    "Confluent-compatible schema registry URL.")
-            .define(RegistryAvroSerde.AUTO_REGISTER, Type.BOOLEAN, false, Importance.LOW, "Register schemas on first use.")
-            .define(TOPIC_PREFIX, Type.STRING, "", Importance.MEDIUM, "Prefix of every Capstream topic name.")
+    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8083)
             .define(GROUP_ID, Type.STRING, "capstream-notifier", new ConfigDef.NonEmptyString(), Importance.HIGH, "Consumer group of the notifiers.")
-            .define(HTTP_HOST, Type.STRING, "0.0.0.0", Importance.LOW, "Address of the health and metrics endpoints.")
-            .define(HTTP_PORT, Type.INT, 8083, Range.between(0, 65535), Importance.LOW, "Port of the health and metrics endpoints.")
             .define(SMTP_HOST, Type.STRING, "localhost", Importance.HIGH, "SMTP server.")
             .define(SMTP_PORT, Type.INT, 3025, Range.between(1, 65535), Importance.HIGH, "SMTP port.")
             .define(SMTP_FROM, Type.STRING, "Capstream <limits@capstream.local>", Importance.MEDIUM, "Sender of notification emails.")

@@ -23,8 +23,35 @@ import org.apache.kafka.common.config.ConfigValue;
 public final class Configs {
     /** Keys with this prefix are passed to Kafka clients unchanged (TLS, SASL, tuning). */
     public static final String KAFKA_PREFIX = "kafka.";
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    /** The same keys as Confluent's serdes use. */
+    public static final String REGISTRY_URL = "schema.registry.url";
+    public static final String AUTO_REGISTER = "auto.register.schemas";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String HTTP_HOST = "http.host";
+    public static final String HTTP_PORT = "http.port";
 
     private Configs() {}
+
+    /** Defines what every service needs to reach Capstream's topics: the cluster, the registry, the topic prefix. */
+    public static ConfigDef withKafka(ConfigDef def) {
+        return def
+                .define(BOOTSTRAP_SERVERS, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+                        ConfigDef.Importance.HIGH, "Kafka bootstrap servers.")
+                .define(REGISTRY_URL, ConfigDef.Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), ConfigDef.Importance.HIGH,
+                        "Confluent-compatible schema registry URL (Apicurio: .../apis/ccompat/v7).")
+                .define(AUTO_REGISTER, ConfigDef.Type.BOOLEAN, false, ConfigDef.Importance.LOW,
+                        "Register schemas on first use; off in production, where schemas are registered at deploy time.")
+                .define(TOPIC_PREFIX, ConfigDef.Type.STRING, "", ConfigDef.Importance.MEDIUM, "Prefix of every Capstream topic name.");
+    }
+
+    /** Defines the service's HTTP listener. */
+    public static ConfigDef withHttp(ConfigDef def, int defaultPort) {
+        return def
+                .define(HTTP_HOST, ConfigDef.Type.STRING, "0.0.0.0", ConfigDef.Importance.MEDIUM, "Address the HTTP server binds to.")
+                .define(HTTP_PORT, ConfigDef.Type.INT, defaultPort, ConfigDef.Range.between(0, 65535), ConfigDef.Importance.HIGH,
+                        "HTTP port (0 picks a free one).");
+    }
 
     public static Map<String, String> read(Path file, Map<String, String> env, Map<String, String> overrides) {
         Map<String, String> raw = new HashMap<>();
