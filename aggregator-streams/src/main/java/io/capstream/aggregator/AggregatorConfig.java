@@ -14,7 +14,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 public record AggregatorConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix,
                                String applicationId, Path stateDir, String httpHost, int httpPort, String advertisedHost,
                                Path apiKeysFile, Duration lateWindow, int standbyReplicas,
-                               int streamThreads, long commitIntervalMs, Map<String, Object> kafka) {
+                               int streamThreads, long commitIntervalMs, Duration reservationHold, Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String APPLICATION_ID = "application.id";
@@ -27,6 +27,7 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
     public static final String STANDBY_REPLICAS = "num.standby.replicas";
     public static final String STREAM_THREADS = "num.stream.threads";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+    public static final String RESERVATION_HOLD_MS = "reservation.hold.ms";
 
     static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8081)
             .define(APPLICATION_ID, Type.STRING, "capstream-aggregator", new ConfigDef.NonEmptyString(), Importance.HIGH,
@@ -40,7 +41,9 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
             .define(STANDBY_REPLICAS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, "Standby copies of each store, for fast failover.")
             .define(STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Stream threads per instance.")
             .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(10), Importance.LOW,
-                    "Exactly-once commit interval: lower is fresher, higher is cheaper.");
+                    "Exactly-once commit interval: lower is fresher, higher is cheaper.")
+            .define(RESERVATION_HOLD_MS, Type.LONG, 600_000L, Range.atLeast(1_000), Importance.MEDIUM,
+                    "A strict-mode reservation whose usage never arrives stops holding its amount after this long.");
 
     public static AggregatorConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
@@ -49,6 +52,7 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
                 Path.of((String) v.get(STATE_DIR)), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT),
                 (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
-                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), Configs.kafkaPassThrough(raw));
+                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
+                Configs.kafkaPassThrough(raw));
     }
 }

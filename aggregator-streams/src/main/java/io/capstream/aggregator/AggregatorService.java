@@ -1,6 +1,8 @@
 package io.capstream.aggregator;
 
+import io.capstream.aggregator.query.ReservationApi;
 import io.capstream.aggregator.query.UsageQueryApi;
+import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.aggregator.topology.DeadLetterHandler;
 import io.capstream.aggregator.topology.UsageTopology;
 import io.capstream.runtime.ApiKeys;
@@ -45,9 +47,13 @@ public final class AggregatorService implements AutoCloseable {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
         // The HTTP server starts first: its real port is the one other instances are told about.
+        ReservationBook reservations = new ReservationBook(config.reservationHold(), clock);
         this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-query.json",
-                () -> started != null && started.state() == KafkaStreams.State.RUNNING,
-                cfg -> new UsageQueryApi(() -> started, () -> self, keys, clock).routes(cfg));
+                () -> started != null && started.state() == KafkaStreams.State.RUNNING, cfg -> {
+                    UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock);
+                    usage.routes(cfg);
+                    new ReservationApi(usage, reservations, keys, clock).routes(cfg);
+                });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
@@ -56,7 +62,7 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
-        this.streams = new KafkaStreams(UsageTopology.build(topics, config.lateWindow(), serdes),
+        this.streams = new KafkaStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
                 streamsProperties(config, topics, self));
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; replacing it", e);

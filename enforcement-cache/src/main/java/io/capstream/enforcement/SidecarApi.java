@@ -12,9 +12,7 @@ import io.capstream.runtime.Principal;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -55,34 +53,11 @@ final class SidecarApi {
             throw new ApiException(400, "invalid_json", "the body is not valid JSON");
         }
         Specs specs = new Specs(new ArrayList<>());
-        if (!specs.object("check", node)) {
-            throw new ApiException(400, "invalid_request", "the body must be a JSON object");
-        }
-        String customer = specs.identifier("customer", node.get("customer"), true);
-        String feature = specs.identifier("feature", node.get("feature"), true);
-        String model = specs.identifier("model", node.get("model"), false);
-        Map<String, BigDecimal> estimate = new HashMap<>();
-        Optional<BigDecimal> cost = Optional.empty();
-        JsonNode est = node.get("estimate");
-        if (est != null && est.isObject()) {
-            est.fields().forEachRemaining(e -> {
-                if (e.getKey().equals("cost")) {
-                    return;
-                }
-                BigDecimal q = specs.decimal("estimate." + e.getKey(), e.getValue(), true);
-                if (q != null) {
-                    estimate.put(e.getKey(), q);
-                }
-            });
-            if (est.has("cost")) {
-                cost = Optional.ofNullable(specs.decimal("estimate.cost", est.get("cost"), true));
-            }
-        }
-        if (!specs.errors().isEmpty()) {
+        Optional<CheckRequest> request = specs.checkRequest(node);
+        if (!specs.errors().isEmpty() || request.isEmpty()) {
             throw new ApiException(400, "invalid_request", String.join("; ", specs.errors()));
         }
-        return new CheckRequest(customer, specs.text("user", node.get("user")), specs.text("api_key", node.get("api_key")), feature, model,
-                estimate, cost);
+        return request.get();
     }
 
     static Map<String, Object> body(Decision d) {

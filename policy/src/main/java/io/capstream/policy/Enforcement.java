@@ -93,6 +93,30 @@ public final class Enforcement {
         }
     }
 
+    /** What a strict cap must hold for a request: its id, current period, the amount and the cap. */
+    public record StrictHold(String limitId, Instant periodStart, BigDecimal amount, BigDecimal limit, Decision.LimitInfo info) {}
+
+    /**
+     * The holds a request needs on the customer's strict caps (those it matches), each in the cap's
+     * current period: the request's estimated cost for a USD cap, its units for a meter cap.
+     */
+    public static List<StrictHold> strictHolds(CheckRequest request, Customer customer, PolicyDocument policy, Instant now) {
+        Optional<Plan> plan = policy.plan(customer.plan());
+        Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now);
+        BigDecimal cost = limits.cost(request.model());
+        List<StrictHold> holds = new ArrayList<>();
+        for (Cap cap : customer.effectiveCaps(plan)) {
+            if (cap.strict() && cap.filter().matches(request.feature(), request.model(), request.user(), request.apiKey())) {
+                ZoneId zone = customer.zoneOf(cap);
+                Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
+                BigDecimal amount = cap.measure().isMoney() ? cost : request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO);
+                holds.add(new StrictHold(cap.limitId(), period.start(), amount, cap.amount(),
+                        limits.info(cap.limitId(), cap.displayLabel(), cap.measure(), BigDecimal.ZERO, cap.amount(), period, zone)));
+            }
+        }
+        return holds;
+    }
+
     private static List<String> chain(PolicyDocument policy, String model) {
         List<String> chain = new ArrayList<>();
         Optional<String> next = policy.model(model).flatMap(Model::downgradeTo);

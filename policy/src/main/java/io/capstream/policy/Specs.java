@@ -154,6 +154,38 @@ public final class Specs {
         return new Customer.Contacts(emails, Optional.ofNullable(url), secret, emailThresholds, webhookThresholds);
     }
 
+    /** A check (or reservation) request: customer, user, api_key, feature, model and an estimate per meter or {@code cost}. */
+    public Optional<CheckRequest> checkRequest(JsonNode node) {
+        if (!object("request", node)) {
+            return Optional.empty();
+        }
+        String customer = identifier("customer", node.get("customer"), true);
+        String feature = identifier("feature", node.get("feature"), true);
+        String model = identifier("model", node.get("model"), false);
+        java.util.Map<String, BigDecimal> estimate = new java.util.HashMap<>();
+        Optional<BigDecimal> cost = Optional.empty();
+        JsonNode est = node.get("estimate");
+        if (est != null && est.isObject()) {
+            for (var it = est.fields(); it.hasNext(); ) {
+                var e = it.next();
+                BigDecimal q = decimal("estimate." + e.getKey(), e.getValue(), true);
+                if (q != null && e.getKey().equals("cost")) {
+                    cost = Optional.of(q);
+                } else if (q != null) {
+                    estimate.put(e.getKey(), q);
+                }
+            }
+        } else if (est != null && !est.isNull()) {
+            errors.add("estimate: an object of meter to quantity, or {\"cost\": \"0.02\"}");
+        }
+        String user = text("user", node.get("user"));
+        String apiKey = text("api_key", node.get("api_key"));
+        if (customer == null || feature == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new CheckRequest(customer, user, apiKey, feature, model, estimate, cost));
+    }
+
     /** A grant; {@code generatedId} is used when the body has no id. */
     public Optional<Grant> grant(String path, JsonNode node, String generatedId, Instant now) {
         if (!object(path, node)) {

@@ -15,10 +15,12 @@ import org.apache.kafka.streams.processor.api.Record;
 final class AccountProcessor extends ContextualProcessor<String, PricedEvent, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
     private final EventTimeWindow window;
+    private final java.util.function.Consumer<String> settle;
     private Ledger ledger;
 
-    AccountProcessor(EventTimeWindow window) {
+    AccountProcessor(EventTimeWindow window, java.util.function.Consumer<String> settle) {
         this.window = window;
+        this.settle = settle;
     }
 
     @Override
@@ -32,6 +34,10 @@ final class AccountProcessor extends ContextualProcessor<String, PricedEvent, St
     @Override
     public void process(Record<String, PricedEvent> record) {
         forward(ledger.account(record.value(), context().currentStreamTimeMs()), record.timestamp());
+        String reservation = record.value().event().getReservationId();
+        if (reservation != null) {
+            settle.accept(reservation); // the real usage is in the totals now: the estimate no longer holds
+        }
     }
 
     private void forward(java.util.List<Ledger.Output> outputs, long timestamp) {

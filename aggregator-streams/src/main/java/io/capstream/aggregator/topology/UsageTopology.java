@@ -58,6 +58,13 @@ public final class UsageTopology {
     private UsageTopology() {}
 
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes) {
+        return build(topics, lateWindow, serdes, reservationId -> { });
+    }
+
+    /**
+     * @param settle told the reservation id of every booked event that carries one (strict mode)
+     */
+    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, java.util.function.Consumer<String> settle) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
         Topology topology = new Topology();
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
@@ -69,7 +76,7 @@ public final class UsageTopology {
         topology.addSource(CUSTOMERS_SOURCE, Serdes.String().deserializer(), serdes.customers().deserializer(), topics.customers());
         topology.addProcessor(PRICE, () -> new PriceProcessor(window), EVENTS_SOURCE);
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window), DEDUP);
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, settle), DEDUP);
         topology.addProcessor(CUSTOMER_UPDATE, () -> new CustomerUpdateProcessor(window), CUSTOMERS_SOURCE);
 
         topology.addStateStore(Stores.windowStoreBuilder(

@@ -1,0 +1,88 @@
+package io.capstream.aggregator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.capstream.aggregator.AggregatorService;
+import java.io.InputStream;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Strict caps: reservations at the owning instance admit no more than the cap, settle with usage, release. */
+class StrictIT {
+    static Stack stack;
+    static AggregatorService aggregator;
+
+    @BeforeAll
+    static void start() throws Exception {
+        stack = new Stack("strict-it");
+        aggregator = stack.aggregator(0);
+        try (InputStream in = StrictIT.class.getResourceAsStream("/limits-policy.yaml")) {
+            assertThat(stack.control("PUT", "/v1/policy", new String(in.readAllBytes(), StandardCharsets.UTF_8), Stack.ADMIN_KEY).statusCode())
+                    .isEqualTo(200);
+        }
+        assertThat(stack.control("PUT", "/v1/customers/strictco/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
+                .statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(60)).until(() -> aggregator.streams().state() == KafkaStreams.State.RUNNING);
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                Stack.json(stack.usage(aggregator.port(), "strictco")).get("limits").findValuesAsText("id").contains("cap:hard"));
+    }
+
+    @AfterAll
+    static void stop() {
+        aggregator.close();
+        stack.close();
+    }
+
+    HttpResponse<String> reserve(String cost) {
+        return stack.control("POST", "/v1/reservations", "{\"customer\": \"strictco\", \"feature\": \"chat\", \"estimate\": {\"cost\": \""
+                + cost + "\"}}", Stack.ADMIN_KEY, aggregator.port());
+    }
+
+    @Test
+    void concurrentReservationsAdmitNoMoreThanTheCapAndUsageSettlesThem() throws Exception {
+        // when 40 requests of $0.10 reserve at once against a $1.00 strict cap
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            answers.add(pool.submit(() -> reserve("0.10")));
+        }
+        List<String> ids = new ArrayList<>();
+        int refused = 0;
+        for (Future<HttpResponse<String>> a : answers) {
+            HttpResponse<String> r = a.get();
+            if (r.statusCode() == 201) {
+                ids.add(Stack.json(r).get("reservation_id").asText());
+            } else {
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(402);
+                refused++;
+            }
+        }
+        pool.shutdown();
+        // then exactly ten fit
+        assertThat(ids).hasSize(10);
+        assertThat(refused).isEqualTo(30);
+        assertThat(reserve("0.10").body()).contains("spend_cap_reached", "has $0.00 left");
+
+        // a usage event carrying a reservation id settles it: its real cost replaces the hold
+        assertThat(stack.postEvents("{\"id\": \"u1\", \"customer\": \"strictco\", \"feature\": \"chat\", \"usage\": {\"requests\": \"0.05\"},"
+                + " \"reservation_id\": \"" + ids.getFirst() + "\"}").statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).until(() -> reserve("0.05").statusCode() == 201);
+        assertThat(reserve("0.01").statusCode()).isEqualTo(402);
+
+        // releasing a reservation frees its hold; releasing it again is 404
+        assertThat(stack.control("DELETE", "/v1/reservations/" + ids.get(1), null, Stack.ADMIN_KEY, aggregator.port()).statusCode()).isEqualTo(204);
+        assertThat(reserve("0.10").statusCode()).isEqualTo(201);
+        assertThat(stack.control("DELETE", "/v1/reservations/" + ids.get(1), null, Stack.ADMIN_KEY, aggregator.port()).statusCode()).isEqualTo(404);
+    }
+}

@@ -1,0 +1,69 @@
+package io.capstream.aggregator.strict;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class ReservationBookTest {
+    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-21T10:00:00Z"));
+    final Clock clock = new Clock() {
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        public Instant instant() {
+            return now.get();
+        }
+    };
+    final ReservationBook book = new ReservationBook(Duration.ofMinutes(10), clock);
+
+    static List<ReservationBook.Hold> hold(String amount) {
+        return List.of(new ReservationBook.Hold("acme|cap:budget|p", new BigDecimal(amount), BigDecimal.TEN));
+    }
+
+    @Test
+    void concurrentReservationsNeverAdmitMoreThanTheCap() throws Exception {
+        // $9 used of $10: 64 concurrent requests of $0.10 — exactly 10 fit
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<ReservationBook.Result>> results = new java.util.ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            int n = i;
+            results.add(pool.submit(() -> book.reserve("r" + n, "acme", hold("0.10"), k -> new BigDecimal("9"))));
+        }
+        long admitted = 0;
+        for (Future<ReservationBook.Result> r : results) {
+            admitted += r.get().id().isPresent() ? 1 : 0;
+        }
+        pool.shutdown();
+        assertThat(admitted).isEqualTo(10);
+        assertThat(book.open("acme|cap:budget|p")).isEqualByComparingTo("1.00");
+    }
+
+    @Test
+    void aSettledOrReleasedReservationFreesItsHoldAndAnUnsettledOneExpires() {
+        assertThat(book.reserve("a", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
+        ReservationBook.Result refused = book.reserve("b", "acme", hold("6"), k -> BigDecimal.ZERO);
+        assertThat(refused.id()).isEmpty();
+        assertThat(refused.availableThere()).hasValueSatisfying(a -> assertThat(a).isEqualByComparingTo("4"));
+
+        assertThat(book.release("a")).isTrue();
+        assertThat(book.reserve("b", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
+
+        now.set(now.get().plus(Duration.ofMinutes(10)));
+        assertThat(book.reserve("c", "acme", hold("6"), k -> BigDecimal.ZERO).id()).contains("c");
+    }
+}
