@@ -62,8 +62,8 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
-        this.streams = new KafkaStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
-                streamsProperties(config, topics, self));
+        this.streams = openStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
+                streamsProperties(config, topics, self), config);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; replacing it", e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
@@ -73,6 +73,26 @@ public final class AggregatorService implements AutoCloseable {
         streams.start();
         this.started = streams;
         LOG.info("aggregator query API on {}:{} (advertised as {})", config.httpHost(), http.port(), self);
+    }
+
+    /**
+     * Opens the streams client on the local state. A process killed at the wrong moment can leave a
+     * store's files unreadable (a RocksDB directory without its MANIFEST); then the local state of
+     * this application is dropped and rebuilt from the changelogs, which exactly-once keeps complete.
+     */
+    private static KafkaStreams openStreams(org.apache.kafka.streams.Topology topology, Properties props, AggregatorConfig config) {
+        try {
+            return new KafkaStreams(topology, props);
+        } catch (org.apache.kafka.streams.errors.ProcessorStateException e) {
+            java.io.File local = config.stateDir().resolve(config.applicationId()).toFile();
+            LOG.warn("local state in {} cannot be opened ({}); rebuilding it from the changelogs", local, e.getMessage());
+            try {
+                org.apache.kafka.common.utils.Utils.delete(local);
+            } catch (java.io.IOException io) {
+                throw new java.io.UncheckedIOException("cannot remove unreadable local state " + local, io);
+            }
+            return new KafkaStreams(topology, props);
+        }
     }
 
     static Properties streamsProperties(AggregatorConfig config, Topics topics, HostInfo self) {

@@ -50,7 +50,7 @@ final class PolicyCommand implements Callable<Integer> {
         }
         try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", cluster.bootstrapServers),
                 new SchemaRegistryClient(cluster.registryUrl), false, topics)) {
-            PolicyRecord record = publisher.publish(Files.readString(file), Instant.now());
+            PolicyRecord record = publisher.publish(Files.readString(file), Instant.now()).record();
             out.println("policy " + file + " applied, version " + record.getVersion().substring(0, 12));
             return 0;
         } catch (PolicyValidationException e) {

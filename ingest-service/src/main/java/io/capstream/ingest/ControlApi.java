@@ -141,8 +141,9 @@ final class ControlApi {
         config.routes.put("/v1/policy", ctx -> {
             admin(ctx);
             try {
-                PolicyRecord record = policyPublisher.publish(ctx.body(), clock.instant());
-                policies.remember(Topics.POLICY_KEY, record);
+                PolicyPublisher.Applied applied = policyPublisher.publish(ctx.body(), clock.instant());
+                PolicyRecord record = applied.record();
+                policies.remember(Topics.POLICY_KEY, record, applied.offset());
                 HttpServer.json(ctx, 200, Map.of("version", record.getVersion(), "applied_at", record.getAppliedAt().toString()));
             } catch (PolicyValidationException e) {
                 throw new ApiException(422, "invalid_policy", e.errors().size() + " problem(s) in the policy document; nothing was applied",
@@ -165,12 +166,13 @@ final class ControlApi {
         try {
             Customer updated = change.apply(current(id));
             CustomerRecord record = CustomerMapping.toRecord(updated, clock.instant());
+            long offset;
             try {
-                producer.send(new ProducerRecord<>(customersTopic, id, record)).get(10, TimeUnit.SECONDS);
+                offset = producer.send(new ProducerRecord<>(customersTopic, id, record)).get(10, TimeUnit.SECONDS).offset();
             } catch (Exception e) {
                 throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not acknowledge it in time; try again", 2);
             }
-            customers.remember(id, record);
+            customers.remember(id, record, offset);
             return updated;
         } finally {
             lock.unlock();

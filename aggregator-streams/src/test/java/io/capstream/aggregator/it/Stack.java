@@ -72,6 +72,10 @@ final class Stack implements AutoCloseable {
                     IngestConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
                     RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                     IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString())), Clock.systemUTC());
+            // ready means its views of customers and policy have loaded: control calls are answered
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                    http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingest.port() + "/health/ready")).build(),
+                            HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

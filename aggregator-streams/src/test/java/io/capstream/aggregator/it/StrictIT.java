@@ -27,10 +27,11 @@ class StrictIT {
     static void start() throws Exception {
         stack = new Stack("strict-it");
         aggregator = stack.aggregator(0);
+        String policy;
         try (InputStream in = StrictIT.class.getResourceAsStream("/limits-policy.yaml")) {
-            assertThat(stack.control("PUT", "/v1/policy", new String(in.readAllBytes(), StandardCharsets.UTF_8), Stack.ADMIN_KEY).statusCode())
-                    .isEqualTo(200);
+            policy = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
+        assertThat(stack.control("PUT", "/v1/policy", policy, Stack.ADMIN_KEY).statusCode()).isEqualTo(200);
         assertThat(stack.control("PUT", "/v1/customers/strictco/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
                 .statusCode()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(60)).until(() -> aggregator.streams().state() == KafkaStreams.State.RUNNING);

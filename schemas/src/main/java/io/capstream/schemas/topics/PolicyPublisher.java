@@ -37,17 +37,20 @@ public final class PolicyPublisher implements AutoCloseable {
         this.topic = topics.policy();
     }
 
+    /** A published version and where it was written. */
+    public record Applied(PolicyRecord record, long offset) {}
+
     /**
-     * Validates and publishes the document; returns the record written.
+     * Validates and publishes the document; returns the record written and its offset.
      *
      * @throws io.capstream.policy.PolicyValidationException listing every problem, when it does not validate
      */
-    public PolicyRecord publish(String yaml, Instant now) throws Exception {
+    public Applied publish(String yaml, Instant now) throws Exception {
         PolicyLoader.fromYaml(yaml);
         PolicyRecord record = PolicyRecord.newBuilder()
                 .setName(Topics.POLICY_KEY).setVersion(sha256(yaml)).setSource(yaml).setAppliedAt(now).build();
-        producer.send(new ProducerRecord<>(topic, Topics.POLICY_KEY, record)).get(15, TimeUnit.SECONDS);
-        return record;
+        long offset = producer.send(new ProducerRecord<>(topic, Topics.POLICY_KEY, record)).get(15, TimeUnit.SECONDS).offset();
+        return new Applied(record, offset);
     }
 
     static String sha256(String text) {

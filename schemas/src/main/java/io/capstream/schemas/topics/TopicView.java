@@ -20,12 +20,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The latest value per key of a compacted topic (customers, policy), read from the beginning by a
  * background thread and kept in memory. Writers record what they wrote with {@link #remember} so a
- * read right after a write sees it.
+ * read right after a write sees it, and an older record read later does not undo it.
  */
 public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TopicView.class);
 
-    private final Map<String, V> values = new ConcurrentHashMap<>();
+    /** A value and the offset it was written at: an older record never replaces a newer value. */
+    private record Entry<V>(V value, long offset) {}
+
+    private final Map<String, Entry<V>> values = new ConcurrentHashMap<>();
     private final KafkaConsumer<String, V> consumer;
     private final Thread thread;
     private volatile boolean caughtUp;
@@ -60,11 +63,8 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
                     lastHeard = java.time.Instant.now();
                 }
                 for (ConsumerRecord<String, V> r : records) {
-                    if (r.value() == null) {
-                        values.remove(r.key());
-                    } else {
-                        values.put(r.key(), r.value());
-                    }
+                    values.compute(r.key(), (k, current) -> current != null && current.offset() > r.offset() ? current
+                            : r.value() == null ? null : new Entry<>(r.value(), r.offset()));
                 }
                 if (!caughtUp && ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                     caughtUp = true;
@@ -102,11 +102,12 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
 
     @Override
     public Optional<V> get(String key) {
-        return Optional.ofNullable(values.get(key));
+        return Optional.ofNullable(values.get(key)).map(Entry::value);
     }
 
-    public void remember(String key, V value) {
-        values.put(key, value);
+    /** A value this process wrote at {@code offset}, visible at once; records older than it are ignored when they arrive. */
+    public void remember(String key, V value, long offset) {
+        values.compute(key, (k, current) -> current != null && current.offset() > offset ? current : new Entry<>(value, offset));
     }
 
     @Override
