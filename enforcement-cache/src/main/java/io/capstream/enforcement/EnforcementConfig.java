@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The enforcement sidecar's configuration; every key validated at start-up, all problems reported together. */
 public record EnforcementConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String httpHost, int httpPort,
-                                Path apiKeysFile, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue,
+                                Path apiKeysFile, String aggregatorUrl, String aggregatorKey, Duration reserveTimeout, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue,
                                 Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
@@ -20,6 +20,9 @@ public record EnforcementConfig(String bootstrapServers, String registryUrl, boo
     public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String PENDING_MS = "pending.ms";
+    public static final String AGGREGATOR_URL = "aggregator.url";
+    public static final String AGGREGATOR_KEY = "aggregator.key";
+    public static final String RESERVE_TIMEOUT_MS = "reserve.timeout.ms";
     public static final String STALENESS_MS = "staleness.ms";
     public static final String SAMPLE_ALLOWS = "decisions.sample.allows";
     public static final String DECISION_QUEUE = "decisions.queue";
@@ -27,6 +30,11 @@ public record EnforcementConfig(String bootstrapServers, String registryUrl, boo
     static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8082)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line; checks need the 'check' scope.")
+            .define(AGGREGATOR_URL, Type.STRING, "", Importance.MEDIUM,
+                    "Query API of any aggregator instance, for strict caps' reservations (empty: strict caps cannot be reserved).")
+            .define(AGGREGATOR_KEY, Type.PASSWORD, "", Importance.MEDIUM, "API key with the 'check' scope for the aggregator's reservations.")
+            .define(RESERVE_TIMEOUT_MS, Type.LONG, 40L, Range.between(1, 10_000), Importance.MEDIUM,
+                    "How long a check waits for a strict reservation before failing open or closed.")
             .define(PENDING_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.MEDIUM,
                     "How long an allowed request's estimate counts locally while its usage travels through the pipeline.")
             .define(STALENESS_MS, Type.LONG, 30_000L, Range.atLeast(1_000), Importance.MEDIUM,
@@ -40,6 +48,8 @@ public record EnforcementConfig(String bootstrapServers, String registryUrl, boo
         Map<String, Object> v = Configs.validate(DEF, raw);
         return new EnforcementConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
                 (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), Path.of((String) v.get(API_KEYS_FILE)),
+                (String) v.get(AGGREGATOR_URL), ((org.apache.kafka.common.config.types.Password) v.get(AGGREGATOR_KEY)).value(),
+                Duration.ofMillis((Long) v.get(RESERVE_TIMEOUT_MS)),
                 Duration.ofMillis((Long) v.get(PENDING_MS)), Duration.ofMillis((Long) v.get(STALENESS_MS)), (Double) v.get(SAMPLE_ALLOWS),
                 (Integer) v.get(DECISION_QUEUE), Configs.kafkaPassThrough(raw));
     }

@@ -45,6 +45,7 @@ public final class Enforcer {
     private final Clock clock;
     private final Duration stalenessBound;
     private final Listener listener;
+    private Optional<Reserver> reserver = Optional.empty();
 
     /**
      * @param pendingFor     how long an allowed request's estimate counts locally
@@ -61,6 +62,12 @@ public final class Enforcer {
         this.usage = usage;
         this.pending = new LocalPending(pendingFor);
         this.clock = clock;
+    }
+
+    /** Strict mode: reserve on strict caps at the aggregator that owns the customer. */
+    Enforcer withReserver(Optional<Reserver> reserver) {
+        this.reserver = reserver;
+        return this;
     }
 
     /** Whether the local state has been loaded; before that, checks fail open or closed as the plan says. */
@@ -92,10 +99,32 @@ public final class Enforcer {
         }
         Decision decision = Enforcement.decide(request, customer, policy,
                 (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), bursts.refusal(request, plan), now);
+        if (decision.allowsRequest() && !customer.noHardCaps()) {
+            decision = reserveStrict(request, customer, policy, plan, decision, now);
+        }
         if (decision.allowsRequest()) {
             pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key);
         }
         return stale ? decision.asDegraded() : decision;
+    }
+
+    /** Strict caps are decided at the aggregator that owns the customer, against every instance's reservations. */
+    private Decision reserveStrict(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan, Decision decision,
+                                   Instant now) {
+        CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
+                m, request.estimate(), request.estimatedCost())).orElse(request);
+        if (Enforcement.strictHolds(asked, customer, policy, now).isEmpty()) {
+            return decision;
+        }
+        Reserver.Outcome outcome = reserver.map(r -> r.reserve(asked))
+                .orElse(new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps"));
+        return switch (outcome) {
+            case Reserver.Outcome.Reserved r -> decision.withReservation(r.id());
+            case Reserver.Outcome.Refused r -> Decision.refused("spend_cap_reached", 402, r.message(), Optional.empty(), Optional.empty());
+            case Reserver.Outcome.Unavailable u -> failsOpen(customer, plan, asked) ? decision.asDegraded()
+                    : Decision.refused("usage_state_unavailable", 503, "A strict cap cannot be checked now (" + u.why() + "); try again shortly.",
+                            Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
+        };
     }
 
     /** A matching cap's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */

@@ -66,6 +66,7 @@ final class SidecarApi {
         body.put("code", d.code());
         body.put("message", d.message());
         d.model().ifPresent(m -> body.put("model", m));
+        d.reservationId().ifPresent(r -> body.put("reservation_id", r));
         d.limit().ifPresent(l -> body.put("limit", limit(l)));
         body.put("warnings", d.warnings().stream().map(SidecarApi::limit).toList());
         d.retryAfter().ifPresent(r -> body.put("retry_after", Math.max(1, (r.toMillis() + 999) / 1000)));

@@ -11,7 +11,8 @@ import java.util.Optional;
  * fields; a downgrade names the model to call; warnings list the limits at 80 % or more.
  */
 public record Decision(Outcome outcome, String code, int status, String message, Optional<LimitInfo> limit,
-                       Optional<String> model, List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded) {
+                       Optional<String> model, List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded,
+                       Optional<String> reservationId) {
     public enum Outcome { ALLOW, WARN, DOWNGRADE, REFUSE }
 
     /** A limit as a decision reports it. */
@@ -20,6 +21,16 @@ public record Decision(Outcome outcome, String code, int status, String message,
 
     public Decision {
         warnings = List.copyOf(warnings);
+    }
+
+    public Decision(Outcome outcome, String code, int status, String message, Optional<LimitInfo> limit, Optional<String> model,
+                    List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded) {
+        this(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.empty());
+    }
+
+    /** This decision, holding a strict-mode reservation: the usage event should carry its id. */
+    public Decision withReservation(String id) {
+        return new Decision(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.of(id));
     }
 
     public static Decision allowed(List<LimitInfo> warnings) {
@@ -43,6 +54,6 @@ public record Decision(Outcome outcome, String code, int status, String message,
 
     public Decision asDegraded() {
         return new Decision(outcome, code, status, message + " (usage state is stale: decided from the last known state)",
-                limit, model, warnings, retryAfter, true);
+                limit, model, warnings, retryAfter, true, reservationId);
     }
 }

@@ -67,7 +67,7 @@ public final class Enforcement {
             Optional<Over> over = limits.firstOver(candidate);
             if (over.isEmpty()) {
                 List<Decision.LimitInfo> warnings = limits.warnings(candidate);
-                if (!candidate.equals(request.model()) && candidate != null) {
+                if (candidate != null && !candidate.equals(request.model())) {
                     String why = downgradeReason != null && candidate.equals(model) ? downgradeReason
                             : "Over a limit on " + request.model() + "; using " + candidate + ".";
                     return Decision.downgraded(candidate, why, limits.lastOver, warnings);

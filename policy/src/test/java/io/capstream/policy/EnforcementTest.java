@@ -150,4 +150,11 @@ class EnforcementTest {
         assertThat(d.outcome()).isEqualTo(Decision.Outcome.WARN);
         assertThat(d.warnings()).singleElement().satisfies(w -> assertThat(w.percent()).isEqualTo("85.0"));
     }
+
+    @Test
+    void aRequestWithoutAModelIsDecidedOnItsEstimatedCost() {
+        CheckRequest noModel = new CheckRequest("acme", null, null, "chat", null, Map.of(), Optional.of(new BigDecimal("0.50")));
+        assertThat(decide(noModel, customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE)).outcome())
+                .isEqualTo(Decision.Outcome.ALLOW);
+    }
 }

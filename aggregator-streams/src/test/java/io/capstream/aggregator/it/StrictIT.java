@@ -86,4 +86,52 @@ class StrictIT {
         assertThat(reserve("0.10").statusCode()).isEqualTo(201);
         assertThat(stack.control("DELETE", "/v1/reservations/" + ids.get(1), null, Stack.ADMIN_KEY, aggregator.port()).statusCode()).isEqualTo(404);
     }
+
+    @Test
+    void sidecarsReserveStrictCapsAtTheOwnerSoConcurrentChecksNeverOvershoot() throws Exception {
+        // given two enforcement sidecars in front of the same aggregator and a $1.00 strict cap
+        assertThat(stack.control("PUT", "/v1/customers/twosides/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
+                .statusCode()).isEqualTo(200);
+        List<io.capstream.enforcement.EnforcementService> sidecars = List.of(sidecar(), sidecar());
+        try {
+            String check = "{\"customer\": \"twosides\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.10\"}}";
+            await().atMost(Duration.ofSeconds(30)).until(() -> sidecars.stream().allMatch(s -> s.enforcer().ready()
+                    && s.enforcer().check(new io.capstream.policy.CheckRequest("twosides", null, null, "chat", null, java.util.Map.of(),
+                            java.util.Optional.of(java.math.BigDecimal.ZERO))).reservationId().isPresent()));
+            // when 40 checks of $0.10 arrive at once, half at each sidecar
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                int port = sidecars.get(i % 2).port();
+                answers.add(pool.submit(() -> stack.control("POST", "/v1/check", check, Stack.ADMIN_KEY, port)));
+            }
+            int allowed = 0;
+            for (Future<HttpResponse<String>> a : answers) {
+                HttpResponse<String> r = a.get();
+                if (r.statusCode() == 200) {
+                    assertThat(Stack.json(r).get("reservation_id").asText()).startsWith("res_");
+                    allowed++;
+                } else {
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(402);
+                }
+            }
+            pool.shutdown();
+            // then exactly ten are admitted, across both sidecars
+            assertThat(allowed).isEqualTo(10);
+        } finally {
+            sidecars.forEach(io.capstream.enforcement.EnforcementService::close);
+        }
+    }
+
+    static io.capstream.enforcement.EnforcementService sidecar() {
+        return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(java.util.Map.of(
+                io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, io.capstream.testkit.SharedStack.kafka().bootstrapServers(),
+                "schema.registry.url", io.capstream.testkit.SharedStack.registry().url(), "auto.register.schemas", "true",
+                io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, stack.topics.prefix(),
+                io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
+                io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, stack.keysFile.toString(),
+                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, "http://127.0.0.1:" + aggregator.port(),
+                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_KEY, Stack.ADMIN_KEY,
+                io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, "2000")), java.time.Clock.systemUTC());
+    }
 }
