@@ -70,6 +70,11 @@ public final class Enforcer {
         return this;
     }
 
+    /** The running total this instance knows for a limit's period key ({@code customer|limit_id|period_start}), without pending estimates. */
+    public Optional<BigDecimal> knownTotal(String key) {
+        return usage.get(key).map(LimitUsage::getUsed);
+    }
+
     /** Whether the local state has been loaded; before that, checks fail open or closed as the plan says. */
     public boolean ready() {
         return customers.caughtUp() && policies.caughtUp() && usage.caughtUp();
