@@ -17,13 +17,13 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BurstLimiter {
     private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
 
-    /** How long to wait, when a burst limit refuses this request. */
-    Optional<Duration> refusal(CheckRequest request, Optional<Plan> plan) {
+    /** The burst limit that refuses this request, with how long to wait, if one does. */
+    Optional<io.capstream.policy.Decision.RateLimit> refusal(CheckRequest request, Optional<Plan> plan) {
         if (plan.isEmpty()) {
             return Optional.empty();
         }
         Map<String, Integer> limits = plan.get().rateLimits();
-        Optional<Duration> wait = take("key", request.apiKey(), limits.get("requests_per_minute_per_key"));
+        Optional<io.capstream.policy.Decision.RateLimit> wait = take("key", request.apiKey(), limits.get("requests_per_minute_per_key"));
         if (wait.isEmpty()) {
             wait = take("user", request.user(), limits.get("requests_per_minute_per_user"));
         }
@@ -33,7 +33,7 @@ final class BurstLimiter {
         return wait;
     }
 
-    private Optional<Duration> take(String scope, String id, Integer perMinute) {
+    private Optional<io.capstream.policy.Decision.RateLimit> take(String scope, String id, Integer perMinute) {
         if (id == null || perMinute == null) {
             return Optional.empty();
         }
@@ -41,6 +41,7 @@ final class BurstLimiter {
                 .addLimit(limit -> limit.capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)))
                 .build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
-        return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
+        return probe.isConsumed() ? Optional.empty() : Optional.of(new io.capstream.policy.Decision.RateLimit("per-" + scope, perMinute,
+                Duration.ofMinutes(1), Duration.ofNanos(probe.getNanosToWaitForRefill())));
     }
 }

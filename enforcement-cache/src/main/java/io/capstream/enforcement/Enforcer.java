@@ -102,8 +102,12 @@ public final class Enforcer {
             return Decision.refused("usage_state_unavailable", 503, "Usage state is unavailable, and this account's limits fail closed;"
                     + " try again shortly.", Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         }
+        Optional<Decision.RateLimit> burst = bursts.refusal(request, plan);
         Decision decision = Enforcement.decide(request, customer, policy,
-                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), bursts.refusal(request, plan), now);
+                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now);
+        if (burst.isPresent() && decision.code().equals("key_rate_limited")) {
+            decision = decision.withRateLimit(burst.get());
+        }
         if (decision.allowsRequest() && !customer.noHardCaps()) {
             decision = reserveStrict(request, customer, policy, plan, decision, now);
         }

@@ -42,6 +42,11 @@ final class SidecarApi {
         }
         Decision decision = enforcer.check(request(ctx));
         decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
+        decision.rateLimit().ifPresent(r -> {
+            // IETF httpapi RateLimit fields: the policy (quota per window) and what is left now
+            ctx.header("RateLimit-Policy", "\"" + r.policy() + "\";q=" + r.quota() + ";w=" + r.window().toSeconds());
+            ctx.header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Math.max(1, (r.reset().toMillis() + 999) / 1000));
+        });
         HttpServer.json(ctx, decision.status(), body(decision));
     }
 

@@ -182,6 +182,8 @@ class SidecarIT {
         HttpResponse<String> limited = check(noisy);
         assertThat(limited.statusCode()).isEqualTo(429);
         assertThat(limited.headers().firstValue("Retry-After")).isPresent();
+        assertThat(limited.headers().firstValue("RateLimit-Policy")).contains("\"per-key\";q=3;w=60");
+        assertThat(limited.headers().firstValue("RateLimit")).hasValueSatisfying(v -> assertThat(v).startsWith("\"per-key\";r=0;t="));
         assertThat(check(noisy.replace("noisy", "quiet")).statusCode()).isEqualTo(200);
     }
 

@@ -12,7 +12,7 @@ import java.util.Optional;
  */
 public record Decision(Outcome outcome, String code, int status, String message, Optional<LimitInfo> limit,
                        Optional<String> model, List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded,
-                       Optional<String> reservationId) {
+                       Optional<String> reservationId, Optional<RateLimit> rateLimit) {
     public enum Outcome { ALLOW, WARN, DOWNGRADE, REFUSE }
 
     /** A limit as a decision reports it. */
@@ -23,14 +23,22 @@ public record Decision(Outcome outcome, String code, int status, String message,
         warnings = List.copyOf(warnings);
     }
 
+    /** The burst limit that refused a request: its name, requests allowed per window, and when one is free again. */
+    public record RateLimit(String policy, int quota, Duration window, Duration reset) {}
+
     public Decision(Outcome outcome, String code, int status, String message, Optional<LimitInfo> limit, Optional<String> model,
                     List<LimitInfo> warnings, Optional<Duration> retryAfter, boolean degraded) {
-        this(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.empty());
+        this(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.empty(), Optional.empty());
     }
 
     /** This decision, holding a strict-mode reservation: the usage event should carry its id. */
     public Decision withReservation(String id) {
-        return new Decision(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.of(id));
+        return new Decision(outcome, code, status, message, limit, model, warnings, retryAfter, degraded, Optional.of(id), rateLimit);
+    }
+
+    /** This decision, naming the burst limit behind it (for RateLimit headers). */
+    public Decision withRateLimit(RateLimit limit) {
+        return new Decision(outcome, code, status, message, this.limit, model, warnings, retryAfter, degraded, reservationId, Optional.of(limit));
     }
 
     public static Decision allowed(List<LimitInfo> warnings) {
@@ -54,6 +62,6 @@ public record Decision(Outcome outcome, String code, int status, String message,
 
     public Decision asDegraded() {
         return new Decision(outcome, code, status, message + " (usage state is stale: decided from the last known state)",
-                limit, model, warnings, retryAfter, true, reservationId);
+                limit, model, warnings, retryAfter, true, reservationId, rateLimit);
     }
 }

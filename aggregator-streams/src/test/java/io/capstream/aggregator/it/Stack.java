@@ -108,6 +108,19 @@ final class Stack implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
+    /** An enforcement sidecar on this stack's topics that reserves strict caps at the aggregator on {@code aggregatorPort}. */
+    io.capstream.enforcement.EnforcementService sidecar(int aggregatorPort, long reserveTimeoutMs) {
+        return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(Map.of(
+                io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
+                RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
+                io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
+                io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
+                io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, keysFile.toString(),
+                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, "http://127.0.0.1:" + aggregatorPort,
+                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_KEY, ADMIN_KEY,
+                io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, Long.toString(reserveTimeoutMs))), Clock.systemUTC());
+    }
+
     /** A control API call on the ingest service (or, with {@code port}, on another service). */
     HttpResponse<String> control(String method, String path, String body, String key) {
         return control(method, path, body, key, ingest.port());

@@ -92,7 +92,7 @@ class StrictIT {
         // given two enforcement sidecars in front of the same aggregator and a $1.00 strict cap
         assertThat(stack.control("PUT", "/v1/customers/twosides/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
                 .statusCode()).isEqualTo(200);
-        List<io.capstream.enforcement.EnforcementService> sidecars = List.of(sidecar(), sidecar());
+        List<io.capstream.enforcement.EnforcementService> sidecars = List.of(stack.sidecar(aggregator.port(), 2000), stack.sidecar(aggregator.port(), 2000));
         try {
             String check = "{\"customer\": \"twosides\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.10\"}}";
             await().atMost(Duration.ofSeconds(30)).until(() -> sidecars.stream().allMatch(s -> s.enforcer().ready()
@@ -123,15 +123,4 @@ class StrictIT {
         }
     }
 
-    static io.capstream.enforcement.EnforcementService sidecar() {
-        return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(java.util.Map.of(
-                io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, io.capstream.testkit.SharedStack.kafka().bootstrapServers(),
-                "schema.registry.url", io.capstream.testkit.SharedStack.registry().url(), "auto.register.schemas", "true",
-                io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, stack.topics.prefix(),
-                io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
-                io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, stack.keysFile.toString(),
-                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, "http://127.0.0.1:" + aggregator.port(),
-                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_KEY, Stack.ADMIN_KEY,
-                io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, "2000")), java.time.Clock.systemUTC());
-    }
 }
