@@ -81,7 +81,8 @@ class SidecarIT {
             customers.send(new ProducerRecord<>(topics.customers(), "capped", CustomerMapping.toRecord(customer("capped", CapAction.BLOCK, false), now)));
             customers.send(new ProducerRecord<>(topics.customers(), "thrifty", CustomerMapping.toRecord(customer("thrifty", CapAction.DOWNGRADE, false), now)));
             customers.send(new ProducerRecord<>(topics.customers(), "bigco", CustomerMapping.toRecord(customer("bigco", CapAction.BLOCK, true), now)));
-            for (String c : List.of("capped", "thrifty", "bigco")) {
+            customers.send(new ProducerRecord<>(topics.customers(), "raiser", CustomerMapping.toRecord(customer("raiser", CapAction.BLOCK, false), now)));
+            for (String c : List.of("capped", "thrifty", "bigco", "raiser")) {
                 usage.send(new ProducerRecord<>(topics.usageAggregates(), c + "|cap:budget|" + periodStart, LimitUsage.newBuilder()
                         .setCustomer(c).setLimitId("cap:budget").setKind("cap").setFeature(null).setPeriodStart(periodStart)
                         .setPeriodEnd(periodStart.plus(Duration.ofDays(28))).setQuantities(List.of()).setCost(Decimals.money(BigDecimal.ZERO))
@@ -134,6 +135,23 @@ class SidecarIT {
         assertThat(error.get("limit").get("resets_at").asText()).endsWith("Z");
         assertThat(error.get("limit").get("raise_cap_url").asText()).contains("customer=capped");
         assertThat(error.get("message").asText()).contains("Team budget", "$10.00", "Raise the cap");
+    }
+
+    @Test
+    void aRaisedCapReachesDecisionsWithinOneSecond() throws Exception {
+        String request = """
+                {"customer": "raiser", "api_key": "k6", "feature": "chat", "model": "gpt-4o", "estimate": {"input_tokens": 1000}}""";
+        assertThat(check(request).statusCode()).isEqualTo(402);
+        Customer raised = customer("raiser", CapAction.BLOCK, false);
+        raised = raised.withCaps(List.of(raised.caps().getFirst().withAmount(new BigDecimal("20"))));
+        SchemaRegistryClient registry = new SchemaRegistryClient(SharedStack.registry().url());
+        try (KafkaProducer<String, CustomerRecord> customers = new KafkaProducer<>(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
+                new StringSerializer(), RegistryAvroSerde.of(CustomerRecord.class, registry, true))) {
+            customers.send(new ProducerRecord<>(topics.customers(), "raiser", CustomerMapping.toRecord(raised, Instant.now()))).get();
+        }
+        long written = System.nanoTime();
+        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).until(() -> check(request).statusCode() == 200);
+        assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(Duration.ofSeconds(1));
     }
 
     @Test
