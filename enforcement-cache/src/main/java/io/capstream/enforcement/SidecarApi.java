@@ -7,11 +7,9 @@ import io.capstream.policy.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
-import io.capstream.runtime.Json;
 import io.capstream.runtime.Principal;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -51,12 +49,7 @@ final class SidecarApi {
     }
 
     private static CheckRequest request(Context ctx) {
-        JsonNode node;
-        try {
-            node = Json.MAPPER.readTree(ctx.bodyAsBytes());
-        } catch (IOException e) {
-            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
-        }
+        JsonNode node = HttpServer.jsonBody(ctx);
         Specs specs = new Specs(new ArrayList<>());
         Optional<CheckRequest> request = specs.checkRequest(node);
         if (!specs.errors().isEmpty() || request.isEmpty()) {

@@ -10,7 +10,6 @@ import io.capstream.policy.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
-import io.capstream.runtime.Json;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.PolicyRecord;
@@ -21,7 +20,6 @@ import io.capstream.schemas.topics.TopicView;
 import io.capstream.schemas.topics.Topics;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -219,15 +217,7 @@ final class ControlApi {
     }
 
     private static JsonNode body(Context ctx) {
-        try {
-            JsonNode node = Json.MAPPER.readTree(ctx.bodyAsBytes());
-            if (node == null) {
-                throw new ApiException(400, "invalid_json", "the body must be a JSON object");
-            }
-            return node;
-        } catch (IOException e) {
-            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
-        }
+        return HttpServer.jsonBody(ctx);
     }
 
     /** The value, or 400 {@code invalid_request} listing every problem as {field, message}. */

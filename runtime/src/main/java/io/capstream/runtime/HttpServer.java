@@ -72,6 +72,19 @@ public final class HttpServer {
         ctx.status(e.status()).contentType("application/json").result(write(Map.of("error", error)));
     }
 
+    /** The request body as JSON, or 400 {@code invalid_json}. */
+    public static com.fasterxml.jackson.databind.JsonNode jsonBody(Context ctx) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode node = Json.MAPPER.readTree(ctx.bodyAsBytes());
+            if (node == null) {
+                throw new ApiException(400, "invalid_json", "the body must be a JSON object");
+            }
+            return node;
+        } catch (IOException e) {
+            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
+        }
+    }
+
     /** Writes a value as the response body with the API's JSON conventions. */
     public static void json(Context ctx, int status, Object body) {
         ctx.status(status).contentType("application/json").result(write(body));

@@ -12,12 +12,10 @@ import io.capstream.policy.Wording;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
-import io.capstream.runtime.Json;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.LimitUsage;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -116,12 +114,7 @@ public final class ReservationApi {
     }
 
     private static CheckRequest parse(Context ctx) {
-        JsonNode node;
-        try {
-            node = Json.MAPPER.readTree(ctx.bodyAsBytes());
-        } catch (IOException e) {
-            throw new ApiException(400, "invalid_json", "the body is not valid JSON");
-        }
+        JsonNode node = HttpServer.jsonBody(ctx);
         Specs specs = new Specs(new ArrayList<>());
         Optional<CheckRequest> request = specs.checkRequest(node);
         if (!specs.errors().isEmpty() || request.isEmpty()) {
