@@ -61,7 +61,7 @@ public final class FreshnessBenchmark {
             Files.writeString(keys, "bench sha256:" + ApiKeys.hash("bench-key") + " admin\n");
             Map<String, String> common = Map.of("bootstrap.servers", kafka.bootstrapServers(), "schema.registry.url", registry.url(),
                     "auto.register.schemas", "true", "topic.prefix", topics.prefix(), "http.host", "127.0.0.1", "http.port", "0",
-                    "api.keys.file", keys.toString());
+                    "api.keys.file", keys.toString(), "secret.keys", io.capstream.testkit.TestSecrets.KEYS);
             Map<String, String> aggregatorConfig = new java.util.HashMap<>(common);
             aggregatorConfig.put(AggregatorConfig.STATE_DIR, work.resolve("state").toString());
             aggregatorConfig.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");

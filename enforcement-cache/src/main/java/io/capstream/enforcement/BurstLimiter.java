@@ -5,17 +5,24 @@ import io.capstream.policy.Plan;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
 import java.time.Duration;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Burst limits per API key, user and customer from the plan's {@code rate_limits}
  * ({@code requests_per_minute_per_key}, {@code _per_user}, {@code _per_customer}), with Bucket4j token
  * buckets. Separate from spend: a noisy key is slowed down, the rest of the tenant is not.
+ *
+ * <p>Buckets belong to one customer: a key or user id is only unique within its tenant, so two customers
+ * using the same {@code api_key} string never share a bucket. A bucket idle for {@link #IDLE} has refilled
+ * completely (every limit is per minute), so it is dropped then and a new full one is made on the next
+ * request: memory follows the keys in use, not every key ever seen.
  */
 final class BurstLimiter {
-    private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+    static final Duration IDLE = Duration.ofMinutes(2);
+    private final Cache<String, Bucket> buckets = Caffeine.newBuilder().expireAfterAccess(IDLE).maximumSize(1_000_000).build();
 
     /** The burst limit that refuses this request, with how long to wait, if one does. */
     Optional<io.capstream.policy.Decision.RateLimit> refusal(CheckRequest request, Optional<Plan> plan) {
@@ -23,21 +30,30 @@ final class BurstLimiter {
             return Optional.empty();
         }
         Map<String, Integer> limits = plan.get().rateLimits();
-        Optional<io.capstream.policy.Decision.RateLimit> wait = take("key", request.apiKey(), limits.get("requests_per_minute_per_key"));
+        String customer = request.customer();
+        Optional<io.capstream.policy.Decision.RateLimit> wait = take(customer, "key", request.apiKey(), limits.get("requests_per_minute_per_key"));
         if (wait.isEmpty()) {
-            wait = take("user", request.user(), limits.get("requests_per_minute_per_user"));
+            wait = take(customer, "user", request.user(), limits.get("requests_per_minute_per_user"));
         }
         if (wait.isEmpty()) {
-            wait = take("customer", request.customer(), limits.get("requests_per_minute_per_customer"));
+            wait = take(customer, "customer", customer, limits.get("requests_per_minute_per_customer"));
         }
         return wait;
     }
 
-    private Optional<io.capstream.policy.Decision.RateLimit> take(String scope, String id, Integer perMinute) {
+    /** Buckets held now (after pending evictions); for tests and metrics. */
+    long size() {
+        buckets.cleanUp();
+        return buckets.estimatedSize();
+    }
+
+    private Optional<io.capstream.policy.Decision.RateLimit> take(String customer, String scope, String id, Integer perMinute) {
         if (id == null || perMinute == null) {
             return Optional.empty();
         }
-        Bucket bucket = buckets.computeIfAbsent(scope + ':' + id + ':' + perMinute, k -> Bucket.builder()
+        // length-prefixed so that no customer id and key id can combine into another pair's key
+        String key = customer.length() + ":" + customer + "|" + scope + "|" + perMinute + "|" + id;
+        Bucket bucket = buckets.get(key, k -> Bucket.builder()
                 .addLimit(limit -> limit.capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)))
                 .build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);

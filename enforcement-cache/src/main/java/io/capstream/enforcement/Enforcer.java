@@ -80,9 +80,20 @@ public final class Enforcer {
         return customers.caughtUp() && policies.caughtUp() && usage.caughtUp();
     }
 
+    /**
+     * What the policy in force cannot price in the request (an unknown model, an estimated meter without
+     * a price), as {@code field: message}; empty when it can, or before any policy is known.
+     */
+    public java.util.List<String> problems(CheckRequest request) {
+        return policies.get(Topics.POLICY_KEY).map(p -> request.problems(parsed.parse(p))).orElse(java.util.List.of());
+    }
+
+    /** The decision; a request the policy cannot price ({@link #problems}) is refused with 400 {@code invalid_request}. */
     public Decision check(CheckRequest request) {
         Instant now = clock.instant();
-        Decision decision = decide(request, now);
+        java.util.List<String> problems = problems(request);
+        Decision decision = problems.isEmpty() ? decide(request, now)
+                : Decision.refused("invalid_request", 400, String.join("; ", problems), Optional.empty(), Optional.empty());
         listener.decided(request, decision, now);
         return decision;
     }

@@ -12,6 +12,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -38,12 +39,17 @@ final class SidecarApi {
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("this API key has no 'check' scope");
         }
-        Decision decision = enforcer.check(request(ctx));
-        decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Math.max(1, (d.toMillis() + 999) / 1000))));
+        CheckRequest request = request(ctx);
+        List<String> problems = enforcer.problems(request);
+        if (!problems.isEmpty()) {
+            throw ApiException.invalid(problems);
+        }
+        Decision decision = enforcer.check(request);
+        decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Decision.retryAfterSeconds(d))));
         decision.rateLimit().ifPresent(r -> {
             // IETF httpapi RateLimit fields: the policy (quota per window) and what is left now
             ctx.header("RateLimit-Policy", "\"" + r.policy() + "\";q=" + r.quota() + ";w=" + r.window().toSeconds());
-            ctx.header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Math.max(1, (r.reset().toMillis() + 999) / 1000));
+            ctx.header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Decision.retryAfterSeconds(r.reset()));
         });
         HttpServer.json(ctx, decision.status(), body(decision));
     }
@@ -53,7 +59,7 @@ final class SidecarApi {
         Specs specs = new Specs(new ArrayList<>());
         Optional<CheckRequest> request = specs.checkRequest(node);
         if (!specs.errors().isEmpty() || request.isEmpty()) {
-            throw new ApiException(400, "invalid_request", String.join("; ", specs.errors()));
+            throw ApiException.invalid(specs.errors());
         }
         return request.get();
     }
@@ -67,7 +73,7 @@ final class SidecarApi {
         d.reservationId().ifPresent(r -> body.put("reservation_id", r));
         d.limit().ifPresent(l -> body.put("limit", limit(l)));
         body.put("warnings", d.warnings().stream().map(SidecarApi::limit).toList());
-        d.retryAfter().ifPresent(r -> body.put("retry_after", Math.max(1, (r.toMillis() + 999) / 1000)));
+        d.retryAfter().ifPresent(r -> body.put("retry_after", Decision.retryAfterSeconds(r)));
         body.put("degraded", d.degraded());
         return d.outcome() == Decision.Outcome.REFUSE ? Map.of("error", body) : body;
     }

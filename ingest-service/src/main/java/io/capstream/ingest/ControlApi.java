@@ -1,6 +1,7 @@
 package io.capstream.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.policy.Bounds;
 import io.capstream.policy.Cap;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Grant;
@@ -11,10 +12,10 @@ import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
+import io.capstream.runtime.SecretBox;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
-import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.TopicView;
 import io.capstream.schemas.topics.Topics;
@@ -23,25 +24,31 @@ import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The control API (DESIGN 5): customers, their caps and grants, written to the compacted
  * {@code customers} topic, and the policy document, written to the {@code policy} topic. Every input
  * is validated by the policy module's {@link Specs}, with every problem named. {@code admin} keys
  * manage everything; a {@code customer:<id>} key reads that customer and sets its caps, nothing else.
+ * Webhook secrets are sealed ({@link SecretBox}) before they are written.
  */
 final class ControlApi {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlApi.class);
     private final ApiKeys keys;
     private final TopicView<CustomerRecord> customers;
     private final TopicView<PolicyRecord> policies;
@@ -50,13 +57,19 @@ final class ControlApi {
     private final String customersTopic;
     private final Clock clock;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final ParsedPolicy parsedPolicy = new ParsedPolicy();
+    private final Supplier<Optional<PolicyDocument>> policy;
+    private final SecretBox secrets;
+    private final Set<String> allowedWebhookHosts;
 
-    ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies,
-               KafkaProducer<String, CustomerRecord> producer, PolicyPublisher policyPublisher, Topics topics, Clock clock) {
+    ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies, Supplier<Optional<PolicyDocument>> policy,
+               KafkaProducer<String, CustomerRecord> producer, PolicyPublisher policyPublisher, Topics topics, Clock clock,
+               SecretBox secrets, Set<String> allowedWebhookHosts) {
         this.keys = keys;
         this.customers = customers;
         this.policies = policies;
+        this.policy = policy;
+        this.secrets = secrets;
+        this.allowedWebhookHosts = Set.copyOf(allowedWebhookHosts);
         this.producer = producer;
         this.policyPublisher = policyPublisher;
         this.customersTopic = topics.customers();
@@ -77,8 +90,10 @@ final class ControlApi {
             JsonNode body = body(ctx);
             Customer saved = update(id, existing -> {
                 Specs specs = new Specs(new ArrayList<>());
-                Optional<Customer> customer = specs.customer("customer", body, id, existing, knownPlans());
-                return checked(specs, customer);
+                Customer customer = checked(specs, specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
+                Customer.Contacts c = customer.contacts();
+                return customer.withContacts(new Customer.Contacts(c.emails(), c.webhookUrl(), c.webhookSecret().map(secrets::seal),
+                        c.emailThresholds(), c.webhookThresholds()));
             });
             HttpServer.json(ctx, 200, CustomerView.of(saved));
         });
@@ -95,6 +110,10 @@ final class ControlApi {
                 Cap valid = checked(specs, cap);
                 Customer base = existing.orElseGet(() -> unconfigured(id));
                 List<Cap> caps = new ArrayList<>(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
+                if (caps.size() >= Bounds.CAPS_PER_CUSTOMER) {
+                    throw ApiException.invalid(List.of("cap: a customer has at most " + Bounds.CAPS_PER_CUSTOMER
+                            + " caps; delete one or change an existing one"));
+                }
                 caps.add(valid);
                 return base.withCaps(caps);
             });
@@ -123,6 +142,9 @@ final class ControlApi {
                 Customer base = existing.orElseGet(() -> unconfigured(id));
                 if (base.grants().stream().anyMatch(g -> g.id().equals(created[0].id()))) {
                     throw new ApiException(409, "grant_exists", "customer '" + id + "' already has a grant '" + created[0].id() + "'");
+                }
+                if (base.grants().size() >= Bounds.GRANTS_PER_CUSTOMER) {
+                    throw ApiException.invalid(List.of("grant: a customer has at most " + Bounds.GRANTS_PER_CUSTOMER + " grants"));
                 }
                 List<Grant> grants = new ArrayList<>(base.grants());
                 grants.add(created[0]);
@@ -166,9 +188,14 @@ final class ControlApi {
             CustomerRecord record = CustomerMapping.toRecord(updated, clock.instant());
             long offset;
             try {
+                // serialization errors are thrown by send() itself: a bug or a value the bounds missed, a 500 with a correlation id
                 offset = producer.send(new ProducerRecord<>(customersTopic, id, record)).get(10, TimeUnit.SECONDS).offset();
-            } catch (Exception e) {
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("the change to customer {} was not acknowledged by Kafka: {}", id, e.toString());
                 throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not acknowledge it in time; try again", 2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("control_unavailable", "the change was not stored; try again", 2);
             }
             customers.remember(id, record, offset);
             return updated;
@@ -186,7 +213,7 @@ final class ControlApi {
     }
 
     private Optional<PolicyDocument> policy() {
-        return policies.get(Topics.POLICY_KEY).map(parsedPolicy::parse);
+        return policy.get();
     }
 
     private Set<String> knownPlans() {
@@ -223,14 +250,7 @@ final class ControlApi {
     /** The value, or 400 {@code invalid_request} listing every problem as {field, message}. */
     private static <T> T checked(Specs specs, Optional<T> value) {
         if (!specs.errors().isEmpty() || value.isEmpty()) {
-            List<Map<String, String>> errors = specs.errors().stream().map(e -> {
-                int colon = e.indexOf(": ");
-                Map<String, String> m = new LinkedHashMap<>();
-                m.put("field", colon < 0 ? "" : e.substring(0, colon));
-                m.put("message", colon < 0 ? e : e.substring(colon + 2));
-                return m;
-            }).toList();
-            throw new ApiException(400, "invalid_request", errors.size() + " problem(s); nothing was changed", Map.of("errors", errors), Map.of());
+            throw ApiException.invalid(specs.errors());
         }
         return value.get();
     }

@@ -1,20 +1,24 @@
 package io.capstream.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.capstream.policy.Bounds;
 import io.capstream.policy.Decimals;
 import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.Pricing;
+import io.capstream.policy.Times;
+import io.capstream.policy.UnpriceableUsageException;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -25,7 +29,8 @@ import java.util.regex.Pattern;
 final class EventParser {
     /** Ids of customers, features, models, meters: no separator characters, so they can be part of keys. */
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}");
-    private static final BigDecimal MAX_QUANTITY = new BigDecimal("1e29");
+    /** CloudEvents extension attribute names (spec: lower-case letters and digits); they are accepted and ignored. */
+    private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,20}");
     private static final Set<String> NATIVE_FIELDS =
             Set.of("id", "source", "customer", "user", "api_key", "feature", "model", "time", "usage", "reservation_id");
     private static final Set<String> DATA_FIELDS = Set.of("user", "api_key", "feature", "model", "usage", "reservation_id");
@@ -38,9 +43,16 @@ final class EventParser {
     enum Form { NATIVE, CLOUDEVENT }
 
     private final EventTimeWindow window;
+    private final Supplier<Optional<PolicyDocument>> policy;
 
-    EventParser(EventTimeWindow window) {
+    /**
+     * @param policy the policy in force, if one was applied: events it cannot price (an unknown model, a
+     *               meter without a price, a cost finer than money is kept) are refused here, naming the
+     *               field, rather than dead-lettered later
+     */
+    EventParser(EventTimeWindow window, Supplier<Optional<PolicyDocument>> policy) {
         this.window = window;
+        this.policy = policy;
     }
 
     Result parse(JsonNode body, Form form, Instant receivedAt) {
@@ -52,8 +64,9 @@ final class EventParser {
         }
         List<UsageEvent> events = new ArrayList<>(items.size());
         List<FieldError> errors = new ArrayList<>();
+        Optional<PolicyDocument> prices = policy.get();
         for (int i = 0; i < items.size(); i++) {
-            Reader reader = new Reader(i, errors);
+            Reader reader = new Reader(i, errors, prices);
             UsageEvent event = form == Form.NATIVE ? reader.nativeEvent(items.get(i), receivedAt) : reader.cloudEvent(items.get(i), receivedAt);
             if (event != null) {
                 events.add(event);
@@ -67,11 +80,13 @@ final class EventParser {
         private final int index;
         private final List<FieldError> errors;
         private final int errorsBefore;
+        private final Optional<PolicyDocument> prices;
 
-        Reader(int index, List<FieldError> errors) {
+        Reader(int index, List<FieldError> errors, Optional<PolicyDocument> prices) {
             this.index = index;
             this.errors = errors;
             this.errorsBefore = errors.size();
+            this.prices = prices;
         }
 
         UsageEvent nativeEvent(JsonNode node, Instant receivedAt) {
@@ -87,7 +102,11 @@ final class EventParser {
             if (!node.isObject()) {
                 return fail("", "each CloudEvent must be a JSON object");
             }
-            unknown(node, CLOUDEVENT_FIELDS, "");
+            node.fieldNames().forEachRemaining(f -> {
+                if (!CLOUDEVENT_FIELDS.contains(f) && !(EXTENSION.matcher(f).matches() && node.get(f).isValueNode())) {
+                    error(f, "unknown attribute (extension attributes are lower-case letters and digits, at most 20, with a plain value)");
+                }
+            });
             String version = optionalText(node, "specversion", "specversion").orElse(null);
             if (!"1.0".equals(version)) {
                 error("specversion", "must be \"1.0\"");
@@ -113,6 +132,16 @@ final class EventParser {
             if (errors.size() > errorsBefore) {
                 return null;
             }
+            if (prices.isPresent()) {
+                Map<String, BigDecimal> quantities = new java.util.LinkedHashMap<>();
+                usage.forEach(q -> quantities.put(q.getMeter(), q.getQuantity()));
+                try {
+                    Pricing.cost(prices.get(), model, quantities);
+                } catch (UnpriceableUsageException e) {
+                    String field = e.field().equals("model") ? dataPath + "model" : dataPath + e.field();
+                    return fail(field, e.getMessage().substring(e.field().length() + 2));
+                }
+            }
             return UsageEvent.newBuilder()
                     .setId(id).setSource(source).setCustomer(customer).setUser(user).setApiKey(apiKey)
                     .setFeature(feature).setModel(model).setTime(time).setUsage(usage).setReservationId(reservation)
@@ -122,6 +151,10 @@ final class EventParser {
         private List<Quantity> usage(JsonNode node, String path) {
             if (node == null || !node.isObject() || node.isEmpty()) {
                 error(path, "required: an object of meter to quantity, e.g. {\"input_tokens\": 1200}");
+                return List.of();
+            }
+            if (node.size() > Bounds.METERS) {
+                error(path, "at most " + Bounds.METERS + " meters in one event");
                 return List.of();
             }
             List<Quantity> quantities = new ArrayList<>();
@@ -138,28 +171,16 @@ final class EventParser {
         }
 
         private Optional<BigDecimal> quantity(JsonNode value, String field) {
-            BigDecimal q;
             try {
                 if (value.isNumber()) {
-                    q = value.decimalValue();
-                } else if (value.isTextual()) {
-                    q = new BigDecimal(value.asText());
-                } else {
-                    error(field, "must be a number");
-                    return Optional.empty();
+                    return Optional.of(Decimals.check(value.decimalValue(), Decimals.QUANTITY));
                 }
-            } catch (NumberFormatException e) {
-                error(field, "'" + value.asText() + "' is not a number");
-                return Optional.empty();
-            }
-            if (q.signum() < 0) {
-                error(field, "must not be negative");
-            } else if (!Decimals.fitsQuantityScale(q)) {
-                error(field, "at most " + Decimals.QUANTITY_SCALE + " digits after the point");
-            } else if (q.compareTo(MAX_QUANTITY) >= 0) {
-                error(field, "too large");
-            } else {
-                return Optional.of(q);
+                if (value.isTextual()) {
+                    return Optional.of(Decimals.parse(value.asText(), Decimals.QUANTITY));
+                }
+                error(field, "must be a number");
+            } catch (IllegalArgumentException e) {
+                error(field, e instanceof Decimals.OutOfBounds ? e.getMessage() : "'" + value.asText() + "' is not a number");
             }
             return Optional.empty();
         }
@@ -170,9 +191,9 @@ final class EventParser {
             }
             Instant time;
             try {
-                time = OffsetDateTime.parse(node.asText()).toInstant();
-            } catch (DateTimeParseException e) {
-                error(field, "must be an RFC 3339 time with an offset, e.g. 2026-11-21T10:00:00Z");
+                time = Times.parse(node.isTextual() ? node.asText() : null);
+            } catch (IllegalArgumentException e) {
+                error(field, "must be " + e.getMessage());
                 return receivedAt;
             }
             window.rejection(time, receivedAt).ifPresent(reason -> error(field, reason));

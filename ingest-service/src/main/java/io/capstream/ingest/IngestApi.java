@@ -1,6 +1,5 @@
 package io.capstream.ingest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
@@ -59,6 +58,9 @@ final class IngestApi {
             throw tooLarge("the body is " + ctx.contentLength() + " bytes; at most " + MAX_BODY_BYTES + " are accepted");
         }
         JsonNode body = readJson(ctx.bodyAsBytes());
+        if (!(body.isObject() || body.isArray())) {
+            throw new ApiException(400, "invalid_json", "the body must be a JSON object or array of events");
+        }
         if (body.isArray() && body.size() > MAX_EVENTS) {
             throw tooLarge("the batch has " + body.size() + " events; at most " + MAX_EVENTS + " are accepted in one request");
         }
@@ -84,7 +86,7 @@ final class IngestApi {
     }
 
     private static EventParser.Form form(String contentType) {
-        String type = contentType == null ? "" : contentType.split(";")[0].strip().toLowerCase();
+        String type = contentType == null ? "" : contentType.split(";", -1)[0].strip().toLowerCase(java.util.Locale.ROOT);
         return switch (type) {
             case "application/json" -> EventParser.Form.NATIVE;
             case "application/cloudevents+json", "application/cloudevents-batch+json" -> EventParser.Form.CLOUDEVENT;
@@ -97,18 +99,7 @@ final class IngestApi {
         if (bytes.length > MAX_BODY_BYTES) {
             throw tooLarge("the body is larger than " + MAX_BODY_BYTES + " bytes");
         }
-        try {
-            JsonNode node = Json.MAPPER.readTree(bytes);
-            if (node == null || !(node.isObject() || node.isArray())) {
-                throw new ApiException(400, "invalid_json", "the body must be a JSON object or array of events");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            throw new ApiException(400, "invalid_json", "the body is not valid JSON: " + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
-        } catch (java.io.IOException e) {
-            throw new ApiException(400, "invalid_json", "the body could not be read");
-        }
+        return HttpServer.readJson(bytes);
     }
 
     private static ApiException tooLarge(String message) {

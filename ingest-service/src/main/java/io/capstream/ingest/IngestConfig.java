@@ -1,6 +1,7 @@
 package io.capstream.ingest;
 
 import io.capstream.runtime.Configs;
+import io.capstream.runtime.SecretBox;
 import io.capstream.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,7 +14,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 /** The ingest service's configuration; every key validated at start-up, all problems reported together. */
 public record IngestConfig(String httpHost, int httpPort, String bootstrapServers, String registryUrl, boolean autoRegister,
                            String topicPrefix, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
-                           Map<String, Object> kafka) {
+                           SecretBox secrets, java.util.Set<String> webhookAllowedHosts, Map<String, Object> kafka) {
     public static final String HTTP_HOST = Configs.HTTP_HOST;
     public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
@@ -21,8 +22,12 @@ public record IngestConfig(String httpHost, int httpPort, String bootstrapServer
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String LATE_WINDOW_MS = "late.window.ms";
     public static final String PUBLISH_TIMEOUT_MS = "publish.timeout.ms";
+    public static final String WEBHOOK_ALLOWED_HOSTS = "webhook.allowed.hosts";
+    public static final String WEBHOOK_ALLOWED_HOSTS_DOC = "Hosts (or host:port) that may receive webhooks over http and on"
+            + " loopback or private addresses; for development only (the local stack's webhook sink). Everything else must be a public https URL.";
 
-    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8080)
+    static final ConfigDef DEF = SecretBox.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8080))
+            .define(WEBHOOK_ALLOWED_HOSTS, Type.LIST, "", Importance.LOW, WEBHOOK_ALLOWED_HOSTS_DOC)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line.")
             .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
@@ -36,6 +41,7 @@ public record IngestConfig(String httpHost, int httpPort, String bootstrapServer
                 (String) v.get(RegistryAvroSerde.REGISTRY_URL), (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER),
                 (String) v.get(TOPIC_PREFIX), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), Duration.ofMillis((Long) v.get(PUBLISH_TIMEOUT_MS)),
-                Configs.kafkaPassThrough(raw));
+                SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
+                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)), Configs.kafkaPassThrough(raw));
     }
 }

@@ -21,6 +21,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyValidationException;
+import io.capstream.schemas.mapping.ParsedPolicy;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -61,14 +66,29 @@ public final class IngestService implements AutoCloseable {
         this.customerProducer = new KafkaProducer<>(producerProps, new StringSerializer(),
                 RegistryAvroSerde.of(CustomerRecord.class, registry, config.autoRegister()));
         this.policyPublisher = new PolicyPublisher(kafka, registry, config.autoRegister(), topics);
-        IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow())), publisher, clock, metrics);
-        ControlApi control = new ControlApi(keys, customers, policies, customerProducer, policyPublisher, topics, clock);
+        Supplier<Optional<PolicyDocument>> policy = policyInForce();
+        IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow()), policy), publisher, clock, metrics);
+        ControlApi control = new ControlApi(keys, customers, policies, policy, customerProducer, policyPublisher, topics, clock,
+                config.secrets(), config.webhookAllowedHosts());
         this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-ingest.json",
                 () -> customers.caughtUp() && policies.caughtUp() && topicReachable(topics.usageEvents()), cfg -> {
                     api.routes(cfg);
                     control.routes(cfg);
                 });
         LOG.info("ingest listening on {}:{}, writing to {}", config.httpHost(), http.port(), topics.usageEvents());
+    }
+
+    /** The policy document in force, parsed once per version; empty before one is applied, or if the stored one no longer parses. */
+    private Supplier<Optional<PolicyDocument>> policyInForce() {
+        ParsedPolicy parsed = new ParsedPolicy();
+        return () -> {
+            try {
+                return policies.get(Topics.POLICY_KEY).map(parsed::parse);
+            } catch (PolicyValidationException e) {
+                LOG.error("the stored policy document no longer validates; events are priced by the aggregator only: {}", e.errors());
+                return Optional.empty();
+            }
+        };
     }
 
     public int port() {

@@ -11,7 +11,7 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class EventParserTest {
-    final EventParser parser = new EventParser(new EventTimeWindow(Duration.ofHours(24)));
+    final EventParser parser = new EventParser(new EventTimeWindow(Duration.ofHours(24)), java.util.Optional::empty);
     final Instant now = Instant.parse("2026-11-21T10:05:00Z");
 
     JsonNode json(String s) throws Exception {

@@ -56,7 +56,7 @@ class IngestIT {
                 IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
                 RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                 IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
-                IngestConfig.PUBLISH_TIMEOUT_MS, "3000"));
+                IngestConfig.PUBLISH_TIMEOUT_MS, "3000", "secret.keys", io.capstream.testkit.TestSecrets.KEYS));
     }
 
     @AfterAll

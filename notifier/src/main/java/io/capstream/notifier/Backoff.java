@@ -24,6 +24,11 @@ public record Backoff(Duration initial, Duration max, Duration horizon) {
         return retryAfter.filter(r -> r.compareTo(delay) > 0).orElse(delay);
     }
 
+    /** A receiver's requested wait, at most the horizon (beyond it the notification is dead-lettered anyway). */
+    public Duration capped(Duration requested) {
+        return requested.isNegative() ? Duration.ZERO : requested.compareTo(horizon) > 0 ? horizon : requested;
+    }
+
     /** Whether a retry at {@code next} is still within the horizon of a delivery first tried at {@code first}. */
     public boolean allows(Instant first, Instant next) {
         return !next.isAfter(first.plus(horizon));

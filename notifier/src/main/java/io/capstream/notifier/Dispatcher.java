@@ -52,8 +52,22 @@ final class Dispatcher implements AutoCloseable {
         workers.submit(() -> attempt(delivery, done));
     }
 
+    /**
+     * One attempt and what follows it. Nothing may escape: an exception thrown on a pool thread would be
+     * swallowed by its {@code Future}, and the notification would vanish with its offset never committed.
+     * Anything unexpected after the attempt dead-letters the notification with the reason.
+     */
     private void attempt(Delivery delivery, Runnable done) {
         Delivery current = delivery.next();
+        try {
+            handle(current, done);
+        } catch (RuntimeException | Error e) {
+            LOG.error("delivery of {} to {} failed unexpectedly; dead-lettering it", current.event().getId(), current.channel(), e);
+            deadLetter(current, "unexpected failure while delivering: " + e, Optional.empty(), 0, clock.instant(), done);
+        }
+    }
+
+    private void handle(Delivery current, Runnable done) {
         long started = System.nanoTime();
         Outcome outcome;
         try {
@@ -70,7 +84,8 @@ final class Dispatcher implements AutoCloseable {
             }
             case Outcome.Refused r -> deadLetter(current, r.reason(), r.httpStatus(), latency, now, done);
             case Outcome.Retry r -> {
-                Duration delay = backoff.delay(current.attempts(), r.retryAfter(), random);
+                // a receiver's Retry-After never asks for longer than the horizon (a huge one would overflow the timer)
+                Duration delay = backoff.delay(current.attempts(), r.retryAfter().map(backoff::capped), random);
                 Instant next = now.plus(delay);
                 if (!backoff.allows(current.firstAttempt(), next)) {
                     deadLetter(current, r.reason() + "; still failing after " + current.attempts() + " attempts, past the retry horizon of "

@@ -22,6 +22,7 @@ import java.util.Properties;
 
 /** Notification emails over SMTP (Angus Mail), as text and HTML, one per threshold event. */
 final class EmailSender {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EmailSender.class);
     private final Session session;
     private final String from;
 
@@ -32,6 +33,7 @@ final class EmailSender {
         props.put("mail.smtp.connectiontimeout", Long.toString(timeout.toMillis()));
         props.put("mail.smtp.timeout", Long.toString(timeout.toMillis()));
         props.put("mail.smtp.writetimeout", Long.toString(timeout.toMillis()));
+        props.put("mail.smtp.sendpartial", "true"); // one refused recipient does not hold back the others
         boolean auth = username != null && !username.isBlank();
         props.put("mail.smtp.auth", Boolean.toString(auth));
         this.session = auth ? Session.getInstance(props, new Authenticator() {
@@ -47,8 +49,16 @@ final class EmailSender {
         try {
             MimeMessage message = new StableIdMessage(session, event.getId());
             message.setFrom(new InternetAddress(from));
+            List<String> invalid = new java.util.ArrayList<>();
             for (String address : to) {
-                message.addRecipient(Message.RecipientType.TO, new InternetAddress(address));
+                try {
+                    message.addRecipient(Message.RecipientType.TO, new InternetAddress(address, true));
+                } catch (jakarta.mail.internet.AddressException e) {
+                    invalid.add(address); // stored before addresses were validated strictly: it will never work
+                }
+            }
+            if (invalid.size() == to.size()) {
+                return new Outcome.Refused("no valid recipient address: " + invalid, Optional.empty());
             }
             message.setSubject(MessageText.subject(event), StandardCharsets.UTF_8.name());
             message.setSentDate(Date.from(event.getCrossedAt()));
@@ -61,10 +71,20 @@ final class EmailSender {
             alternative.addBodyPart(html);
             message.setContent(alternative);
             Transport.send(message);
+            if (!invalid.isEmpty()) {
+                LOG.warn("notification {} not sent to invalid addresses {}", event.getId(), invalid);
+            }
             return new Outcome.Delivered(Optional.empty());
         } catch (SendFailedException e) {
+            if (e.getValidSentAddresses() != null && e.getValidSentAddresses().length > 0) {
+                // sent to the others (sendpartial); the refused ones will not take it on a retry either
+                LOG.warn("notification {} refused by the SMTP server for {}", event.getId(), java.util.Arrays.toString(e.getInvalidAddresses()));
+                return new Outcome.Delivered(Optional.empty());
+            }
             // the server refused the addresses themselves: sending again will not help
             return new Outcome.Refused("the SMTP server refused the recipients: " + e.getMessage(), Optional.empty());
+        } catch (jakarta.mail.internet.AddressException e) {
+            return new Outcome.Refused("an address is not valid: " + e.getMessage(), Optional.empty());
         } catch (MessagingException e) {
             return new Outcome.Retry("SMTP: " + e.getMessage(), Optional.empty(), Optional.empty());
         }

@@ -1,6 +1,7 @@
 package io.capstream.notifier;
 
 import io.capstream.runtime.Configs;
+import io.capstream.runtime.SecretBox;
 import io.capstream.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.util.Map;
@@ -13,7 +14,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 public record NotifierConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String groupId,
                              String httpHost, int httpPort, String smtpHost, int smtpPort, String smtpFrom, String smtpUsername,
                              String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, int deliveryThreads,
-                             Map<String, Object> kafka) {
+                             SecretBox secrets, java.util.Set<String> webhookAllowedHosts, Map<String, Object> kafka) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String GROUP_ID = "group.id";
@@ -30,8 +31,11 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
     public static final String RETRY_HORIZON_MS = "retry.horizon.ms";
     public static final String MAX_IN_FLIGHT = "max.in.flight";
     public static final String DELIVERY_THREADS = "delivery.threads";
+    public static final String WEBHOOK_ALLOWED_HOSTS = "webhook.allowed.hosts";
 
-    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8083)
+    static final ConfigDef DEF = SecretBox.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8083))
+            .define(WEBHOOK_ALLOWED_HOSTS, Type.LIST, "", Importance.LOW, "Hosts (or host:port) that may receive webhooks over http and on"
+                    + " loopback or private addresses; for development only. Everything else must be a public https host, checked again at send time.")
             .define(GROUP_ID, Type.STRING, "capstream-notifier", new ConfigDef.NonEmptyString(), Importance.HIGH, "Consumer group of the notifiers.")
             .define(SMTP_HOST, Type.STRING, "localhost", Importance.HIGH, "SMTP server.")
             .define(SMTP_PORT, Type.INT, 3025, Range.between(1, 65535), Importance.HIGH, "SMTP port.")
@@ -58,6 +62,7 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
                 (String) v.get(SMTP_FROM), (String) v.get(SMTP_USERNAME),
                 ((org.apache.kafka.common.config.types.Password) v.get(SMTP_PASSWORD)).value(),
                 Duration.ofMillis((Long) v.get(WEBHOOK_TIMEOUT_MS)), backoff, (Integer) v.get(MAX_IN_FLIGHT),
-                (Integer) v.get(DELIVERY_THREADS), Configs.kafkaPassThrough(raw));
+                (Integer) v.get(DELIVERY_THREADS), SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
+                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)), Configs.kafkaPassThrough(raw));
     }
 }

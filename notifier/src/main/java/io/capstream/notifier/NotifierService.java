@@ -3,6 +3,7 @@ package io.capstream.notifier;
 import io.capstream.policy.Customer;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.HttpServer;
+import io.capstream.runtime.SecretBox;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.DeliveryAttempt;
 import io.capstream.schemas.NotificationDeadLetter;
@@ -67,6 +68,9 @@ public final class NotifierService implements AutoCloseable {
     private final Counter notifications;
     private volatile boolean running = true;
     private volatile boolean assigned;
+    private final SecretBox secrets;
+    /** A notification still in flight after this long means commits have stalled (it should be delivered or dead-lettered). */
+    private final Duration stalledAfter;
 
     public NotifierService(NotifierConfig config, Clock clock) {
         this.topics = new Topics(config.topicPrefix());
@@ -119,16 +123,27 @@ public final class NotifierService implements AutoCloseable {
                 LOG.warn("notification {} to {} dead-lettered: {}", letter.getNotificationId(), letter.getChannel(), letter.getReason());
             }
         }, config.deliveryThreads());
-        this.webhooks = new WebhookSender(config.webhookTimeout(), clock);
+        this.webhooks = new WebhookSender(config.webhookTimeout(), clock, config.webhookAllowedHosts());
+        this.secrets = config.secrets();
+        this.stalledAfter = config.backoff().horizon().plus(config.webhookTimeout().multipliedBy(2)).plus(Duration.ofMinutes(5));
         this.email = new EmailSender(config.smtpHost(), config.smtpPort(), config.smtpFrom(), config.smtpUsername(), config.smtpPassword(),
                 config.webhookTimeout());
         this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-notifier.json",
-                () -> assigned && customers.caughtUp(), cfg -> { });
+                this::ready, cfg -> { });
         this.loop = Thread.ofPlatform().name("notifier-loop").start(this::run);
     }
 
     public int port() {
         return http.port();
+    }
+
+    /**
+     * Ready while the consumer loop runs, has partitions and the customer directory, and no notification
+     * has been in flight past the retry horizon (which would hold back the partition's commits for ever).
+     */
+    boolean ready() {
+        return assigned && customers.caughtUp() && loop != null && loop.isAlive()
+                && offsets.oldestStart().map(t -> t.plus(stalledAfter).isAfter(clock.instant())).orElse(true);
     }
 
     private void run() {
@@ -179,7 +194,7 @@ public final class NotifierService implements AutoCloseable {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         ThresholdCrossed event = record.value();
         if (event == null) {
-            offsets.started(tp, record.offset(), 0);
+            offsets.started(tp, record.offset(), 0, clock.instant());
             return;
         }
         Optional<Customer> customer = customers.get(event.getCustomer()).map(CustomerMapping::fromRecord);
@@ -190,15 +205,23 @@ public final class NotifierService implements AutoCloseable {
             Customer.Contacts contacts = c.contacts();
             if (contacts.webhookUrl().isPresent() && contacts.webhookSecret().isPresent() && contacts.webhookWants(threshold)) {
                 String url = contacts.webhookUrl().get();
-                String secret = contacts.webhookSecret().get();
-                deliveries.add(new Delivery(event, "webhook", url, () -> webhooks.send(url, secret, event), now, 0));
+                String sealed = contacts.webhookSecret().get();
+                deliveries.add(new Delivery(event, "webhook", url, () -> {
+                    String secret;
+                    try {
+                        secret = secrets.open(sealed);
+                    } catch (IllegalArgumentException e) {
+                        return new Outcome.Refused("the customer's webhook secret cannot be opened: " + e.getMessage(), Optional.empty());
+                    }
+                    return webhooks.send(url, secret, event);
+                }, now, 0));
             }
             if (!contacts.emails().isEmpty() && contacts.emailWants(threshold)) {
                 List<String> to = contacts.emails();
                 deliveries.add(new Delivery(event, "email", String.join(", ", to), () -> email.send(to, event), now, 0));
             }
         });
-        offsets.started(tp, record.offset(), deliveries.size());
+        offsets.started(tp, record.offset(), deliveries.size(), now);
         for (Delivery d : deliveries) {
             notifications.increment();
             dispatcher.submit(d, () -> offsets.finished(tp, record.offset()));

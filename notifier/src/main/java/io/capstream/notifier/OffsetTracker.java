@@ -13,15 +13,22 @@ import org.apache.kafka.common.TopicPartition;
 final class OffsetTracker {
     private final Map<TopicPartition, TreeMap<Long, Integer>> pending = new HashMap<>();
     private final Map<TopicPartition, Long> highest = new HashMap<>();
+    private final Map<TopicPartition, TreeMap<Long, java.time.Instant>> startedAt = new HashMap<>();
     private int inFlight;
 
-    /** A record was read whose notifications number {@code deliveries} (0 for none). */
-    synchronized void started(TopicPartition tp, long offset, int deliveries) {
+    /** A record was read at {@code at} whose notifications number {@code deliveries} (0 for none). */
+    synchronized void started(TopicPartition tp, long offset, int deliveries, java.time.Instant at) {
         highest.merge(tp, offset, Math::max);
         if (deliveries > 0) {
             pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(offset, deliveries);
+            startedAt.computeIfAbsent(tp, k -> new TreeMap<>()).put(offset, at);
             inFlight += deliveries;
         }
+    }
+
+    /** When the oldest record still in flight was read, if any is. */
+    synchronized java.util.Optional<java.time.Instant> oldestStart() {
+        return startedAt.values().stream().filter(m -> !m.isEmpty()).map(m -> m.firstEntry().getValue()).min(java.time.Instant::compareTo);
     }
 
     /** One of the record's notifications was delivered or dead-lettered. */
@@ -33,6 +40,7 @@ final class OffsetTracker {
         inFlight--;
         if (offsets.merge(offset, -1, Integer::sum) == 0) {
             offsets.remove(offset);
+            startedAt.get(tp).remove(offset);
         }
     }
 
@@ -52,6 +60,7 @@ final class OffsetTracker {
 
     synchronized void forget(TopicPartition tp) {
         TreeMap<Long, Integer> offsets = pending.remove(tp);
+        startedAt.remove(tp);
         if (offsets != null) {
             inFlight -= offsets.values().stream().mapToInt(Integer::intValue).sum();
         }

@@ -3,6 +3,7 @@ package io.capstream.notifier;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.standardwebhooks.Webhook;
 import io.capstream.policy.Decimals;
+import io.capstream.policy.WebhookDestinations;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.ThresholdCrossed;
 import java.io.IOException;
@@ -31,11 +32,37 @@ final class WebhookSender {
     private final HttpClient http;
     private final Duration timeout;
     private final Clock clock;
+    private final java.util.Set<String> allowedHosts;
 
-    WebhookSender(Duration timeout, Clock clock) {
+    /** @param allowedHosts hosts that may be reached over http and on private addresses (development); see {@link WebhookDestinations} */
+    WebhookSender(Duration timeout, Clock clock, java.util.Set<String> allowedHosts) {
         this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
         this.timeout = timeout;
         this.clock = clock;
+        this.allowedHosts = java.util.Set.copyOf(allowedHosts);
+    }
+
+    /**
+     * Why this URL may not be called now, or null: the URL rules of the control API again (the record may
+     * predate them), then every address the host resolves to, so a public name that points inside is refused.
+     */
+    String destinationProblem(String url) {
+        String problem = WebhookDestinations.problem(url, allowedHosts);
+        URI uri = URI.create(url);
+        if (problem != null || WebhookDestinations.allowed(uri.getHost(), uri.getPort(), allowedHosts)) {
+            return problem;
+        }
+        try {
+            for (java.net.InetAddress address : java.net.InetAddress.getAllByName(uri.getHost())) {
+                String bad = WebhookDestinations.addressProblem(address);
+                if (bad != null) {
+                    return "the host " + uri.getHost() + " resolves to " + bad;
+                }
+            }
+            return null;
+        } catch (java.net.UnknownHostException e) {
+            return "";  // not resolvable now: a retry may succeed
+        }
     }
 
     static String payload(ThresholdCrossed e) {
@@ -78,6 +105,18 @@ final class WebhookSender {
         } catch (Exception e) {
             return new Outcome.Refused("the customer's webhook secret cannot sign: " + e.getMessage(), Optional.empty());
         }
+        String destination;
+        try {
+            destination = destinationProblem(url);
+        } catch (IllegalArgumentException e) {
+            return new Outcome.Refused("the webhook URL is not valid", Optional.empty());
+        }
+        if (destination != null && destination.isEmpty()) {
+            return new Outcome.Retry("the webhook host does not resolve", Optional.empty(), Optional.empty());
+        }
+        if (destination != null) {
+            return new Outcome.Refused("webhooks may not go there: " + destination, Optional.empty());
+        }
         HttpRequest request;
         try {
             request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
@@ -87,7 +126,7 @@ final class WebhookSender {
                     .header("webhook-signature", signature)
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         } catch (IllegalArgumentException e) {
-            return new Outcome.Refused("the webhook URL is not valid: " + url, Optional.empty());
+            return new Outcome.Refused("the webhook URL is not valid", Optional.empty());
         }
         HttpResponse<Void> response;
         try {

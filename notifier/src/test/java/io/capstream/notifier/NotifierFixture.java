@@ -53,6 +53,8 @@ final class NotifierFixture {
         config.put(NotifierConfig.RETRY_INITIAL_MS, "300");
         config.put(NotifierConfig.RETRY_MAX_MS, "3000");
         config.put(NotifierConfig.RETRY_HORIZON_MS, "60000");
+        config.put("secret.keys", io.capstream.testkit.TestSecrets.KEYS);
+        config.put(NotifierConfig.WEBHOOK_ALLOWED_HOSTS, "127.0.0.1,localhost");
         return config;
     }
 

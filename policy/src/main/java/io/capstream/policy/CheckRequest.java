@@ -15,4 +15,21 @@ public record CheckRequest(String customer, String user, String apiKey, String f
     public CheckRequest {
         estimate = Map.copyOf(estimate);
     }
+
+    /**
+     * What the policy cannot price in this request, as {@code field: message}: an unknown model, or an
+     * estimated meter with no price. A request the policy cannot price would be priced at nothing and
+     * let through, so it is refused instead.
+     */
+    public java.util.List<String> problems(PolicyDocument policy) {
+        if (model != null && policy.model(model).isEmpty()) {
+            return java.util.List.of("model: unknown model '" + model + "'; known: " + new java.util.TreeSet<>(policy.models().keySet()));
+        }
+        try {
+            Pricing.cost(policy, model, estimate);
+            return java.util.List.of();
+        } catch (UnpriceableUsageException e) {
+            return java.util.List.of(e.field().replaceFirst("^usage", "estimate") + ": " + e.getMessage().substring(e.field().length() + 2));
+        }
+    }
 }

@@ -67,6 +67,10 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
         return cap.timezone().orElse(timezone);
     }
 
+    public Customer withContacts(Contacts newContacts) {
+        return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants);
+    }
+
     public Customer withCaps(List<Cap> newCaps) {
         return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, newCaps, grants);
     }

@@ -64,4 +64,9 @@ public record Decision(Outcome outcome, String code, int status, String message,
         return new Decision(outcome, code, status, message + " (usage state is stale: decided from the last known state)",
                 limit, model, warnings, retryAfter, true, reservationId, rateLimit);
     }
+
+    /** A wait in whole seconds as {@code Retry-After} and the messages state it: rounded up, at least 1. */
+    public static long retryAfterSeconds(java.time.Duration wait) {
+        return Math.max(1, (wait.toMillis() + 999) / 1000);
+    }
 }

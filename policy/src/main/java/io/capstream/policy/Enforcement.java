@@ -57,12 +57,15 @@ public final class Enforcement {
             }
         }
         if (burst.isPresent()) {
-            return Decision.refused("key_rate_limited", 429, "Too many requests for this key; retry in " + Math.max(1, burst.get().toSeconds())
+            return Decision.refused("key_rate_limited", 429, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
         }
         Limits limits = new Limits(request, customer, policy, plan, used, now);
         // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
         String candidate = model;
+        // the policy loader refuses downgrade cycles; the walk is bounded all the same (each model tried once)
+        java.util.Set<String> tried = new java.util.HashSet<>();
+        tried.add(candidate);
         while (true) {
             Optional<Over> over = limits.firstOver(candidate);
             if (over.isEmpty()) {
@@ -80,7 +83,7 @@ public final class Enforcement {
             }
             if (o.action == Action.DOWNGRADE && candidate != null) {
                 Optional<String> cheaper = policy.model(candidate).flatMap(Model::downgradeTo);
-                if (cheaper.isPresent()) {
+                if (cheaper.isPresent() && tried.add(cheaper.get())) {
                     candidate = cheaper.get();
                     continue;
                 }

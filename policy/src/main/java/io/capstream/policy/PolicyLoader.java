@@ -16,7 +16,14 @@ import java.util.Set;
  * its path ({@code models.gpt-4o.prices.input_tokens: ...}).
  */
 public final class PolicyLoader {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** Duplicate keys are an error (a second {@code default_plan} silently winning is how policies go wrong). */
+    private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNestingDepth(32).maxNumberLength(64).maxStringLength(1 << 20).build())
+            .build());
+    /** Largest policy document read (YAML source). */
+    public static final int MAX_SOURCE = 1 << 20;
     private static final Set<String> MODEL_FIELDS = Set.of("prices", "tier", "downgrade_to");
     private static final Set<String> METER_FIELDS = Set.of("price", "unit");
     private static final Set<String> TOP_FIELDS = Set.of("models", "meters", "plans", "links", "default_plan");
@@ -27,6 +34,9 @@ public final class PolicyLoader {
     private PolicyLoader() {}
 
     public static PolicyDocument fromYaml(String text) {
+        if (text.length() > MAX_SOURCE) {
+            throw new PolicyValidationException(List.of("document: at most " + MAX_SOURCE + " characters"));
+        }
         JsonNode root;
         try {
             root = YAML.readTree(text);
@@ -49,6 +59,7 @@ public final class PolicyLoader {
             m.downgradeTo().filter(target -> !models.containsKey(target)).ifPresent(target ->
                     errors.add("models." + m.name() + ".downgrade_to: unknown model '" + target + "'"));
         }
+        downgradeCycles(models, errors);
         Specs specs = new Specs(errors);
         specs.unknown("document", root, TOP_FIELDS);
         PolicyDocument catalogue = new PolicyDocument(models, meters);
@@ -70,6 +81,24 @@ public final class PolicyLoader {
             throw new PolicyValidationException(errors);
         }
         return new PolicyDocument(models, meters, plans, links, defaultPlan);
+    }
+
+    /** Refuses {@code downgrade_to} chains that come back to a model (a self-loop included), naming the cycle once. */
+    private static void downgradeCycles(Map<String, Model> models, List<String> errors) {
+        Set<String> reported = new java.util.HashSet<>();
+        for (Model start : models.values()) {
+            List<String> path = new ArrayList<>(List.of(start.name()));
+            Optional<String> next = start.downgradeTo();
+            while (next.isPresent() && models.containsKey(next.get()) && !path.contains(next.get())) {
+                path.add(next.get());
+                next = models.get(next.get()).downgradeTo();
+            }
+            if (next.isPresent() && next.get().equals(start.name()) && java.util.Collections.disjoint(reported, path)) {
+                reported.addAll(path);
+                errors.add("models." + start.name() + ".downgrade_to: a cycle, " + String.join(" → ", path) + " → " + start.name()
+                        + "; a downgrade chain must end at a model without downgrade_to");
+            }
+        }
     }
 
     private static List<Map.Entry<String, JsonNode>> fields(JsonNode node, String name, List<String> errors) {
@@ -99,8 +128,9 @@ public final class PolicyLoader {
         if (!node.has("prices")) {
             errors.add(path + ".prices: required");
         }
-        String tier = node.path("tier").asText("standard");
-        Optional<String> downgrade = Optional.ofNullable(node.get("downgrade_to")).map(JsonNode::asText);
+        Specs specs = new Specs(errors);
+        String tier = Optional.ofNullable(specs.identifier(path + ".tier", node.get("tier"), false)).orElse("standard");
+        Optional<String> downgrade = Optional.ofNullable(specs.identifier(path + ".downgrade_to", node.get("downgrade_to"), false));
         return Optional.of(new Model(name, prices, tier, downgrade));
     }
 
@@ -114,7 +144,9 @@ public final class PolicyLoader {
         Set<String> tiers = new java.util.LinkedHashSet<>();
         JsonNode tiersNode = node.get("model_tiers");
         if (tiersNode != null && tiersNode.isArray()) {
-            tiersNode.forEach(t -> tiers.add(t.asText()));
+            for (int i = 0; i < tiersNode.size(); i++) {
+                Optional.ofNullable(specs.identifier(path + ".model_tiers[" + i + "]", tiersNode.get(i), true)).ifPresent(tiers::add);
+            }
         } else if (tiersNode != null) {
             errors.add(path + ".model_tiers: a list of tiers, e.g. [standard, premium]");
         } else {
@@ -122,10 +154,10 @@ public final class PolicyLoader {
         }
         Map<String, Integer> rateLimits = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : fields(node, "rate_limits", errors)) {
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() <= 0) {
-                errors.add(path + ".rate_limits." + e.getKey() + ": a positive whole number");
-            } else {
-                rateLimits.put(e.getKey(), e.getValue().asInt());
+            int perMinute = specs.integer(path + ".rate_limits." + e.getKey(), e.getValue(), 1, 10_000_000, 0,
+                    "a positive whole number of requests per minute, at most 10000000");
+            if (perMinute > 0) {
+                rateLimits.put(e.getKey(), perMinute);
             }
         }
         Map<String, Entitlement> entitlements = new LinkedHashMap<>();
@@ -152,6 +184,8 @@ public final class PolicyLoader {
         JsonNode capsNode = node.get("default_caps");
         if (capsNode != null && !capsNode.isArray()) {
             errors.add(path + ".default_caps: a list of caps");
+        } else if (capsNode != null && capsNode.size() > Bounds.CAPS_PER_PLAN) {
+            errors.add(path + ".default_caps: at most " + Bounds.CAPS_PER_PLAN + " caps");
         } else if (capsNode != null) {
             for (int i = 0; i < capsNode.size(); i++) {
                 specs.cap(path + ".default_caps[" + i + "]", capsNode.get(i), null).ifPresent(defaultCaps::add);

@@ -14,7 +14,7 @@ public final class Pricing {
     /**
      * @param model the model the usage was on, or {@code null} when the event names none
      * @param usage quantities per meter
-     * @return the cost in USD, exact (not rounded to any scale)
+     * @return the cost in USD, exact, with at most {@link Decimals#MONEY_SCALE} decimals
      * @throws UnpriceableUsageException when the model is unknown or a meter has no price
      */
     public static BigDecimal cost(PolicyDocument policy, String model, Map<String, BigDecimal> usage) {
@@ -25,7 +25,12 @@ public final class Pricing {
         }
         BigDecimal cost = BigDecimal.ZERO;
         for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
-            cost = cost.add(priceOf(policy, priced, entry.getKey()).times(entry.getValue()));
+            BigDecimal part = priceOf(policy, priced, entry.getKey()).times(entry.getValue());
+            if (part.signum() != 0 && part.stripTrailingZeros().scale() > Decimals.MONEY_SCALE) {
+                throw new UnpriceableUsageException("usage." + entry.getKey(), "costs " + part.toPlainString() + " USD, finer than the "
+                        + Decimals.MONEY_SCALE + " decimals money is kept with; send fewer digits after the point");
+            }
+            cost = cost.add(part);
         }
         return cost;
     }

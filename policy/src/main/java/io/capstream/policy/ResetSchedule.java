@@ -80,7 +80,7 @@ public sealed interface ResetSchedule {
         if (s.startsWith("weekly:") && DAYS.containsKey(s.substring(7))) {
             return new Weekly(DAYS.get(s.substring(7)));
         }
-        if (s.startsWith("monthly:")) {
+        if (s.startsWith("monthly:") && s.substring(8).matches("[0-9]{1,2}")) { // ASCII digits only
             try {
                 int day = Integer.parseInt(s.substring(8));
                 if (day >= 1 && day <= 31) {

@@ -9,8 +9,10 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -25,7 +27,17 @@ public final class Specs {
     private static final Set<String> CUSTOMER_FIELDS = Set.of("plan", "timezone", "billing_anchor_day", "contacts", "overrides", "status");
     private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret", "email_thresholds", "webhook_thresholds");
     private static final Pattern WEBHOOK_SECRET = Pattern.compile("whsec_[A-Za-z0-9+/]{16,}={0,2}");
-    private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
+    /**
+     * An address as people write it on a form: an RFC 5322 dot-atom local part, a domain of letters,
+     * digits and hyphens with a dot. Stricter than the RFC (no quoted local parts, no comments, no
+     * display names), so what is accepted here is what any SMTP server takes.
+     */
+    private static final Pattern EMAIL = Pattern.compile(
+            "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}");
+    private static final Set<String> CHECK_FIELDS = Set.of("customer", "user", "api_key", "feature", "model", "estimate", "reserve");
+    /** The areas of IANA region ids ({@code Europe/Berlin}); legacy aliases (SystemV/PST8, US/Pacific) are refused. */
+    private static final Set<String> ZONE_AREAS = Set.of("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+            "Europe", "Indian", "Pacific");
     private static final Set<String> GRANT_FIELDS = Set.of("id", "amount", "category", "priority", "effective_at", "expires_at", "feature");
 
     private final List<String> errors;
@@ -49,7 +61,7 @@ public final class Specs {
             errors.add(path + ".id: letters, digits and _ . : @ / - (at most 128)");
         }
         BigDecimal amount = decimal(path + ".amount", node.get("amount"), true);
-        Measure measure = Measure.of(text(path + ".measure", node.get("measure")));
+        Measure measure = Measure.of(identifier(path + ".measure", node.get("measure"), false));
         boolean overageOnly = bool(path + ".overage_only", node.get("overage_only"), false);
         boolean ignoreGrants = bool(path + ".ignore_grants", node.get("ignore_grants"), false);
         if (!measure.isMoney() && (overageOnly || ignoreGrants)) {
@@ -61,12 +73,12 @@ public final class Specs {
         CapAction action = enumValue(path + ".action", node.get("action"), CapAction.class, CapAction.BLOCK);
         CapFilter filter = new CapFilter(identifier(path + ".feature", node.get("feature"), false),
                 identifier(path + ".model", node.get("model"), false),
-                text(path + ".user", node.get("user")), text(path + ".api_key", node.get("api_key")));
+                text(path + ".user", node.get("user"), 256), text(path + ".api_key", node.get("api_key"), 256));
         Optional<Boolean> failOpen = node.hasNonNull("fail_open") ? Optional.of(bool(path + ".fail_open", node.get("fail_open"), false)) : Optional.empty();
         if (id == null || amount == null || period == null || action == null || thresholds == null || zone.map(z -> z == null).orElse(false)) {
             return Optional.empty();
         }
-        return Optional.of(new Cap(id, text(path + ".label", node.get("label")), amount, measure, filter, period, zone,
+        return Optional.of(new Cap(id, label(path + ".label", node.get("label")), amount, measure, filter, period, zone,
                 overageOnly, ignoreGrants, thresholds, action, bool(path + ".strict", node.get("strict"), false), failOpen));
     }
 
@@ -77,6 +89,12 @@ public final class Specs {
      * @param knownPlans the plans of the policy in force, to refuse an unknown plan; empty to skip the check
      */
     public Optional<Customer> customer(String path, JsonNode node, String id, Optional<Customer> existing, Set<String> knownPlans) {
+        return customer(path, node, id, existing, knownPlans, Set.of());
+    }
+
+    /** As above; {@code allowedWebhookHosts} may receive webhooks over http and on private addresses (development). */
+    public Optional<Customer> customer(String path, JsonNode node, String id, Optional<Customer> existing, Set<String> knownPlans,
+                                       Set<String> allowedWebhookHosts) {
         if (!object(path, node)) {
             return Optional.empty();
         }
@@ -85,19 +103,12 @@ public final class Specs {
         if (plan != null && !knownPlans.isEmpty() && !knownPlans.contains(plan)) {
             errors.add(path + ".plan: unknown plan '" + plan + "'; the policy has " + new java.util.TreeSet<>(knownPlans));
         }
-        String zoneText = Optional.ofNullable(text(path + ".timezone", node.get("timezone"))).orElse("UTC");
+        String zoneText = Optional.ofNullable(text(path + ".timezone", node.get("timezone"), 64)).orElse("UTC");
         ZoneId zone = zone(path + ".timezone", zoneText);
-        int anchor = 1;
-        JsonNode anchorNode = node.get("billing_anchor_day");
-        if (anchorNode != null && !anchorNode.isNull()) {
-            if (!anchorNode.canConvertToInt() || anchorNode.asInt() < 1 || anchorNode.asInt() > 31) {
-                errors.add(path + ".billing_anchor_day: a day of the month, 1 to 31 (clamped to short months)");
-            } else {
-                anchor = anchorNode.asInt();
-            }
-        }
+        int anchor = integer(path + ".billing_anchor_day", node.get("billing_anchor_day"), 1, 31, 1,
+                "a day of the month, 1 to 31 (clamped to short months)");
         Customer.Contacts contacts = contacts(path + ".contacts", node.get("contacts"),
-                existing.flatMap(c -> c.contacts().webhookSecret()));
+                existing.flatMap(c -> c.contacts().webhookSecret()), allowedWebhookHosts);
         boolean noHardCaps = false;
         JsonNode overrides = node.get("overrides");
         if (overrides != null && !overrides.isNull() && object(path + ".overrides", overrides)) {
@@ -112,7 +123,7 @@ public final class Specs {
                 existing.map(Customer::caps).orElse(List.of()), existing.map(Customer::grants).orElse(List.of())));
     }
 
-    private Customer.Contacts contacts(String path, JsonNode node, Optional<String> existingSecret) {
+    private Customer.Contacts contacts(String path, JsonNode node, Optional<String> existingSecret, Set<String> allowedWebhookHosts) {
         if (node == null || node.isNull()) {
             return new Customer.Contacts(List.of(), Optional.empty(), existingSecret, List.of(), List.of());
         }
@@ -124,21 +135,22 @@ public final class Specs {
         JsonNode list = node.get("emails");
         if (list != null && !list.isArray()) {
             errors.add(path + ".emails: a list of addresses");
+        } else if (list != null && list.size() > Bounds.EMAILS) {
+            errors.add(path + ".emails: at most " + Bounds.EMAILS + " addresses");
         } else if (list != null) {
             for (int i = 0; i < list.size(); i++) {
-                String email = list.get(i).asText();
-                if (!EMAIL.matcher(email).matches()) {
+                String email = list.get(i).isTextual() ? list.get(i).asText() : "";
+                if (email.length() > 254 || !EMAIL.matcher(email).matches()) {
                     errors.add(path + ".emails[" + i + "]: '" + email + "' is not an email address");
                 } else {
                     emails.add(email);
                 }
             }
         }
-        String url = text(path + ".webhook_url", node.get("webhook_url"));
-        if (url != null && !(url.startsWith("https://") || url.startsWith("http://"))) {
-            errors.add(path + ".webhook_url: an http(s) URL");
-        }
-        String newSecret = text(path + ".webhook_secret", node.get("webhook_secret"));
+        String url = text(path + ".webhook_url", node.get("webhook_url"), Bounds.URL);
+        Optional.ofNullable(url).map(u -> WebhookDestinations.problem(u, allowedWebhookHosts))
+                .ifPresent(problem -> errors.add(path + ".webhook_url: " + problem));
+        String newSecret = text(path + ".webhook_secret", node.get("webhook_secret"), 256);
         if (newSecret != null && !WEBHOOK_SECRET.matcher(newSecret).matches()) {
             errors.add(path + ".webhook_secret: a Standard Webhooks secret: 'whsec_' and the base64 of at least 12 random bytes");
         }
@@ -154,32 +166,48 @@ public final class Specs {
         return new Customer.Contacts(emails, Optional.ofNullable(url), secret, emailThresholds, webhookThresholds);
     }
 
-    /** A check (or reservation) request: customer, user, api_key, feature, model and an estimate per meter or {@code cost}. */
+    /**
+     * A check (or reservation) request: customer, user, api_key, feature, model and an estimate per meter
+     * or {@code cost}. Only its form is checked here; {@link CheckRequest#problems} checks it against the policy.
+     */
     public Optional<CheckRequest> checkRequest(JsonNode node) {
         if (!object("request", node)) {
             return Optional.empty();
         }
+        node.fieldNames().forEachRemaining(f -> {
+            if (!CHECK_FIELDS.contains(f)) {
+                errors.add(f + ": unknown field (expected one of " + new TreeSet<>(CHECK_FIELDS) + ")");
+            }
+        });
         String customer = identifier("customer", node.get("customer"), true);
         String feature = identifier("feature", node.get("feature"), true);
         String model = identifier("model", node.get("model"), false);
-        java.util.Map<String, BigDecimal> estimate = new java.util.HashMap<>();
+        Map<String, BigDecimal> estimate = new java.util.HashMap<>();
         Optional<BigDecimal> cost = Optional.empty();
         JsonNode est = node.get("estimate");
-        if (est != null && est.isObject()) {
+        if (est != null && est.isObject() && est.size() > Bounds.METERS) {
+            errors.add("estimate: at most " + Bounds.METERS + " meters");
+        } else if (est != null && est.isObject()) {
             for (var it = est.fields(); it.hasNext(); ) {
                 var e = it.next();
-                BigDecimal q = decimal("estimate." + e.getKey(), e.getValue(), true);
-                if (q != null && e.getKey().equals("cost")) {
-                    cost = Optional.of(q);
-                } else if (q != null) {
-                    estimate.put(e.getKey(), q);
+                String field = "estimate." + e.getKey();
+                if (!IDENTIFIER.matcher(e.getKey()).matches()) {
+                    errors.add(field + ": meter names are letters, digits and _ . : @ / - (at most 128)");
+                } else if (e.getKey().equals("cost")) {
+                    cost = Optional.ofNullable(decimal(field, e.getValue(), true));
+                } else {
+                    Optional.ofNullable(decimal(field, e.getValue(), true, Decimals.QUANTITY)).ifPresent(q -> estimate.put(e.getKey(), q));
                 }
+            }
+            if (cost.isPresent() && !estimate.isEmpty()) {
+                errors.add("estimate: either {\"cost\": ...} or quantities per meter, not both");
             }
         } else if (est != null && !est.isNull()) {
             errors.add("estimate: an object of meter to quantity, or {\"cost\": \"0.02\"}");
         }
-        String user = text("user", node.get("user"));
-        String apiKey = text("api_key", node.get("api_key"));
+        String user = text("user", node.get("user"), 256);
+        String apiKey = text("api_key", node.get("api_key"), 256);
+        bool("reserve", node.get("reserve"), false);
         if (customer == null || feature == null) {
             return Optional.empty();
         }
@@ -194,11 +222,11 @@ public final class Specs {
         unknown(path, node, GRANT_FIELDS);
         String id = node.hasNonNull("id") ? identifier(path + ".id", node.get("id"), true) : generatedId;
         BigDecimal amount = decimal(path + ".amount", node.get("amount"), true);
-        String category = Optional.ofNullable(text(path + ".category", node.get("category"))).orElse("promotional").toLowerCase(Locale.ROOT);
+        String category = Optional.ofNullable(text(path + ".category", node.get("category"), 32)).orElse("promotional").toLowerCase(Locale.ROOT);
         if (!category.equals("promotional") && !category.equals("paid")) {
             errors.add(path + ".category: 'promotional' or 'paid'");
         }
-        int priority = node.hasNonNull("priority") ? node.get("priority").asInt(100) : 100;
+        int priority = integer(path + ".priority", node.get("priority"), 0, 1_000_000, 100, "a whole number from 0 to 1000000 (lower burns first)");
         Instant effective = node.hasNonNull("effective_at") ? time(path + ".effective_at", node.get("effective_at")) : now;
         Instant expires = node.hasNonNull("expires_at") ? time(path + ".expires_at", node.get("expires_at")) : null;
         if (effective != null && expires != null && !expires.isAfter(effective)) {
@@ -212,7 +240,7 @@ public final class Specs {
     }
 
     public ResetSchedule schedule(String path, JsonNode node, String defaultText) {
-        String text = node == null || node.isNull() ? defaultText : node.asText();
+        String text = node == null || node.isNull() ? defaultText : node.isTextual() && node.asText().length() <= 32 ? node.asText() : "?";
         try {
             return ResetSchedule.parse(text);
         } catch (IllegalArgumentException e) {
@@ -221,13 +249,16 @@ public final class Specs {
         }
     }
 
+    /** An IANA region id ({@code America/Los_Angeles}, {@code Asia/Kolkata}) or {@code UTC}; offsets and legacy aliases are refused. */
     public ZoneId zone(String path, String text) {
-        try {
-            return ZoneId.of(text);
-        } catch (DateTimeException e) {
+        int slash = text.indexOf('/');
+        boolean region = text.equals("UTC") || text.equals("Etc/UTC")
+                || (slash > 0 && ZONE_AREAS.contains(text.substring(0, slash)) && ZoneId.getAvailableZoneIds().contains(text));
+        if (!region) {
             errors.add(path + ": '" + text + "' is not an IANA timezone (e.g. America/Los_Angeles, Asia/Kolkata, UTC)");
             return null;
         }
+        return ZoneId.of(text);
     }
 
     public List<BigDecimal> thresholds(String path, JsonNode node, List<BigDecimal> defaults) {
@@ -236,6 +267,10 @@ public final class Specs {
         }
         if (!node.isArray()) {
             errors.add(path + ": a list of fractions of the limit, e.g. [0.8, 0.9, 1.0]");
+            return null;
+        }
+        if (node.size() > Bounds.THRESHOLDS) {
+            errors.add(path + ": at most " + Bounds.THRESHOLDS + " thresholds");
             return null;
         }
         List<BigDecimal> result = new ArrayList<>();
@@ -250,7 +285,13 @@ public final class Specs {
         return result.stream().distinct().sorted().toList();
     }
 
+    /** A money amount (or a meter cap's units) within {@link Decimals#MONEY}. */
     public BigDecimal decimal(String path, JsonNode node, boolean required) {
+        return decimal(path, node, required, Decimals.MONEY);
+    }
+
+    /** A non-negative decimal, as a JSON string or number, within the bound; every decimal from outside is read here. */
+    public BigDecimal decimal(String path, JsonNode node, boolean required, Decimals.Bound bound) {
         if (node == null || node.isNull()) {
             if (required) {
                 errors.add(path + ": required");
@@ -258,16 +299,32 @@ public final class Specs {
             return null;
         }
         try {
-            BigDecimal value = node.isNumber() ? node.decimalValue() : new BigDecimal(node.asText().strip());
-            if (value.signum() < 0) {
-                errors.add(path + ": must not be negative");
-                return null;
+            if (node.isTextual()) {
+                return Decimals.parse(node.asText(), bound);
             }
-            return value;
-        } catch (NumberFormatException e) {
-            errors.add(path + ": '" + node.asText() + "' is not a decimal number");
-            return null;
+            if (node.isNumber()) {
+                return Decimals.check(node.decimalValue(), bound);
+            }
+            errors.add(path + ": a decimal number, e.g. \"20.00\"");
+        } catch (IllegalArgumentException e) { // Decimals.OutOfBounds, or a JSON number too large for a double (YAML)
+            errors.add(path + ": " + (e instanceof Decimals.OutOfBounds ? e.getMessage() : "'" + node.asText() + "' is not a decimal number"));
         }
+        return null;
+    }
+
+    /**
+     * A whole number in range, written as a number (not a string, not {@code 1.5}); {@code defaultValue}
+     * when absent.
+     */
+    public int integer(String path, JsonNode node, int min, int max, int defaultValue, String expected) {
+        if (node == null || node.isNull()) {
+            return defaultValue;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < min || node.longValue() > max) {
+            errors.add(path + ": " + expected);
+            return defaultValue;
+        }
+        return node.intValue();
     }
 
     public String identifier(String path, JsonNode node, boolean required) {
@@ -285,14 +342,30 @@ public final class Specs {
     }
 
     public String text(String path, JsonNode node) {
+        return text(path, node, 512);
+    }
+
+    /** A string of at most {@code max} characters (numbers and booleans are not strings). */
+    public String text(String path, JsonNode node, int max) {
         if (node == null || node.isNull()) {
             return null;
         }
-        if (!node.isValueNode() || node.asText().length() > 512) {
-            errors.add(path + ": a string of at most 512 characters");
+        if (!node.isTextual() || node.asText().length() > max) {
+            errors.add(path + ": a string of at most " + max + " characters");
             return null;
         }
         return node.asText();
+    }
+
+    /** A label shown to people: one printable line without links ({@link Bounds#labelProblem}). */
+    public String label(String path, JsonNode node) {
+        String label = text(path, node, Bounds.LABEL);
+        String problem = label == null ? null : Bounds.labelProblem(label);
+        if (problem != null) {
+            errors.add(path + ": " + problem);
+            return null;
+        }
+        return label == null ? null : label.strip();
     }
 
     public boolean bool(String path, JsonNode node, boolean defaultValue) {
@@ -308,9 +381,9 @@ public final class Specs {
 
     public Instant time(String path, JsonNode node) {
         try {
-            return OffsetDateTime.parse(node.asText()).toInstant();
-        } catch (DateTimeException e) {
-            errors.add(path + ": an RFC 3339 time with an offset, e.g. 2026-12-31T23:59:59Z");
+            return Times.parse(node.isTextual() ? node.asText() : null);
+        } catch (IllegalArgumentException e) {
+            errors.add(path + ": " + e.getMessage());
             return null;
         }
     }
@@ -320,6 +393,9 @@ public final class Specs {
             return defaultValue;
         }
         try {
+            if (!node.isTextual()) {
+                throw new IllegalArgumentException("not a string");
+            }
             return Enum.valueOf(type, node.asText().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             errors.add(path + ": one of " + java.util.Arrays.stream(type.getEnumConstants())

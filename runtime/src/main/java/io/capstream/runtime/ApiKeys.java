@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -15,28 +16,48 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Bearer API keys, stored only as SHA-256 hashes. The keys file has one key a line:
  * {@code <name> sha256:<hex> <scope> [<scope> ...]}; blank lines and {@code #} comments are ignored.
  * A presented key is hashed and looked up by its hash, so the secret is never kept or compared.
+ *
+ * <p>Keys read from a file follow the file: it is looked at again at most once per
+ * {@link #RELOAD_INTERVAL_NANOS}, and a changed file replaces the keys at once (a key added, rotated or
+ * revoked needs no restart). A file that no longer parses is reported in the log and the keys in force
+ * stay, so a typo cannot lock everyone out.
  */
 public final class ApiKeys {
-    private final Map<String, Principal> byHash;
+    static final long RELOAD_INTERVAL_NANOS = 1_000_000_000L;
+    private static final Logger LOG = LoggerFactory.getLogger(ApiKeys.class);
 
-    private ApiKeys(Map<String, Principal> byHash) {
+    private final Path file;
+    private volatile Map<String, Principal> byHash;
+    private volatile long checkedAt = System.nanoTime();
+    private volatile FileTime modified;
+
+    private ApiKeys(Map<String, Principal> byHash, Path file, FileTime modified) {
         this.byHash = Map.copyOf(byHash);
+        this.file = file;
+        this.modified = modified;
     }
 
     public static ApiKeys fromFile(Path file) {
         try {
-            return parse(Files.readString(file), file.toString());
+            FileTime modified = Files.getLastModifiedTime(file);
+            return new ApiKeys(read(Files.readString(file), file.toString()), file, modified);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read API keys file " + file, e);
         }
     }
 
     public static ApiKeys parse(String text, String origin) {
+        return new ApiKeys(read(text, origin), null, null);
+    }
+
+    private static Map<String, Principal> read(String text, String origin) {
         Map<String, Principal> byHash = new HashMap<>();
         List<String> errors = new ArrayList<>();
         String[] lines = text.split("\n");
@@ -46,7 +67,7 @@ public final class ApiKeys {
                 continue;
             }
             String[] parts = line.split("\\s+");
-            if (parts.length < 3 || !parts[1].startsWith("sha256:") || parts[1].length() != 7 + 64) {
+            if (parts.length < 3 || !parts[1].startsWith("sha256:") || !parts[1].substring(7).matches("[0-9a-fA-F]{64}")) {
                 errors.add(origin + ":" + (i + 1) + ": expected '<name> sha256:<64 hex digits> <scope>...'");
                 continue;
             }
@@ -55,15 +76,41 @@ public final class ApiKeys {
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", errors));
         }
-        return new ApiKeys(byHash);
+        return byHash;
     }
 
     /** The principal of an {@code Authorization} header value ({@code Bearer <key>}), if the key is known. */
     public Optional<Principal> authenticate(String authorization) {
-        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        if (authorization == null || authorization.length() > 1024 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return Optional.empty();
         }
+        reloadIfChanged();
         return Optional.ofNullable(byHash.get(hash(authorization.substring(7).strip())));
+    }
+
+    private void reloadIfChanged() {
+        long now = System.nanoTime();
+        if (file == null || now - checkedAt < RELOAD_INTERVAL_NANOS) {
+            return;
+        }
+        synchronized (this) {
+            if (now - checkedAt < RELOAD_INTERVAL_NANOS) {
+                return;
+            }
+            checkedAt = now;
+            try {
+                FileTime current = Files.getLastModifiedTime(file);
+                if (current.equals(modified)) {
+                    return;
+                }
+                Map<String, Principal> keys = read(Files.readString(file), file.toString());
+                byHash = Map.copyOf(keys);
+                modified = current;
+                LOG.info("API keys reloaded from {}: {} key(s)", file, keys.size());
+            } catch (IOException | IllegalArgumentException e) {
+                LOG.error("API keys file {} changed but cannot be used; the keys in force stay: {}", file, e.getMessage());
+            }
+        }
     }
 
     /** The hex SHA-256 of a key, as written in the keys file after {@code sha256:}. */

@@ -101,4 +101,11 @@ public final class Configs {
         });
         return kafka;
     }
+
+    /** A list setting of host names (or host:port), lower-cased. */
+    @SuppressWarnings("unchecked")
+    public static java.util.Set<String> hosts(Object list) {
+        return ((java.util.List<String>) list).stream().map(String::strip).filter(h -> !h.isEmpty())
+                .map(h -> h.toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
 }

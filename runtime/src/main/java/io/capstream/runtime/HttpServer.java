@@ -38,6 +38,10 @@ public final class HttpServer {
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
+            config.http.prefer405over404 = true;
+            // requests Jetty refuses before routing (a %00 in the path, a 10 kB URL) answer JSON too
+            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler()));
             config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
             config.routes.get("/health/ready", ctx -> {
                 boolean ok = ready.getAsBoolean();
@@ -50,14 +54,18 @@ public final class HttpServer {
             config.routes.exception(HttpResponseException.class, (e, ctx) ->
                     writeError(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             config.routes.exception(Exception.class, (e, ctx) -> {
-                LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
-                writeError(ctx, new ApiException(500, "internal_error", "the server failed to handle this request; it has been logged"));
+                String correlation = java.util.UUID.randomUUID().toString();
+                LOG.error("{} {} failed (correlation id {})", ctx.method(), ctx.path(), correlation, e);
+                writeError(ctx, new ApiException(500, "internal_error", "the server failed to handle this request; it has been logged"
+                        + " with correlation id " + correlation, Map.of("correlation_id", correlation), Map.of()));
             });
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null) {
                     writeError(ctx, new ApiException(404, "not_found", "no such endpoint: " + ctx.method() + " " + ctx.path()));
                 }
             });
+            config.routes.error(405, ctx -> writeError(ctx, new ApiException(405, "method_not_allowed",
+                    ctx.method() + " is not allowed on " + ctx.path(), Map.of(), Map.of())));
             routes.accept(config);
         });
         return app.start();
@@ -72,15 +80,31 @@ public final class HttpServer {
         ctx.status(e.status()).contentType("application/json").result(write(Map.of("error", error)));
     }
 
-    /** The request body as JSON, or 400 {@code invalid_json}. */
+    /** The request body as one JSON object, or 400 {@code invalid_json} saying what is wrong (see {@link Json}). */
     public static com.fasterxml.jackson.databind.JsonNode jsonBody(Context ctx) {
+        com.fasterxml.jackson.databind.JsonNode node = readJson(ctx.bodyAsBytes());
+        if (!node.isObject()) {
+            throw new ApiException(400, "invalid_json", "the body must be a JSON object");
+        }
+        return node;
+    }
+
+    /**
+     * One JSON value, strictly ({@link Json}): trailing content, duplicate keys, deep nesting and huge
+     * numbers are 400 {@code invalid_json} with the parser's reason and where it stopped.
+     */
+    public static com.fasterxml.jackson.databind.JsonNode readJson(byte[] body) {
         try {
-            com.fasterxml.jackson.databind.JsonNode node = Json.MAPPER.readTree(ctx.bodyAsBytes());
-            if (node == null) {
-                throw new ApiException(400, "invalid_json", "the body must be a JSON object");
+            com.fasterxml.jackson.databind.JsonNode node = Json.MAPPER.readTree(body);
+            if (node == null || node.isMissingNode()) {
+                throw new ApiException(400, "invalid_json", "the body is empty; a JSON document is expected");
             }
             return node;
-        } catch (IOException e) {
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            throw new ApiException(400, "invalid_json", "the body is not valid JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
+        } catch (IOException | RuntimeException e) { // NumberFormatException and the like from a malformed literal
             throw new ApiException(400, "invalid_json", "the body is not valid JSON");
         }
     }

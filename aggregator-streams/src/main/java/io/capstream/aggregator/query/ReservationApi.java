@@ -57,6 +57,10 @@ public final class ReservationApi {
         authorize(ctx);
         CheckRequest request = parse(ctx);
         router.localOrForward(ctx, request.customer()).ifPresent(partition -> {
+            List<String> problems = request.problems(partition.policy());
+            if (!problems.isEmpty()) {
+                throw ApiException.invalid(problems);
+            }
             Instant now = clock.instant();
             Customer customer = partition.customer(request.customer());
             List<Enforcement.StrictHold> strict = Enforcement.strictHolds(request, customer, partition.policy(), now);
@@ -78,7 +82,7 @@ public final class ReservationApi {
                 return r == null ? BigDecimal.ZERO : r.getUsed();
             });
             if (result.id().isPresent()) {
-                HttpServer.json(ctx, 201, Map.of("reservation_id", id, "expires_at", book.expiresAt(id).toString(),
+                HttpServer.json(ctx, 201, Map.of("reservation_id", id, "expires_at", book.expiresAt(customer.id(), id).toString(),
                         "holds", strict.stream().map(h -> Map.of("limit_id", h.limitId(), "amount", Decimals.formatMoney(h.amount()))).toList()));
                 return;
             }
@@ -97,8 +101,9 @@ public final class ReservationApi {
     private void release(Context ctx) {
         authorize(ctx);
         String id = ctx.pathParam("id");
-        router.localOrForward(ctx, customerOf(id)).ifPresent(partition -> {
-            if (book.release(id)) {
+        String customer = customerOf(id);
+        router.localOrForward(ctx, customer).ifPresent(partition -> {
+            if (book.release(customer, id)) {
                 ctx.status(204);
             } else {
                 throw new ApiException(404, "reservation_not_found", "no open reservation '" + id + "' (settled, released or expired)");
@@ -118,7 +123,7 @@ public final class ReservationApi {
         Specs specs = new Specs(new ArrayList<>());
         Optional<CheckRequest> request = specs.checkRequest(node);
         if (!specs.errors().isEmpty() || request.isEmpty()) {
-            throw new ApiException(400, "invalid_request", String.join("; ", specs.errors()));
+            throw ApiException.invalid(specs.errors());
         }
         return request.get();
     }

@@ -4,32 +4,72 @@ import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
  * Strict-mode reservations (DESIGN 4.5) for the customers whose partitions this aggregator instance
  * owns: a request reserves its estimate against each strict cap it matches, and is admitted only if
- * {@code limit − (used + open reservations)} covers it, atomically per instance. A usage event that
- * carries the reservation id settles it (its real usage is then in the running total); a
- * reservation can be released, and expires after the hold timeout so a lost one cannot block a
- * customer for ever. Reservations live in memory: when a customer's partition moves to another
- * instance its open reservations are forgotten there, which can admit at most those reservations'
- * worth beyond the cap until they would have settled.
+ * {@code limit − (used + open reservations)} covers it, atomically per customer. A usage event of the
+ * same customer that carries the reservation id settles it (its real usage is then in the running
+ * total); a reservation can be released, and expires after the hold timeout so a lost one cannot
+ * block a customer for ever.
+ *
+ * <p>Each customer has its own book and its own lock, with the open amount per limit kept as a running
+ * sum and expiries in a queue, so one customer's many reservations never slow another customer's.
+ * Reservations live in memory: when a customer's partition moves to another instance its open
+ * reservations are forgotten there, which can admit at most those reservations' worth beyond the cap
+ * until they would have settled.
  */
 public final class ReservationBook {
     /** One limit a reservation holds an amount of. */
     public record Hold(String limitKey, BigDecimal amount, BigDecimal limit) {}
 
-    private record Reservation(String customer, Map<String, BigDecimal> holds, Instant expiresAt) {}
+    private record Reservation(String id, Map<String, BigDecimal> holds, Instant expiresAt) {}
 
     /** The outcome of a reservation: its id, or the limit that could not cover it. */
     public record Result(Optional<String> id, Optional<Hold> refusedBy, Optional<BigDecimal> availableThere) {}
 
-    private final Map<String, Reservation> reservations = new HashMap<>();
+    /** One customer's open reservations; guarded by its own monitor. */
+    private static final class Book {
+        final Map<String, Reservation> byId = new HashMap<>();
+        final Map<String, BigDecimal> open = new HashMap<>();
+        final PriorityQueue<Reservation> byExpiry = new PriorityQueue<>(Comparator.comparing(Reservation::expiresAt));
+
+        void add(Reservation r) {
+            byId.put(r.id(), r);
+            byExpiry.add(r);
+            r.holds().forEach((key, amount) -> open.merge(key, amount, BigDecimal::add));
+        }
+
+        boolean remove(String id) {
+            Reservation r = byId.remove(id);
+            if (r == null) {
+                return false;
+            }
+            r.holds().forEach((key, amount) -> open.computeIfPresent(key, (k, sum) -> {
+                BigDecimal left = sum.subtract(amount);
+                return left.signum() == 0 ? null : left;
+            }));
+            return true; // its queue entry is dropped when it comes up
+        }
+
+        void expire(Instant now) {
+            while (!byExpiry.isEmpty() && !byExpiry.peek().expiresAt().isAfter(now)) {
+                Reservation r = byExpiry.poll();
+                if (byId.get(r.id()) == r) {
+                    remove(r.id());
+                }
+            }
+        }
+    }
+
+    private final Map<String, Book> books = new ConcurrentHashMap<>();
     private final Duration hold;
     private final Clock clock;
 
@@ -43,45 +83,60 @@ public final class ReservationBook {
      *
      * @param used what each limit has counted so far (the running total), by limit key
      */
-    public synchronized Result reserve(String id, String customer, Iterable<Hold> holds, Function<String, BigDecimal> used) {
-        expire();
-        Map<String, BigDecimal> amounts = new HashMap<>();
-        for (Hold h : holds) {
-            BigDecimal available = h.limit().subtract(used.apply(h.limitKey())).subtract(open(h.limitKey()));
-            if (h.amount().compareTo(available) > 0) {
-                return new Result(Optional.empty(), Optional.of(h), Optional.of(available.max(BigDecimal.ZERO)));
+    public Result reserve(String id, String customer, Iterable<Hold> holds, Function<String, BigDecimal> used) {
+        Book book = books.computeIfAbsent(customer, c -> new Book());
+        synchronized (book) {
+            book.expire(clock.instant());
+            Map<String, BigDecimal> amounts = new HashMap<>();
+            for (Hold h : holds) {
+                BigDecimal available = h.limit().subtract(used.apply(h.limitKey()))
+                        .subtract(book.open.getOrDefault(h.limitKey(), BigDecimal.ZERO))
+                        .subtract(amounts.getOrDefault(h.limitKey(), BigDecimal.ZERO));
+                if (h.amount().compareTo(available) > 0) {
+                    return new Result(Optional.empty(), Optional.of(h), Optional.of(available.max(BigDecimal.ZERO)));
+                }
+                amounts.merge(h.limitKey(), h.amount(), BigDecimal::add);
             }
-            amounts.merge(h.limitKey(), h.amount(), BigDecimal::add);
+            book.remove(id);
+            book.add(new Reservation(id, amounts, clock.instant().plus(hold)));
+            return new Result(Optional.of(id), Optional.empty(), Optional.empty());
         }
-        reservations.put(id, new Reservation(customer, amounts, clock.instant().plus(hold)));
-        return new Result(Optional.of(id), Optional.empty(), Optional.empty());
     }
 
-    /** The amount of a limit held by open reservations. */
-    public synchronized BigDecimal open(String limitKey) {
-        BigDecimal sum = BigDecimal.ZERO;
-        for (Reservation r : reservations.values()) {
-            sum = sum.add(r.holds().getOrDefault(limitKey, BigDecimal.ZERO));
+    /** The amount of a customer's limit held by open reservations. */
+    public BigDecimal open(String customer, String limitKey) {
+        Book book = books.get(customer);
+        if (book == null) {
+            return BigDecimal.ZERO;
         }
-        return sum;
+        synchronized (book) {
+            book.expire(clock.instant());
+            return book.open.getOrDefault(limitKey, BigDecimal.ZERO);
+        }
     }
 
-    /** Its usage arrived (or the caller gave it up): the reservation no longer holds anything. */
-    public synchronized boolean release(String id) {
-        return reservations.remove(id) != null;
+    /**
+     * Its usage arrived (or the caller gave it up): the reservation no longer holds anything. Only the
+     * customer that made a reservation can settle or release it.
+     */
+    public boolean release(String customer, String id) {
+        Book book = books.get(customer);
+        if (book == null) {
+            return false;
+        }
+        synchronized (book) {
+            return book.remove(id);
+        }
     }
 
-    public synchronized Instant expiresAt(String id) {
-        Reservation r = reservations.get(id);
-        return r == null ? null : r.expiresAt();
-    }
-
-    private void expire() {
-        Instant now = clock.instant();
-        for (Iterator<Reservation> it = reservations.values().iterator(); it.hasNext(); ) {
-            if (!it.next().expiresAt().isAfter(now)) {
-                it.remove();
-            }
+    public Instant expiresAt(String customer, String id) {
+        Book book = books.get(customer);
+        if (book == null) {
+            return null;
+        }
+        synchronized (book) {
+            Reservation r = book.byId.get(id);
+            return r == null ? null : r.expiresAt();
         }
     }
 }

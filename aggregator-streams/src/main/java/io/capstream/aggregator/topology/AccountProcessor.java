@@ -15,10 +15,10 @@ import org.apache.kafka.streams.processor.api.Record;
 final class AccountProcessor extends ContextualProcessor<String, PricedEvent, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
     private final EventTimeWindow window;
-    private final java.util.function.Consumer<String> settle;
+    private final java.util.function.BiConsumer<String, String> settle;
     private Ledger ledger;
 
-    AccountProcessor(EventTimeWindow window, java.util.function.Consumer<String> settle) {
+    AccountProcessor(EventTimeWindow window, java.util.function.BiConsumer<String, String> settle) {
         this.window = window;
         this.settle = settle;
     }
@@ -36,7 +36,8 @@ final class AccountProcessor extends ContextualProcessor<String, PricedEvent, St
         forward(ledger.account(record.value(), context().currentStreamTimeMs()), record.timestamp());
         String reservation = record.value().event().getReservationId();
         if (reservation != null) {
-            settle.accept(reservation); // the real usage is in the totals now: the estimate no longer holds
+            // the real usage is in the totals now: the estimate no longer holds (only the customer's own reservation)
+            settle.accept(record.value().event().getCustomer(), reservation);
         }
     }
 

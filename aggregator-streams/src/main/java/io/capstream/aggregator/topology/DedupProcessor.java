@@ -11,7 +11,8 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
 /**
  * Passes each event identity (customer, source, id) once within the dedup window. Identities live in
  * a window store whose retention drops them after the window; the store is changelogged and
- * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event.
+ * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event. An
+ * identity is recorded only once the event was booked.
  */
 final class DedupProcessor extends ContextualProcessor<String, PricedEvent, String, PricedEvent> {
     private final String storeName;
@@ -38,8 +39,10 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
                 return;
             }
         }
-        seen.put(identity, at, at);
+        // forward first: if booking refuses the event (an exception, to the dead-letter handler), the id is
+        // not recorded, so the sender's corrected resend is booked
         context().forward(record);
+        seen.put(identity, at, at);
     }
 
     /** Unambiguous even when source or id contain separators: the source is length-prefixed. */

@@ -64,8 +64,25 @@ final class Ledger {
         return record == null ? Customer.unconfigured(id, doc.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
     }
 
-    /** Books one unique, priced event. */
+    /**
+     * Books one unique, priced event, whole or not at all: every changed total is computed and checked
+     * to fit its wire type first, and only then are they written. An event that cannot be booked throws
+     * {@link RejectedEventException} with nothing written (and, as the dedup store records an id only
+     * after this returns, its id is not used up).
+     */
     List<Output> account(PricedEvent priced, long streamTime) {
+        Staged staged = new Staged();
+        List<Output> out;
+        try {
+            out = book(priced, streamTime, staged);
+        } catch (ArithmeticException e) {
+            throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");
+        }
+        staged.write();
+        return out;
+    }
+
+    private List<Output> book(PricedEvent priced, long streamTime, Staged staged) {
         UsageEvent event = priced.event();
         PolicyDocument doc = policy.get();
         Customer customer = customer(event.getCustomer(), doc);
@@ -88,12 +105,12 @@ final class Ledger {
             Entitlement e = entitlement.get();
             Period period = e.period().resolve(customer.billingAnchorDay()).periodAt(t, zone);
             String key = UsageKeys.key(customer.id(), e.limitId(), period.start());
-            LimitUsage r = get(key, () -> LimitRecords.empty(customer.id(), e.limitId(), LimitRecords.ENTITLEMENT, e.feature(), period, zone, e.measure().name()));
+            LimitUsage r = staged.get(key, () -> LimitRecords.empty(customer.id(), e.limitId(), LimitRecords.ENTITLEMENT, e.feature(), period, zone, e.measure().name()));
             BigDecimal use = Accounting.entitlementUse(e, cost, usage);
             included = Accounting.includedPart(entitlement, cost, use, r.getUsed());
             addCost(r, cost, t);
             List<BigDecimal> crossed = LimitRecords.count(r, e.included(), e.warnAt(), use);
-            emit(out, key, r);
+            staged.emit(out, key, r);
             crossed.forEach(threshold -> out.add(crossing(r, e.limitId(), e.feature(), LimitRecords.ENTITLEMENT, threshold,
                     e.over().name(), period, zone, doc.links(), t)));
         }
@@ -111,18 +128,18 @@ final class Ledger {
         for (Map.Entry<String, BigDecimal> burn : split.grantBurns().entrySet()) {
             Grant g = customer.grants().stream().filter(x -> x.id().equals(burn.getKey())).findFirst().orElseThrow();
             String key = grantKeys.get(g.id());
-            LimitUsage r = get(key, () -> LimitRecords.empty(customer.id(), "grant:" + g.id(), LimitRecords.GRANT, g.feature().orElse(null),
+            LimitUsage r = staged.get(key, () -> LimitRecords.empty(customer.id(), "grant:" + g.id(), LimitRecords.GRANT, g.feature().orElse(null),
                     new Period(g.effectiveAt(), g.expiresAt().orElse(Instant.parse("9999-12-31T00:00:00Z"))), zone, "USD"));
             r.setUsed(Decimals.money(r.getUsed().add(burn.getValue())));
             r.setLimit(Decimals.money(g.amount()));
             r.setEvents(r.getEvents() + 1);
             r.setUpdatedAt(t);
-            emit(out, key, r);
+            staged.emit(out, key, r);
         }
 
         // the feature's totals in the billing period, for finance
         String featureKey = UsageKeys.key(customer.id(), UsageKeys.featureLimit(event.getFeature()), billing.start());
-        LimitUsage totals = get(featureKey, () -> LimitRecords.empty(customer.id(), UsageKeys.featureLimit(event.getFeature()),
+        LimitUsage totals = staged.get(featureKey, () -> LimitRecords.empty(customer.id(), UsageKeys.featureLimit(event.getFeature()),
                 LimitRecords.FEATURE, event.getFeature(), billing, zone, "USD"));
         totals.setQuantities(addQuantities(totals.getQuantities(), event));
         addCost(totals, cost, t);
@@ -130,7 +147,7 @@ final class Ledger {
         totals.setIncluded(Decimals.money(totals.getIncluded().add(split.included())));
         totals.setGrantCovered(Decimals.money(totals.getGrantCovered().add(split.grantCovered())));
         totals.setBilled(Decimals.money(totals.getBilled().add(split.billed())));
-        emit(out, featureKey, totals);
+        staged.emit(out, featureKey, totals);
 
         // 6. every matching cap, in its own period and timezone
         for (Cap cap : customer.effectiveCaps(plan)) {
@@ -140,11 +157,11 @@ final class Ledger {
             ZoneId capZone = customer.zoneOf(cap);
             Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(t, capZone);
             String key = UsageKeys.key(customer.id(), cap.limitId(), period.start());
-            LimitUsage r = get(key, () -> LimitRecords.empty(customer.id(), cap.limitId(), LimitRecords.CAP, cap.filter().feature(),
+            LimitUsage r = staged.get(key, () -> LimitRecords.empty(customer.id(), cap.limitId(), LimitRecords.CAP, cap.filter().feature(),
                     period, capZone, cap.measure().name()));
             addCost(r, cost, t);
             List<BigDecimal> crossed = LimitRecords.count(r, cap.amount(), cap.thresholds(), Accounting.counted(cap, split, usage));
-            emit(out, key, r);
+            staged.emit(out, key, r);
             crossed.forEach(threshold -> out.add(crossing(r, cap.limitId(), cap.displayLabel(), LimitRecords.CAP, threshold,
                     cap.action().name(), period, capZone, doc.links(), t)));
         }
@@ -252,9 +269,41 @@ final class Ledger {
         return out;
     }
 
-    private LimitUsage get(String key, Supplier<LimitUsage> empty) {
-        LimitUsage r = limits.get(key);
-        return r == null ? empty.get() : r;
+    /** The records one event changes, held until all are computed and checked. */
+    private final class Staged {
+        private final Map<String, LimitUsage> records = new LinkedHashMap<>();
+
+        LimitUsage get(String key, Supplier<LimitUsage> empty) {
+            LimitUsage r = records.containsKey(key) ? records.get(key) : limits.get(key);
+            return r == null ? empty.get() : r;
+        }
+
+        void emit(List<Output> out, String key, LimitUsage r) {
+            records.put(key, r);
+            out.add(new Output(UsageTopology.AGGREGATES_SINK, key, r));
+        }
+
+        /** Checks every record against its wire type, then writes them all. */
+        void write() {
+            records.values().forEach(Ledger::checkFits);
+            records.forEach((key, r) -> limits.put(key, r));
+        }
+    }
+
+    /** A running total that would no longer fit {@code decimal(38, 18)} (or quantities {@code decimal(38, 9)}) refuses the event. */
+    private static void checkFits(LimitUsage r) {
+        for (BigDecimal amount : List.of(r.getUsed(), r.getCost(), r.getIncluded(), r.getGrantCovered(), r.getBilled())) {
+            if (!Decimals.fitsTotal(amount)) {
+                throw new RejectedEventException("usage", "booking it would take " + r.getLimitId() + " of customer " + r.getCustomer()
+                        + " past the largest amount kept (" + Decimals.MAX_TOTAL.toPlainString() + "); nothing was booked");
+            }
+        }
+        for (Quantity q : r.getQuantities()) {
+            if (q.getQuantity().precision() - q.getQuantity().scale() > 38 - Decimals.QUANTITY_SCALE) {
+                throw new RejectedEventException("usage." + q.getMeter(), "the period's total of " + q.getMeter()
+                        + " would exceed the largest quantity kept; nothing was booked");
+            }
+        }
     }
 
     private void emit(List<Output> out, String key, LimitUsage r) {

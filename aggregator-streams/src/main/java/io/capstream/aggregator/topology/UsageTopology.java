@@ -58,13 +58,14 @@ public final class UsageTopology {
     private UsageTopology() {}
 
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes) {
-        return build(topics, lateWindow, serdes, reservationId -> { });
+        return build(topics, lateWindow, serdes, (customer, reservationId) -> { });
     }
 
     /**
-     * @param settle told the reservation id of every booked event that carries one (strict mode)
+     * @param settle told the customer and reservation id of every booked event that carries one (strict mode)
      */
-    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, java.util.function.Consumer<String> settle) {
+    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes,
+                                 java.util.function.BiConsumer<String, String> settle) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
         Topology topology = new Topology();
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),

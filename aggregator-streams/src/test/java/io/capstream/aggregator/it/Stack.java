@@ -71,7 +71,8 @@ final class Stack implements AutoCloseable {
                     IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
                     IngestConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
                     RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
-                    IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString())), Clock.systemUTC());
+                    IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
+                    "secret.keys", io.capstream.testkit.TestSecrets.KEYS)), Clock.systemUTC());
             // ready means its views of customers and policy have loaded: control calls are answered
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions().until(() ->
                     http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingest.port() + "/health/ready")).build(),

@@ -50,7 +50,7 @@ class ReservationBookTest {
         }
         pool.shutdown();
         assertThat(admitted).isEqualTo(10);
-        assertThat(book.open("acme|cap:budget|p")).isEqualByComparingTo("1.00");
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("1.00");
     }
 
     @Test
@@ -60,10 +60,39 @@ class ReservationBookTest {
         assertThat(refused.id()).isEmpty();
         assertThat(refused.availableThere()).hasValueSatisfying(a -> assertThat(a).isEqualByComparingTo("4"));
 
-        assertThat(book.release("a")).isTrue();
+        assertThat(book.release("acme", "a")).isTrue();
         assertThat(book.reserve("b", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
 
         now.set(now.get().plus(Duration.ofMinutes(10)));
         assertThat(book.reserve("c", "acme", hold("6"), k -> BigDecimal.ZERO).id()).contains("c");
+    }
+
+    @Test
+    void anotherCustomersEventCannotSettleAReservation() {
+        // given acme's hold of 6 on a cap of 10
+        assertThat(book.reserve("res_a", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
+
+        // when globex's event carries acme's reservation id
+        boolean settled = book.release("globex", "res_a");
+
+        // then the hold stays: a second 6 does not fit
+        assertThat(settled).isFalse();
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("6");
+        assertThat(book.reserve("res_b", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isEmpty();
+    }
+
+    @Test
+    void openHoldsAreKeptAsRunningSumsPerCustomer() {
+        // given 20,000 open reservations of one customer
+        for (int i = 0; i < 20_000; i++) {
+            book.reserve("r" + i, "whale", List.of(new ReservationBook.Hold("whale|cap:c|p", new BigDecimal("0.000001"), new BigDecimal("1000"))),
+                    k -> BigDecimal.ZERO);
+        }
+
+        // then their sum is exact, another customer's book is empty, and releasing one subtracts exactly its amount
+        assertThat(book.open("whale", "whale|cap:c|p")).isEqualByComparingTo("0.02");
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("0");
+        assertThat(book.release("whale", "r0")).isTrue();
+        assertThat(book.open("whale", "whale|cap:c|p")).isEqualByComparingTo("0.019999");
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -117,6 +118,28 @@ class UsageTopologyTest {
         send(event("fixme", "cus_a", "chat", "gpt-4o", NOV, Map.of("input_tokens", 1L)));
 
         assertThat(total("cus_a", "chat", Instant.parse("2026-11-01T00:00:00Z")).getEvents()).isEqualTo(1);
+    }
+
+    @Test
+    void anEventWhoseTotalsWouldNotFitIsBookedNotAtAllAndItsCorrectedResendCounts() {
+        // given a direct producer's event whose cost (2.5e23 USD) no running total can hold
+        UsageEvent huge = event("big", "cus_a", "chat", "gpt-4o", NOV, Map.of());
+        huge.setUsage(java.util.List.of(new io.capstream.schemas.Quantity("input_tokens", null,
+                new BigDecimal("99999999999999999999999999999").setScale(9))));
+        send(event("first", "cus_a", "chat", "gpt-4o", NOV, Map.of("input_tokens", 1000L)));
+
+        // when it arrives, and then the corrected event with the same id
+        send(huge);
+        send(event("big", "cus_a", "chat", "gpt-4o", NOV, Map.of("input_tokens", 1000L)));
+
+        // then it was dead-lettered with nothing of it booked, and the resend counted: two events of 1000 tokens
+        List<TestRecord<byte[], byte[]>> dead = f.dlq.readRecordsToList();
+        assertThat(dead).hasSize(1);
+        assertThat(header(dead.get(0), DeadLetterHandler.REASON)).contains("nothing was booked");
+        LimitUsage chat = total("cus_a", "chat", Instant.parse("2026-11-01T00:00:00Z"));
+        assertThat(chat.getEvents()).isEqualTo(2);
+        assertThat(chat.getCost()).isEqualByComparingTo("0.005");
+        assertThat(chat.getQuantities()).singleElement().satisfies(q -> assertThat(q.getQuantity()).isEqualByComparingTo("2000"));
     }
 
     private static String header(TestRecord<byte[], byte[]> record, String name) {
