@@ -22,7 +22,16 @@ import java.util.Optional;
  */
 final class BurstLimiter {
     static final Duration IDLE = Duration.ofMinutes(2);
-    private final Cache<String, Bucket> buckets = Caffeine.newBuilder().expireAfterAccess(IDLE).maximumSize(1_000_000).build();
+    private final Cache<String, Bucket> buckets;
+
+    BurstLimiter() {
+        this(com.github.benmanes.caffeine.cache.Ticker.systemTicker());
+    }
+
+    /** @param ticker the clock idle buckets expire by (tests move it by hand) */
+    BurstLimiter(com.github.benmanes.caffeine.cache.Ticker ticker) {
+        this.buckets = Caffeine.newBuilder().expireAfterAccess(IDLE).maximumSize(1_000_000).ticker(ticker).executor(Runnable::run).build();
+    }
 
     /** The burst limit that refuses this request, with how long to wait, if one does. */
     Optional<io.capstream.policy.Decision.RateLimit> refusal(CheckRequest request, Optional<Plan> plan) {

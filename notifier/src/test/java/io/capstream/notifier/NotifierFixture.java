@@ -60,7 +60,8 @@ final class NotifierFixture {
 
     void customer(String id, List<String> emails, String webhookUrl) throws Exception {
         Customer customer = new Customer(id, "pro", ZoneId.of("America/Los_Angeles"), 1,
-                new Customer.Contacts(emails, Optional.ofNullable(webhookUrl), Optional.ofNullable(webhookUrl == null ? null : SECRET),
+                new Customer.Contacts(emails, Optional.ofNullable(webhookUrl), Optional.ofNullable(webhookUrl == null ? null
+                        : io.capstream.runtime.SecretBox.parse(io.capstream.testkit.TestSecrets.KEYS).seal(SECRET)), // as the control API stores it
                         List.of(), List.of()),
                 false, Customer.Status.ACTIVE, List.<Cap>of(), List.of());
         try (KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),

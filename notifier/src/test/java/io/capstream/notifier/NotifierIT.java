@@ -36,6 +36,7 @@ class NotifierIT {
                 "/ok", call -> 200,
                 "/flaky", call -> call <= 3 ? 503 : 200,
                 "/gone", call -> 410,
+                "/huge-retry-after", call -> 429,
                 "/slow", call -> {
                     Thread.sleep(6_000);
                     return 200;
@@ -113,6 +114,27 @@ class NotifierIT {
         assertThat(letter.getAttempts()).isEqualTo(1);
         assertThat(letter.getEvent().getId()).isEqualTo("gone|cap:team|2026-11-01T07:00:00Z|0.8");
         assertThat(receiver.on("/gone")).hasSize(1);
+    }
+
+    @Test
+    void aHugeRetryAfterIsCappedAtTheHorizonSoTheNotificationIsDeadLetteredNotLost() throws Exception {
+        // given a receiver that answers 429 with Retry-After: 10^17 seconds
+        fixture.customer("hostile", List.of(), receiver.url("/huge-retry-after"));
+
+        // when a crossing is published
+        fixture.publish(crossing("hostile", "0.8", "80"));
+
+        // then the notification is dead-lettered with the reason (a wait past the horizon), and the notifier stays ready
+        List<NotificationDeadLetter> letters = new ArrayList<>();
+        try (KafkaConsumer<String, NotificationDeadLetter> consumer = fixture.deadLetters()) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> letters.add(r.value()));
+                return letters.stream().anyMatch(l -> l.getCustomer().equals("hostile"));
+            });
+        }
+        NotificationDeadLetter letter = letters.stream().filter(l -> l.getCustomer().equals("hostile")).findFirst().orElseThrow();
+        assertThat(letter.getReason()).contains("429").contains("past the retry horizon");
+        assertThat(notifier.ready()).isTrue();
     }
 
     @Test

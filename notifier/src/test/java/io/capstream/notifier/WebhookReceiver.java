@@ -61,6 +61,10 @@ final class WebhookReceiver implements AutoCloseable {
             Thread.currentThread().interrupt();
             status = 500;
         }
+        if (status == 429) {
+            // as a hostile receiver would: a wait far beyond any horizon (and beyond what a timer in milliseconds holds)
+            exchange.getResponseHeaders().add("Retry-After", "100000000000000000");
+        }
         exchange.sendResponseHeaders(status, -1);
         exchange.close();
     }

@@ -17,6 +17,7 @@ final class AccountProcessor extends ContextualProcessor<String, PricedEvent, St
     private final EventTimeWindow window;
     private final java.util.function.BiConsumer<String, String> settle;
     private Ledger ledger;
+    private org.apache.kafka.streams.state.WindowStore<String, Long> seen;
 
     AccountProcessor(EventTimeWindow window, java.util.function.BiConsumer<String, String> settle) {
         this.window = window;
@@ -27,13 +28,16 @@ final class AccountProcessor extends ContextualProcessor<String, PricedEvent, St
     public void init(ProcessorContext<String, SpecificRecord> context) {
         super.init(context);
         ledger = UsageTopology.ledger(context, window);
+        seen = context.getStateStore(UsageTopology.DEDUP_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,
                 streamTime -> forward(ledger.closePeriods(streamTime), streamTime));
     }
 
     @Override
     public void process(Record<String, PricedEvent> record) {
-        forward(ledger.account(record.value(), context().currentStreamTimeMs()), record.timestamp());
+        java.util.List<Ledger.Output> booked = ledger.account(record.value(), context().currentStreamTimeMs());
+        DedupProcessor.remember(seen, record.value().event(), record.timestamp()); // only now: a refused event keeps its id
+        forward(booked, record.timestamp());
         String reservation = record.value().event().getReservationId();
         if (reservation != null) {
             // the real usage is in the totals now: the estimate no longer holds (only the customer's own reservation)

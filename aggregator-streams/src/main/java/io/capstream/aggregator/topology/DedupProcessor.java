@@ -11,8 +11,12 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
 /**
  * Passes each event identity (customer, source, id) once within the dedup window. Identities live in
  * a window store whose retention drops them after the window; the store is changelogged and
- * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event. An
- * identity is recorded only once the event was booked.
+ * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event.
+ *
+ * <p>An identity is remembered by {@link AccountProcessor} once the event was booked ({@link #remember}),
+ * not here: an event that booking refuses goes to the dead-letter topic without using up its id, so the
+ * sender's corrected resend is booked. (The processing exception handler resumes at the node that
+ * failed, so this processor cannot tell from {@code forward} whether booking succeeded.)
  */
 final class DedupProcessor extends ContextualProcessor<String, PricedEvent, String, PricedEvent> {
     private final String storeName;
@@ -32,17 +36,19 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
 
     @Override
     public void process(Record<String, PricedEvent> record) {
-        String identity = identity(record.value().event());
-        long at = record.timestamp();
-        try (WindowStoreIterator<Long> earlier = seen.fetch(identity, at - window.toMillis(), at + window.toMillis())) {
-            if (earlier.hasNext()) {
-                return;
-            }
+        if (!isDuplicate(seen, record.value().event(), record.timestamp(), window)) {
+            context().forward(record);
         }
-        // forward first: if booking refuses the event (an exception, to the dead-letter handler), the id is
-        // not recorded, so the sender's corrected resend is booked
-        context().forward(record);
-        seen.put(identity, at, at);
+    }
+
+    static boolean isDuplicate(WindowStore<String, Long> seen, UsageEvent event, long at, Duration window) {
+        try (WindowStoreIterator<Long> earlier = seen.fetch(identity(event), at - window.toMillis(), at + window.toMillis())) {
+            return earlier.hasNext();
+        }
+    }
+
+    static void remember(WindowStore<String, Long> seen, UsageEvent event, long at) {
+        seen.put(identity(event), at, at);
     }
 
     /** Unambiguous even when source or id contain separators: the source is length-prefixed. */

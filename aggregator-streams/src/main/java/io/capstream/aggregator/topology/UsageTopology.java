@@ -82,7 +82,7 @@ public final class UsageTopology {
 
         topology.addStateStore(Stores.windowStoreBuilder(
                 Stores.persistentWindowStore(DEDUP_STORE, window.dedupWindow().multipliedBy(2), Duration.ofMillis(1), false),
-                Serdes.String(), Serdes.Long()), DEDUP);
+                Serdes.String(), Serdes.Long()), DEDUP, ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(LimitUsage.class)), ACCOUNT, CUSTOMER_UPDATE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),

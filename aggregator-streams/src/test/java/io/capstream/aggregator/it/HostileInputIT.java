@@ -84,7 +84,7 @@ class HostileInputIT {
                 {"unknown field", "{\"id\": \"u\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}, \"extra\": 1}"},
                 {"unknown model", "{\"id\": \"m\", \"customer\": \"acme\", \"feature\": \"chat\", \"model\": \"gpt-9\", \"usage\": {\"input_tokens\": 1}}"},
                 {"unpriced meter", event("e1", "{\"frames\": 1}")},
-                {"cost finer than money", "{\"id\": \"g\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"gpu_seconds\": \"0.000000001\"}}"},
+                {"usage as a list", "{\"id\": \"g\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": [1]}"},
                 {"year 999999999", "{\"id\": \"t\", \"customer\": \"acme\", \"feature\": \"chat\", \"time\": \"+999999999-01-01T00:00:00Z\", \"usage\": {\"requests\": 1}}"},
                 {"time without offset", "{\"id\": \"t\", \"customer\": \"acme\", \"feature\": \"chat\", \"time\": \"2026-11-21T10:00:00\", \"usage\": {\"requests\": 1}}"},
                 {"customer with separator", "{\"id\": \"c\", \"customer\": \"ac|me\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}}"},
@@ -129,7 +129,7 @@ class HostileInputIT {
                 {"metadata webhook", webhook("http://169.254.169.254/latest/meta-data")}, {"ipv6 loopback webhook", webhook("https://[::1]:8080/")},
                 {"decimal ip webhook", webhook("https://2130706433:8080/")}, {"private webhook", webhook("https://10.0.0.5/")},
                 {"plain http webhook", webhook("http://hooks.example.com/")}, {"webhook without secret", "{\"contacts\": {\"webhook_url\": \"https://hooks.example.com/\"}}"},
-                {"unknown plan", "{\"plan\": \"gold\"}"}, {"status paused", "{\"status\": \"paused\"}"}, {"unknown field", "{\"tier\": \"gold\"}"},
+                {"plan with a space", "{\"plan\": \"go ld\"}"}, {"status paused", "{\"status\": \"paused\"}"}, {"unknown field", "{\"tier\": \"gold\"}"},
                 {"contacts not an object", "{\"contacts\": [1]}"}, {"duplicate key", "{\"plan\": \"pro\", \"plan\": \"free\"}"}, {"a list", "[1]"},
         };
         for (String[] b : badCustomers) {
@@ -221,9 +221,13 @@ class HostileInputIT {
         assertThat(probes).hasSizeGreaterThanOrEqualTo(100);
 
         // when every probe is sent, then each gets its status and a JSON error naming the problem
+        List<String> wrongStatus = new ArrayList<>();
         for (Probe probe : probes) {
             HttpResponse<String> response = send(probe);
-            assertThat(response.statusCode()).as(probe.name() + ": " + response.body()).isIn(box(probe.statuses()));
+            if (!java.util.Arrays.asList(box(probe.statuses())).contains(response.statusCode())) {
+                wrongStatus.add(probe.name() + " -> " + response.statusCode() + " " + response.body());
+                continue;
+            }
             if (response.statusCode() >= 400) {
                 JsonNode error = Stack.json(response).path("error");
                 assertThat(error.path("code").asText()).as(probe.name() + ": " + response.body()).isNotEmpty();
@@ -236,6 +240,7 @@ class HostileInputIT {
                 }
             }
         }
+        assertThat(wrongStatus).isEmpty();
         // and the two kinds Java's client cannot send: a long URL and a raw %00, on the socket
         for (int port : new int[] {stack.ingest.port(), aggregator.port(), sidecar.port()}) {
             assertJsonError(raw(port, "GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
