@@ -42,7 +42,7 @@ final class JsonErrorHandler extends ErrorHandler {
             default -> "http_" + status;
         });
         String phrase = HttpStatus.getMessage(status);
-        error.put("message", reason == null || reason.isBlank() ? phrase : phrase + ": " + reason);
+        error.put("message", reason == null || reason.isBlank() || reason.equalsIgnoreCase(phrase) ? phrase : phrase + ": " + reason);
         try {
             return Json.MAPPER.writeValueAsString(Map.of("error", error)).getBytes(StandardCharsets.UTF_8);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

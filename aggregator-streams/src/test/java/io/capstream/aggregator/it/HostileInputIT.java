@@ -266,6 +266,42 @@ class HostileInputIT {
         assertThat(ready(stack.ingest.port()) && ready(aggregator.port()) && ready(sidecar.port())).isTrue();
     }
 
+    @Test
+    void aDirectProducersEventThatCannotBeBookedIsBookedNotAtAllAndItsCorrectedResendCounts() throws Exception {
+        // given a cap on the customer, and an event from a direct Kafka producer (no ingest in front) whose cost no total can hold
+        assertThat(stack.control("PUT", "/v1/customers/direct/caps/budget", "{\"amount\": \"100\"}", Stack.ADMIN_KEY).statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(Stack.json(stack.usage(aggregator.port(), "direct")).get("limits").findValuesAsText("id")).contains("cap:budget"));
+        java.time.Instant now = java.time.Instant.now();
+        io.capstream.schemas.UsageEvent huge = directEvent("whole", now, new java.math.BigDecimal("99999999999999999999999999999"));
+        io.capstream.schemas.UsageEvent fixed = directEvent("whole", now, new java.math.BigDecimal("1000"));
+
+        // when it is produced, then its corrected version with the same id
+        java.util.Map<String, Object> props = java.util.Map.of("bootstrap.servers", io.capstream.testkit.SharedStack.kafka().bootstrapServers(), "acks", "all");
+        try (org.apache.kafka.clients.producer.KafkaProducer<String, io.capstream.schemas.UsageEvent> producer = new org.apache.kafka.clients.producer.KafkaProducer<>(
+                props, new org.apache.kafka.common.serialization.StringSerializer(), io.capstream.schemas.serde.RegistryAvroSerde.of(
+                        io.capstream.schemas.UsageEvent.class, new io.capstream.schemas.registry.SchemaRegistryClient(io.capstream.testkit.SharedStack.registry().url()), true))) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(stack.topics.usageEvents(), null, now.toEpochMilli(), "direct", huge)).get();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(stack.topics.usageEvents(), null, now.toEpochMilli(), "direct", fixed)).get();
+        }
+
+        // then only the corrected event is in every total: the feature's and the cap's, once
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            JsonNode usage = Stack.json(stack.usage(aggregator.port(), "direct"));
+            assertThat(usage.get("features")).isNotEmpty();
+            JsonNode chat = usage.get("features").get(0);
+            assertThat(chat.get("events").asLong()).isEqualTo(1);
+            assertThat(chat.get("cost").asText()).isEqualTo("0.00015");
+            assertThat(LimitsIT.limit(usage, "cap:budget").get("used").asText()).isEqualTo("0.00015");
+        });
+    }
+
+    static io.capstream.schemas.UsageEvent directEvent(String id, java.time.Instant at, java.math.BigDecimal tokens) {
+        return io.capstream.schemas.UsageEvent.newBuilder().setId(id).setSource("direct-producer").setCustomer("direct").setFeature("chat")
+                .setModel("gpt-4o-mini").setTime(at)
+                .setUsage(List.of(new io.capstream.schemas.Quantity("input_tokens", null, tokens.setScale(9)))).build();
+    }
+
     static String meters(int n) {
         StringJoiner m = new StringJoiner(",", "{", "}");
         for (int i = 0; i < n; i++) {
