@@ -91,7 +91,7 @@ public class CheckBenchmark {
         customers.values.put("acme", CustomerMapping.toRecord(acme.withCaps(List.of(new io.capstream.policy.Cap("alice", null, new BigDecimal("50"),
                 io.capstream.policy.Measure.USD, new io.capstream.policy.CapFilter(null, null, "alice", null),
                 io.capstream.policy.ResetSchedule.parse("daily"), Optional.of(ZoneId.of("Europe/Berlin")), false, false,
-                io.capstream.policy.Cap.DEFAULT_THRESHOLDS, io.capstream.policy.CapAction.BLOCK, false, Optional.empty()))), now));
+                io.capstream.policy.Cap.DEFAULT_THRESHOLDS, io.capstream.policy.LimitAction.BLOCK, false, Optional.empty()))), now));
         Fixed<LimitUsage> usage = new Fixed<>();
         for (String limit : List.of("entitlement:chat", "cap:monthly-spend")) {
             Instant start = io.capstream.policy.ResetSchedule.parse("billing").periodAt(now, ZoneId.of("UTC")).start();

@@ -177,7 +177,7 @@ public final class Enforcer {
         java.util.Map<String, PeriodKey> limits = keys.computeIfAbsent(customer, c -> new java.util.concurrent.ConcurrentHashMap<>());
         PeriodKey cached = limits.get(limitId);
         if (cached == null || !cached.start().equals(periodStart)) {
-            cached = new PeriodKey(periodStart, customer + '|' + limitId + '|' + periodStart);
+            cached = new PeriodKey(periodStart, io.capstream.schemas.topics.UsageKey.of(customer, limitId, periodStart));
             limits.put(limitId, cached);
         }
         return cached.key();

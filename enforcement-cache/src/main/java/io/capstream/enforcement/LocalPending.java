@@ -1,11 +1,9 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.Cap;
+import io.capstream.policy.Limit;
 import io.capstream.policy.CheckRequest;
 import io.capstream.policy.Customer;
-import io.capstream.policy.Entitlement;
 import io.capstream.policy.Period;
-import io.capstream.policy.Plan;
 import io.capstream.policy.PolicyDocument;
 import io.capstream.policy.Pricing;
 import io.capstream.policy.UnpriceableUsageException;
@@ -13,7 +11,6 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -75,13 +72,10 @@ final class LocalPending {
                 return BigDecimal.ZERO;
             }
         });
-        Optional<Plan> plan = policy.plan(customer.plan());
-        plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(e -> record(key(customer, e, now, keys), measureOf(e.measure().isMoney(), cost,
-                request.estimate().getOrDefault(e.measure().name(), BigDecimal.ZERO)), now));
-        for (Cap cap : customer.effectiveCaps(plan)) {
-            if (cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
-                record(key(customer, cap, now, keys), measureOf(cap.measure().isMoney(), cost,
-                        request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO)), now);
+        for (Limit limit : customer.limits(policy.plan(customer.plan()))) {
+            if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
+                Period period = limit.currentPeriod(customer, now);
+                record(keys.of(customer.id(), limit.limitId(), period.start()), limit.estimated(cost, request.estimate()), now);
             }
         }
     }
@@ -101,17 +95,4 @@ final class LocalPending {
         }
     }
 
-    private static BigDecimal measureOf(boolean money, BigDecimal cost, BigDecimal units) {
-        return money ? cost : units;
-    }
-
-    private static String key(Customer customer, Entitlement e, Instant now, Keys keys) {
-        Period period = e.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
-        return keys.of(customer.id(), e.limitId(), period.start());
-    }
-
-    private static String key(Customer customer, Cap cap, Instant now, Keys keys) {
-        Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.zoneOf(cap));
-        return keys.of(customer.id(), cap.limitId(), period.start());
-    }
 }

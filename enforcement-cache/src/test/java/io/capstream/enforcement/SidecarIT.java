@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.policy.Cap;
-import io.capstream.policy.CapAction;
+import io.capstream.policy.LimitAction;
 import io.capstream.policy.CapFilter;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Decimals;
@@ -78,10 +78,10 @@ class SidecarIT {
                 RegistryAvroSerde.of(CustomerRecord.class, registry, true));
              KafkaProducer<String, LimitUsage> usage = new KafkaProducer<>(kafka, new StringSerializer(),
                      RegistryAvroSerde.of(LimitUsage.class, registry, true))) {
-            customers.send(new ProducerRecord<>(topics.customers(), "capped", CustomerMapping.toRecord(customer("capped", CapAction.BLOCK, false), now)));
-            customers.send(new ProducerRecord<>(topics.customers(), "thrifty", CustomerMapping.toRecord(customer("thrifty", CapAction.DOWNGRADE, false), now)));
-            customers.send(new ProducerRecord<>(topics.customers(), "bigco", CustomerMapping.toRecord(customer("bigco", CapAction.BLOCK, true), now)));
-            customers.send(new ProducerRecord<>(topics.customers(), "raiser", CustomerMapping.toRecord(customer("raiser", CapAction.BLOCK, false), now)));
+            customers.send(new ProducerRecord<>(topics.customers(), "capped", CustomerMapping.toRecord(customer("capped", LimitAction.BLOCK, false), now)));
+            customers.send(new ProducerRecord<>(topics.customers(), "thrifty", CustomerMapping.toRecord(customer("thrifty", LimitAction.DOWNGRADE, false), now)));
+            customers.send(new ProducerRecord<>(topics.customers(), "bigco", CustomerMapping.toRecord(customer("bigco", LimitAction.BLOCK, true), now)));
+            customers.send(new ProducerRecord<>(topics.customers(), "raiser", CustomerMapping.toRecord(customer("raiser", LimitAction.BLOCK, false), now)));
             for (String c : List.of("capped", "thrifty", "bigco", "raiser")) {
                 usage.send(new ProducerRecord<>(topics.usageAggregates(), c + "|cap:budget|" + periodStart, LimitUsage.newBuilder()
                         .setCustomer(c).setLimitId("cap:budget").setKind("cap").setFeature(null).setPeriodStart(periodStart)
@@ -101,7 +101,7 @@ class SidecarIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> sidecar.enforcer().ready());
     }
 
-    static Customer customer(String id, CapAction action, boolean noHardCaps) {
+    static Customer customer(String id, LimitAction action, boolean noHardCaps) {
         Cap budget = new Cap("budget", "Team budget", new BigDecimal("10"), Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"),
                 Optional.empty(), false, false, Cap.DEFAULT_THRESHOLDS, action, false, Optional.empty());
         return new Customer(id, "pro", ZoneId.of("UTC"), 1, Customer.Contacts.NONE, noHardCaps, Customer.Status.ACTIVE, List.of(budget), List.of());
@@ -142,7 +142,7 @@ class SidecarIT {
         String request = """
                 {"customer": "raiser", "api_key": "k6", "feature": "chat", "model": "gpt-4o", "estimate": {"input_tokens": 1000}}""";
         assertThat(check(request).statusCode()).isEqualTo(402);
-        Customer raised = customer("raiser", CapAction.BLOCK, false);
+        Customer raised = customer("raiser", LimitAction.BLOCK, false);
         raised = raised.withCaps(List.of(raised.caps().getFirst().withAmount(new BigDecimal("20"))));
         SchemaRegistryClient registry = new SchemaRegistryClient(SharedStack.registry().url());
         try (KafkaProducer<String, CustomerRecord> customers = new KafkaProducer<>(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),

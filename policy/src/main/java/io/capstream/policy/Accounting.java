@@ -42,31 +42,24 @@ public final class Accounting {
     }
 
     /**
-     * How much of this event an entitlement counts: its cost for a USD entitlement, otherwise the
-     * event's quantity of the entitlement's meter.
-     */
-    public static BigDecimal entitlementUse(Entitlement entitlement, BigDecimal cost, Map<String, BigDecimal> usage) {
-        return entitlement.measure().isMoney() ? cost : usage.getOrDefault(entitlement.measure().name(), BigDecimal.ZERO);
-    }
-
-    /**
      * The included part of an event.
      *
-     * @param usedBefore what the entitlement had counted this period before the event
-     * @param use        what the entitlement counts of this event ({@link #entitlementUse})
+     * @param allowance  the limit whose usage the plan includes (the event's feature's entitlement), if any
+     * @param usedBefore what the allowance had counted this period before the event
+     * @param use        what the allowance counts of this event ({@link Limit#estimated}: cost or units)
      */
-    public static BigDecimal includedPart(Optional<Entitlement> entitlement, BigDecimal cost, BigDecimal use, BigDecimal usedBefore) {
-        if (entitlement.isEmpty() || cost.signum() == 0) {
+    public static BigDecimal includedPart(Optional<? extends Limit> allowance, BigDecimal cost, BigDecimal use, BigDecimal usedBefore) {
+        if (allowance.isEmpty() || cost.signum() == 0) {
             return BigDecimal.ZERO;
         }
-        BigDecimal remaining = entitlement.get().included().subtract(usedBefore).max(BigDecimal.ZERO);
+        BigDecimal remaining = allowance.get().amount().subtract(usedBefore).max(BigDecimal.ZERO);
         if (remaining.compareTo(use) >= 0) {
             return cost; // the whole event is inside
         }
         if (remaining.signum() == 0 || use.signum() == 0) {
             return BigDecimal.ZERO;
         }
-        if (entitlement.get().measure().isMoney()) {
+        if (allowance.get().measure().isMoney()) {
             return remaining;
         }
         // A quantity entitlement that runs out in the middle of the event: the share of the cost of

@@ -15,7 +15,7 @@ import java.util.Optional;
  */
 public record Cap(String id, String label, BigDecimal amount, Measure measure, CapFilter filter, ResetSchedule period,
                   Optional<ZoneId> timezone, boolean overageOnly, boolean ignoreGrants, List<BigDecimal> thresholds,
-                  CapAction action, boolean strict, Optional<Boolean> failOpen) {
+                  LimitAction action, boolean strict, Optional<Boolean> failOpen) implements Limit {
     public static final List<BigDecimal> DEFAULT_THRESHOLDS =
             List.of(new BigDecimal("0.8"), new BigDecimal("0.9"), BigDecimal.ONE);
 
@@ -23,12 +23,45 @@ public record Cap(String id, String label, BigDecimal amount, Measure measure, C
         thresholds = List.copyOf(thresholds);
     }
 
+    @Override
     public String limitId() {
-        return "cap:" + id;
+        return LimitIds.cap(id);
     }
 
+    @Override
+    public String kind() {
+        return "cap";
+    }
+
+    @Override
     public String displayLabel() {
         return label == null || label.isBlank() ? id : label;
+    }
+
+    @Override
+    public String feature() {
+        return filter.feature();
+    }
+
+    @Override
+    public boolean matches(String eventFeature, String model, String user, String apiKey) {
+        return filter.matches(eventFeature, model, user, apiKey);
+    }
+
+    /** {@link Accounting#counted}: spend, overage, with or without grants, or units of its meter. */
+    @Override
+    public BigDecimal counted(Accounting.Split split, java.util.Map<String, BigDecimal> usage) {
+        return Accounting.counted(this, split, usage);
+    }
+
+    @Override
+    public String refusalCode() {
+        return "spend_cap_reached";
+    }
+
+    @Override
+    public WayOut wayOut() {
+        return WayOut.RAISE_CAP;
     }
 
     public Cap withAmount(BigDecimal newAmount) {

@@ -62,6 +62,16 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
         return result;
     }
 
+    /**
+     * Every limit on this customer: the plan's ({@link Plan#limits}, entitlements first), then its caps
+     * ({@link #effectiveCaps}). The one list that booking, the usage report and enforcement loop over.
+     */
+    public List<Limit> limits(Optional<Plan> plan) {
+        List<Limit> result = new java.util.ArrayList<>(plan.map(Plan::limits).orElse(List.of()));
+        result.addAll(effectiveCaps(plan));
+        return result;
+    }
+
     /** The timezone a cap's periods use. */
     public ZoneId zoneOf(Cap cap) {
         return cap.timezone().orElse(timezone);

@@ -67,7 +67,7 @@ public final class Enforcement {
         java.util.Set<String> tried = new java.util.HashSet<>();
         tried.add(candidate);
         while (true) {
-            Optional<Over> over = limits.firstOver(candidate);
+            Optional<Over> over = customer.noHardCaps() ? Optional.empty() : limits.firstOver(candidate);
             if (over.isEmpty()) {
                 List<Decision.LimitInfo> warnings = limits.warnings(candidate);
                 if (candidate != null && !candidate.equals(request.model())) {
@@ -78,21 +78,19 @@ public final class Enforcement {
                 return Decision.allowed(warnings);
             }
             Over o = over.get();
-            if (customer.noHardCaps() || o.action == Action.ALLOW) {
-                return Decision.allowed(limits.warnings(candidate));
-            }
-            if (o.action == Action.DOWNGRADE && candidate != null) {
+            LimitAction action = o.limit().action();
+            if (action == LimitAction.DOWNGRADE && candidate != null) {
                 Optional<String> cheaper = policy.model(candidate).flatMap(Model::downgradeTo);
                 if (cheaper.isPresent() && tried.add(cheaper.get())) {
                     candidate = cheaper.get();
                     continue;
                 }
             }
-            if (o.action == Action.THROTTLE) {
-                return Decision.refused(o.code.equals("spend_cap_reached") ? "spend_cap_reached" : "plan_allowance_exhausted", 429,
-                        o.message + " Requests are slowed down until it resets.", Optional.of(o.info), Optional.of(Duration.ofSeconds(30)));
+            if (action == LimitAction.THROTTLE) {
+                return Decision.refused(o.limit().refusalCode(), 429, o.message() + " Requests are slowed down until it resets.",
+                        Optional.of(o.info()), Optional.of(Duration.ofSeconds(30)));
             }
-            return Decision.refused(o.code, 402, o.message, Optional.of(o.info), Optional.empty());
+            return Decision.refused(o.limit().refusalCode(), 402, o.message(), Optional.of(o.info()), Optional.empty());
         }
     }
 
@@ -100,21 +98,19 @@ public final class Enforcement {
     public record StrictHold(String limitId, Instant periodStart, BigDecimal amount, BigDecimal limit, Decision.LimitInfo info) {}
 
     /**
-     * The holds a request needs on the customer's strict caps (those it matches), each in the cap's
-     * current period: the request's estimated cost for a USD cap, its units for a meter cap.
+     * The holds a request needs on the customer's strict limits (those it matches), each in the limit's
+     * current period: the request's estimated cost for a USD limit, its units for a meter limit.
      */
     public static List<StrictHold> strictHolds(CheckRequest request, Customer customer, PolicyDocument policy, Instant now) {
         Optional<Plan> plan = policy.plan(customer.plan());
         Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now);
         BigDecimal cost = limits.cost(request.model());
         List<StrictHold> holds = new ArrayList<>();
-        for (Cap cap : customer.effectiveCaps(plan)) {
-            if (cap.strict() && cap.filter().matches(request.feature(), request.model(), request.user(), request.apiKey())) {
-                ZoneId zone = customer.zoneOf(cap);
-                Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
-                BigDecimal amount = cap.measure().isMoney() ? cost : request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO);
-                holds.add(new StrictHold(cap.limitId(), period.start(), amount, cap.amount(),
-                        limits.info(cap.limitId(), cap.displayLabel(), cap.measure(), BigDecimal.ZERO, cap.amount(), period, zone)));
+        for (Limit limit : customer.limits(plan)) {
+            if (limit.strict() && limit.matches(request.feature(), request.model(), request.user(), request.apiKey())) {
+                Period period = limit.currentPeriod(customer, now);
+                holds.add(new StrictHold(limit.limitId(), period.start(), limit.estimated(cost, request.estimate()), limit.amount(),
+                        limits.info(limit, BigDecimal.ZERO, period)));
             }
         }
         return holds;
@@ -130,9 +126,8 @@ public final class Enforcement {
         return chain;
     }
 
-    private enum Action { BLOCK, DOWNGRADE, THROTTLE, ALLOW }
-
-    private record Over(String code, Action action, String message, Decision.LimitInfo info) {}
+    /** The first limit a request would take past 100 %, and the sentence that says so. */
+    private record Over(Limit limit, String message, Decision.LimitInfo info) {}
 
     /** The customer's limits for one request. */
     private static final class Limits {
@@ -140,6 +135,7 @@ public final class Enforcement {
         private final Customer customer;
         private final PolicyDocument policy;
         private final Optional<Plan> plan;
+        private final List<Limit> all;
         private final BiFunction<String, Instant, BigDecimal> used;
         private final Instant now;
         Optional<Decision.LimitInfo> lastOver = Optional.empty();
@@ -150,6 +146,7 @@ public final class Enforcement {
             this.customer = customer;
             this.policy = policy;
             this.plan = plan;
+            this.all = customer.limits(plan);
             this.used = used;
             this.now = now;
         }
@@ -172,64 +169,34 @@ public final class Enforcement {
             return pricedCost;
         }
 
+        /** The first limit that would refuse the request on {@code model}; limits that only notify or bill never refuse. */
         Optional<Over> firstOver(String model) {
             BigDecimal cost = cost(model);
-            Optional<Entitlement> e = plan.flatMap(p -> p.entitlement(request.feature()));
-            if (e.isPresent() && e.get().over() != io.capstream.policy.Over.BILL_OVERAGE) {
-                Entitlement ent = e.get();
-                Period period = ent.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
-                BigDecimal u = used.apply(ent.limitId(), period.start());
-                BigDecimal add = ent.measure().isMoney() ? cost : request.estimate().getOrDefault(ent.measure().name(), BigDecimal.ZERO);
-                if (over(u, add, ent.included())) {
-                    Decision.LimitInfo info = info(ent.limitId(), ent.feature() + " allowance", ent.measure(), u, ent.included(), period, customer.timezone());
-                    lastOver = Optional.of(info);
-                    return Optional.of(new Over("plan_allowance_exhausted", switch (ent.over()) {
-                        case BLOCK -> Action.BLOCK;
-                        case DOWNGRADE -> Action.DOWNGRADE;
-                        case THROTTLE -> Action.THROTTLE;
-                        case BILL_OVERAGE -> Action.ALLOW;
-                    }, sentence("The " + plan.get().name() + " plan's " + ent.feature() + " allowance", info, "Upgrade", info.upgradeUrl()), info));
-                }
-            }
-            for (Cap cap : customer.effectiveCaps(plan)) {
-                if (!cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
+            for (Limit limit : all) {
+                if (limit.action().lets() || !limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     continue;
                 }
-                ZoneId zone = customer.zoneOf(cap);
-                Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
-                BigDecimal u = used.apply(cap.limitId(), period.start());
-                BigDecimal add = cap.measure().isMoney() ? cost : request.estimate().getOrDefault(cap.measure().name(), BigDecimal.ZERO);
-                if (over(u, add, cap.amount())) {
-                    Decision.LimitInfo info = info(cap.limitId(), cap.displayLabel(), cap.measure(), u, cap.amount(), period, zone);
+                Period period = limit.currentPeriod(customer, now);
+                BigDecimal u = used.apply(limit.limitId(), period.start());
+                if (over(u, limit.estimated(cost, request.estimate()), limit.amount())) {
+                    Decision.LimitInfo info = info(limit, u, period);
                     lastOver = Optional.of(info);
-                    return Optional.of(new Over("spend_cap_reached", switch (cap.action()) {
-                        case BLOCK -> Action.BLOCK;
-                        case DOWNGRADE -> Action.DOWNGRADE;
-                        case THROTTLE -> Action.THROTTLE;
-                        case NOTIFY -> Action.ALLOW;
-                    }, sentence("Your " + cap.displayLabel(), info, "Raise the cap", info.raiseCapUrl()), info));
+                    return Optional.of(new Over(limit, sentence(limit, info), info));
                 }
             }
             return Optional.empty();
         }
 
+        /** The limits at 80 % or more with this request's cost added (units are not added: a warning is about spend). */
         List<Decision.LimitInfo> warnings(String model) {
             BigDecimal cost = cost(model);
             List<Decision.LimitInfo> warnings = new ArrayList<>();
-            plan.flatMap(p -> p.entitlement(request.feature())).ifPresent(ent -> {
-                Period period = ent.period().resolve(customer.billingAnchorDay()).currentPeriod(now, customer.timezone());
-                BigDecimal u = used.apply(ent.limitId(), period.start()).add(ent.measure().isMoney() ? cost : BigDecimal.ZERO);
-                if (Thresholds.reached(u, ent.included(), WARN_AT)) {
-                    warnings.add(info(ent.limitId(), ent.feature() + " allowance", ent.measure(), u, ent.included(), period, customer.timezone()));
-                }
-            });
-            for (Cap cap : customer.effectiveCaps(plan)) {
-                if (cap.filter().matches(request.feature(), model, request.user(), request.apiKey())) {
-                    ZoneId zone = customer.zoneOf(cap);
-                    Period period = cap.period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone);
-                    BigDecimal u = used.apply(cap.limitId(), period.start()).add(cap.measure().isMoney() ? cost : BigDecimal.ZERO);
-                    if (Thresholds.reached(u, cap.amount(), WARN_AT)) {
-                        warnings.add(info(cap.limitId(), cap.displayLabel(), cap.measure(), u, cap.amount(), period, zone));
+            for (Limit limit : all) {
+                if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
+                    Period period = limit.currentPeriod(customer, now);
+                    BigDecimal u = used.apply(limit.limitId(), period.start()).add(limit.measure().isMoney() ? cost : BigDecimal.ZERO);
+                    if (Thresholds.reached(u, limit.amount(), WARN_AT)) {
+                        warnings.add(info(limit, u, period));
                     }
                 }
             }
@@ -240,17 +207,25 @@ public final class Enforcement {
             return used.add(add).compareTo(limit) > 0 || (add.signum() == 0 && used.compareTo(limit) >= 0);
         }
 
-        private Decision.LimitInfo info(String id, String label, Measure measure, BigDecimal u, BigDecimal limit, Period period, ZoneId zone) {
-            return new Decision.LimitInfo(id, label, measure.name(),
+        private Decision.LimitInfo info(Limit limit, BigDecimal u, Period period) {
+            Measure measure = limit.measure();
+            ZoneId zone = limit.zone(customer);
+            String id = limit.limitId();
+            return new Decision.LimitInfo(id, limit.displayLabel(), measure.name(),
                     measure.isMoney() ? Decimals.formatMoney(u) : Decimals.formatQuantity(u),
-                    measure.isMoney() ? Decimals.formatMoney(limit) : Decimals.formatQuantity(limit),
-                    LimitState.percent(u, limit).toPlainString(), period.end().atZone(zone).toOffsetDateTime(), zone.getId(),
+                    measure.isMoney() ? Decimals.formatMoney(limit.amount()) : Decimals.formatQuantity(limit.amount()),
+                    LimitState.percent(u, limit.amount()).toPlainString(), period.end().atZone(zone).toOffsetDateTime(), zone.getId(),
                     policy.links().raiseCapFor(customer.id(), id), policy.links().upgradeFor(customer.id(), id),
                     policy.links().topUpFor(customer.id(), id));
         }
 
-        private String sentence(String subject, Decision.LimitInfo info, String way, Optional<String> url) {
+        private String sentence(Limit limit, Decision.LimitInfo info) {
             Measure measure = Measure.of(info.measure());
+            String subject = limit.wayOut() == Limit.WayOut.UPGRADE
+                    ? "The " + plan.map(Plan::name).orElse("") + " plan's " + limit.displayLabel() + " allowance"
+                    : "Your " + limit.displayLabel();
+            Optional<String> url = limit.wayOut() == Limit.WayOut.UPGRADE ? info.upgradeUrl() : info.raiseCapUrl();
+            String way = limit.wayOut() == Limit.WayOut.UPGRADE ? "Upgrade" : "Raise the cap";
             return subject + " of " + Wording.amount(new BigDecimal(info.limit()), measure.name()) + " is used up ("
                     + Wording.amount(new BigDecimal(info.used()), measure.name()) + " used). It resets on "
                     + Wording.when(info.resetsAt().toInstant(), ZoneId.of(info.timezone())) + "."

@@ -174,7 +174,7 @@ public final class PolicyLoader {
             }
             java.math.BigDecimal included = specs.decimal(p + ".included", en.get("included"), true);
             ResetSchedule period = specs.schedule(p + ".period", en.get("period"), "billing");
-            Over over = specs.enumValue(p + ".over", en.get("over"), Over.class, Over.BILL_OVERAGE);
+            LimitAction over = specs.action(p + ".over", en.get("over"), LimitAction.ENTITLEMENT, LimitAction.BILL_OVERAGE);
             List<java.math.BigDecimal> warnAt = specs.thresholds(p + ".warn_at", en.get("warn_at"), Cap.DEFAULT_THRESHOLDS);
             if (included != null && period != null && over != null && warnAt != null) {
                 entitlements.put(e.getKey(), new Entitlement(e.getKey(), measure, included, period, over, warnAt));

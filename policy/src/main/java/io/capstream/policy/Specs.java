@@ -70,7 +70,7 @@ public final class Specs {
         ResetSchedule period = schedule(path + ".period", node.get("period"), "billing");
         Optional<ZoneId> zone = Optional.ofNullable(text(path + ".timezone", node.get("timezone"))).map(z -> zone(path + ".timezone", z));
         List<BigDecimal> thresholds = thresholds(path + ".thresholds", node.get("thresholds"), Cap.DEFAULT_THRESHOLDS);
-        CapAction action = enumValue(path + ".action", node.get("action"), CapAction.class, CapAction.BLOCK);
+        LimitAction action = action(path + ".action", node.get("action"), LimitAction.CAP, LimitAction.BLOCK);
         CapFilter filter = new CapFilter(identifier(path + ".feature", node.get("feature"), false),
                 identifier(path + ".model", node.get("model"), false),
                 text(path + ".user", node.get("user"), 256), text(path + ".api_key", node.get("api_key"), 256));
@@ -386,6 +386,18 @@ public final class Specs {
             errors.add(path + ": " + e.getMessage());
             return null;
         }
+    }
+
+    /** One of the actions a kind of limit allows ({@link LimitAction#CAP}, {@link LimitAction#ENTITLEMENT}). */
+    public LimitAction action(String path, JsonNode node, List<LimitAction> allowed, LimitAction defaultValue) {
+        if (node == null || node.isNull()) {
+            return defaultValue;
+        }
+        Optional<LimitAction> action = allowed.stream().filter(a -> node.isTextual() && a.name().equalsIgnoreCase(node.asText())).findFirst();
+        if (action.isEmpty()) {
+            errors.add(path + ": one of " + allowed.stream().map(a -> a.name().toLowerCase(Locale.ROOT)).toList());
+        }
+        return action.orElse(null);
     }
 
     public <E extends Enum<E>> E enumValue(String path, JsonNode node, Class<E> type, E defaultValue) {

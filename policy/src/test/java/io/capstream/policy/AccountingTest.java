@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class AccountingTest {
     static final Instant NOW = Instant.parse("2026-11-21T10:00:00Z");
     static final Entitlement CHAT_10_USD = new Entitlement("chat", Measure.USD, new BigDecimal("10"),
-            ResetSchedule.parse("billing"), Over.BILL_OVERAGE, Cap.DEFAULT_THRESHOLDS);
+            ResetSchedule.parse("billing"), LimitAction.BILL_OVERAGE, Cap.DEFAULT_THRESHOLDS);
 
     static Grant grant(String id, String amount, int priority, Instant expires) {
         return new Grant(id, new BigDecimal(amount), "promotional", priority, NOW.minusSeconds(3600), Optional.ofNullable(expires), Optional.empty());
@@ -27,7 +27,7 @@ class AccountingTest {
 
     static Cap cap(boolean overageOnly, boolean ignoreGrants) {
         return new Cap("c", null, new BigDecimal("100"), Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"), Optional.empty(),
-                overageOnly, ignoreGrants, Cap.DEFAULT_THRESHOLDS, CapAction.BLOCK, false, Optional.empty());
+                overageOnly, ignoreGrants, Cap.DEFAULT_THRESHOLDS, LimitAction.BLOCK, false, Optional.empty());
     }
 
     @Test
@@ -89,7 +89,7 @@ class AccountingTest {
     @Test
     void aRequestEntitlementThatRunsOutMidEventIncludesTheShareOfTheUnitsStillInside() {
         Entitlement requests = new Entitlement("drafts", Measure.of("requests"), new BigDecimal("100"),
-                ResetSchedule.parse("daily"), Over.THROTTLE, Cap.DEFAULT_THRESHOLDS);
+                ResetSchedule.parse("daily"), LimitAction.THROTTLE, Cap.DEFAULT_THRESHOLDS);
         // 99 of 100 used; an event of 4 requests costing $0.40: one request is inside
         BigDecimal included = Accounting.includedPart(Optional.of(requests), new BigDecimal("0.40"), new BigDecimal("4"), new BigDecimal("99"));
         assertThat(included).isEqualByComparingTo("0.10");

@@ -36,7 +36,7 @@ class EnforcementTest {
 
     final Map<String, BigDecimal> used = new HashMap<>();
 
-    static Cap cap(String amount, CapAction action) {
+    static Cap cap(String amount, LimitAction action) {
         return new Cap("budget", "Team budget", new BigDecimal(amount), Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"),
                 Optional.empty(), false, false, Cap.DEFAULT_THRESHOLDS, action, false, Optional.empty());
     }
@@ -94,7 +94,7 @@ class EnforcementTest {
     void aBlockingCapRefusesWith402NamingTheCapUsedLimitResetAndTheWayOut() {
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("9.999"));
         // 1,000 tokens of claude-sonnet cost $0.003: 9.999 + 0.003 > 10
-        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE));
+        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE));
 
         assertThat(d.status()).isEqualTo(402);
         assertThat(d.code()).isEqualTo("spend_cap_reached");
@@ -111,7 +111,7 @@ class EnforcementTest {
     @Test
     void aDowngradeCapMovesToTheCheaperModelAndBlocksWhenTheChainEnds() {
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("9.996"));
-        Customer acme = customer(List.of(cap("10", CapAction.DOWNGRADE)), false, Customer.Status.ACTIVE);
+        Customer acme = customer(List.of(cap("10", LimitAction.DOWNGRADE)), false, Customer.Status.ACTIVE);
         // sonnet would cost $0.006 (over), haiku $0.002 (fits)
         Decision d = decide(chat("claude-sonnet", 2000), acme);
         assertThat(d.outcome()).isEqualTo(Decision.Outcome.DOWNGRADE);
@@ -130,7 +130,7 @@ class EnforcementTest {
         assertThat(throttled.retryAfter()).isPresent();
 
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("50"));
-        Decision notified = decide(chat("claude-haiku", 1), customer(List.of(cap("10", CapAction.NOTIFY)), false, Customer.Status.ACTIVE));
+        Decision notified = decide(chat("claude-haiku", 1), customer(List.of(cap("10", LimitAction.NOTIFY)), false, Customer.Status.ACTIVE));
         assertThat(notified.allowsRequest()).isTrue();
         assertThat(notified.warnings()).extracting(Decision.LimitInfo::id).contains("cap:budget");
     }
@@ -138,7 +138,7 @@ class EnforcementTest {
     @Test
     void anEnterpriseOverrideNeverBlocksButStillWarns() {
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("100"));
-        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", CapAction.BLOCK)), true, Customer.Status.ACTIVE));
+        Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", LimitAction.BLOCK)), true, Customer.Status.ACTIVE));
         assertThat(d.outcome()).isEqualTo(Decision.Outcome.WARN);
         assertThat(d.warnings()).isNotEmpty();
     }
@@ -146,7 +146,7 @@ class EnforcementTest {
     @Test
     void at85PercentTheRequestIsAllowedWithAWarning() {
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("8.5"));
-        Decision d = decide(chat("claude-haiku", 1), customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE));
+        Decision d = decide(chat("claude-haiku", 1), customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE));
         assertThat(d.outcome()).isEqualTo(Decision.Outcome.WARN);
         assertThat(d.warnings()).singleElement().satisfies(w -> assertThat(w.percent()).isEqualTo("85.0"));
     }
@@ -154,7 +154,7 @@ class EnforcementTest {
     @Test
     void aRequestWithoutAModelIsDecidedOnItsEstimatedCost() {
         CheckRequest noModel = new CheckRequest("acme", null, null, "chat", null, Map.of(), Optional.of(new BigDecimal("0.50")));
-        assertThat(decide(noModel, customer(List.of(cap("10", CapAction.BLOCK)), false, Customer.Status.ACTIVE)).outcome())
+        assertThat(decide(noModel, customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE)).outcome())
                 .isEqualTo(Decision.Outcome.ALLOW);
     }
 }

@@ -69,7 +69,7 @@ class HostileInputTest {
                 "a", new Model("a", Map.of("input_tokens", price), "standard", Optional.of("b")),
                 "b", new Model("b", Map.of("input_tokens", price), "standard", Optional.of("a"))), Map.of());
         Cap cap = new Cap("budget", null, BigDecimal.ONE, Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"), Optional.empty(),
-                false, false, Cap.DEFAULT_THRESHOLDS, CapAction.DOWNGRADE, false, Optional.empty());
+                false, false, Cap.DEFAULT_THRESHOLDS, LimitAction.DOWNGRADE, false, Optional.empty());
         Customer customer = Customer.unconfigured("acme", null).withCaps(List.of(cap));
         CheckRequest request = new CheckRequest("acme", null, null, "chat", "a", Map.of("input_tokens", BigDecimal.ONE), Optional.empty());
 

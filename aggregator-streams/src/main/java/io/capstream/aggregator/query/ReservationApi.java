@@ -2,7 +2,7 @@ package io.capstream.aggregator.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.aggregator.strict.ReservationBook;
-import io.capstream.aggregator.topology.UsageKeys;
+import io.capstream.schemas.topics.UsageKey;
 import io.capstream.policy.CheckRequest;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Decimals;
@@ -71,7 +71,7 @@ public final class ReservationApi {
             List<ReservationBook.Hold> holds = new ArrayList<>();
             Map<String, Enforcement.StrictHold> byKey = new LinkedHashMap<>();
             for (Enforcement.StrictHold h : strict) {
-                String key = UsageKeys.key(customer.id(), h.limitId(), h.periodStart());
+                String key = UsageKey.of(customer.id(), h.limitId(), h.periodStart());
                 holds.add(new ReservationBook.Hold(key, h.amount(), h.limit()));
                 byKey.put(key, h);
             }

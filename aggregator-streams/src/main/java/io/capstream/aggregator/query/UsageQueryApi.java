@@ -1,6 +1,6 @@
 package io.capstream.aggregator.query;
 
-import io.capstream.aggregator.topology.UsageKeys;
+import io.capstream.schemas.topics.UsageKey;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
@@ -49,7 +49,7 @@ public final class UsageQueryApi {
         }
         router.localOrForward(ctx, customer).ifPresent(partition -> {
             Map<String, LimitUsage> entries = new HashMap<>();
-            try (KeyValueIterator<String, LimitUsage> it = partition.limits().prefixScan(UsageKeys.customerPrefix(customer),
+            try (KeyValueIterator<String, LimitUsage> it = partition.limits().prefixScan(UsageKey.customerPrefix(customer),
                     Serdes.String().serializer())) {
                 while (it.hasNext()) {
                     KeyValue<String, LimitUsage> entry = it.next();

@@ -1,10 +1,10 @@
 package io.capstream.aggregator.query;
 
-import io.capstream.aggregator.topology.UsageKeys;
-import io.capstream.policy.Cap;
+import io.capstream.schemas.topics.UsageKey;
+import io.capstream.policy.Limit;
+import io.capstream.policy.LimitIds;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Decimals;
-import io.capstream.policy.Entitlement;
 import io.capstream.policy.Grant;
 import io.capstream.policy.LimitState;
 import io.capstream.policy.Measure;
@@ -61,24 +61,16 @@ public record UsageReport(String customer, String plan, String timezone, String 
         Optional<Plan> plan = policy.plan(customer.plan());
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(now, zone);
         List<LimitView> limits = new ArrayList<>();
-        for (Entitlement e : plan.map(p -> p.entitlements().values()).orElse(List.of())) {
-            Period period = e.period().resolve(customer.billingAnchorDay()).periodAt(now, zone);
-            LimitUsage r = lookup.apply(UsageKeys.key(customer.id(), e.limitId(), period.start()));
-            limits.add(limit(e.limitId(), "entitlement", e.feature(), e.feature(), e.measure(), period, zone, e.included(),
-                    r, e.warnAt(), e.over().name()));
-        }
-        for (Cap cap : customer.effectiveCaps(plan)) {
-            ZoneId capZone = customer.zoneOf(cap);
-            Period period = cap.period().resolve(customer.billingAnchorDay()).periodAt(now, capZone);
-            LimitUsage r = lookup.apply(UsageKeys.key(customer.id(), cap.limitId(), period.start()));
-            limits.add(limit(cap.limitId(), "cap", cap.displayLabel(), cap.filter().feature(), cap.measure(), period, capZone,
-                    cap.amount(), r, cap.thresholds(), cap.action().name()));
+        for (Limit limit : customer.limits(plan)) {
+            Period period = limit.periodAt(customer, now);
+            LimitUsage r = lookup.apply(UsageKey.of(customer.id(), limit.limitId(), period.start()));
+            limits.add(limit(limit, period, limit.zone(customer), r));
         }
         List<FeatureView> features = new ArrayList<>();
         BigDecimal billed = BigDecimal.ZERO;
         BigDecimal total = BigDecimal.ZERO;
         for (String feature : featuresOf(entries, billing)) {
-            LimitUsage r = lookup.apply(UsageKeys.key(customer.id(), UsageKeys.featureLimit(feature), billing.start()));
+            LimitUsage r = lookup.apply(UsageKey.of(customer.id(), io.capstream.policy.LimitIds.feature(feature), billing.start()));
             if (r == null) {
                 continue;
             }
@@ -93,7 +85,7 @@ public record UsageReport(String customer, String plan, String timezone, String 
         }
         List<GrantView> grants = new ArrayList<>();
         for (Grant g : customer.grants()) {
-            LimitUsage r = lookup.apply(UsageKeys.key(customer.id(), "grant:" + g.id(), g.effectiveAt()));
+            LimitUsage r = lookup.apply(UsageKey.of(customer.id(), LimitIds.grant(g.id()), g.effectiveAt()));
             BigDecimal remaining = g.amount().subtract(r == null ? BigDecimal.ZERO : r.getUsed()).max(BigDecimal.ZERO);
             grants.add(new GrantView(g.id(), g.category(), Decimals.formatMoney(g.amount()), Decimals.formatMoney(remaining),
                     at(g.effectiveAt(), zone), g.expiresAt().map(x -> at(x, zone)).orElse(null), g.feature().orElse(null),
@@ -108,20 +100,21 @@ public record UsageReport(String customer, String plan, String timezone, String 
                 limits, features, grants, bill, Decimals.formatMoney(total), stale);
     }
 
-    private static LimitView limit(String id, String kind, String label, String feature, Measure measure, Period period, ZoneId zone,
-                                   BigDecimal limit, LimitUsage r, List<BigDecimal> thresholds, String action) {
+    private static LimitView limit(Limit l, Period period, ZoneId zone, LimitUsage r) {
+        BigDecimal limit = l.amount();
+        Measure measure = l.measure();
         BigDecimal used = r == null ? BigDecimal.ZERO : r.getUsed();
         List<String> crossed = r == null ? List.of() : r.getThresholdsCrossed().stream()
                 .filter(t -> io.capstream.policy.Thresholds.reached(used, limit, new BigDecimal(t))).toList();
-        return new LimitView(id, kind, label, feature, measure.name(), at(period.start(), zone), at(period.end(), zone),
+        return new LimitView(l.limitId(), l.kind(), l.displayLabel(), l.feature(), measure.name(), at(period.start(), zone), at(period.end(), zone),
                 amount(limit, measure), amount(used, measure), amount(LimitState.remaining(used, limit), measure),
-                LimitState.percent(used, limit).toPlainString(), LimitState.of(used, limit, thresholds).name().toLowerCase(Locale.ROOT),
-                thresholds.stream().map(BigDecimal::toPlainString).toList(), crossed, action.toLowerCase(Locale.ROOT));
+                LimitState.percent(used, limit).toPlainString(), LimitState.of(used, limit, l.thresholds()).name().toLowerCase(Locale.ROOT),
+                l.thresholds().stream().map(BigDecimal::toPlainString).toList(), crossed, l.action().name().toLowerCase(Locale.ROOT));
     }
 
     private static List<String> featuresOf(Map<String, LimitUsage> entries, Period billing) {
         return entries.values().stream()
-                .filter(r -> "feature".equals(r.getKind()) && r.getPeriodStart().equals(billing.start()))
+                .filter(r -> io.capstream.policy.Booking.Total.FEATURE.equals(r.getKind()) && r.getPeriodStart().equals(billing.start()))
                 .map(LimitUsage::getFeature).sorted().toList();
     }
 

@@ -1,52 +1,49 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.policy.Booking.Total;
 import io.capstream.policy.Decimals;
 import io.capstream.policy.Period;
-import io.capstream.policy.Thresholds;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.Quantity;
 import java.math.BigDecimal;
-import java.time.Instant;
 import java.time.ZoneId;
-import java.util.ArrayList;
-import java.util.List;
 
-/** Building and updating the {@link LimitUsage} records kept in the limits store and emitted to usage-aggregates. */
+/** The running totals of {@link io.capstream.policy.Booking} as the {@link LimitUsage} records the limits store and usage-aggregates hold. */
 final class LimitRecords {
-    static final String FEATURE = "feature";
-    static final String ENTITLEMENT = "entitlement";
-    static final String CAP = "cap";
-    static final String GRANT = "grant";
-    private static final BigDecimal ZERO = Decimals.money(BigDecimal.ZERO);
-
     private LimitRecords() {}
 
-    static LimitUsage empty(String customer, String limitId, String kind, String feature, Period period, ZoneId zone, String measure) {
+    static Total toTotal(LimitUsage r) {
+        return new Total(r.getLimitId(), r.getKind(), r.getFeature(), r.getMeasure(), new Period(r.getPeriodStart(), r.getPeriodEnd()),
+                ZoneId.of(r.getTimezone()), r.getLimit(), r.getUsed(), r.getCost(), r.getIncluded(), r.getGrantCovered(), r.getBilled(),
+                r.getEvents(), r.getUpdatedAt(), r.getThresholdsCrossed().stream().map(BigDecimal::new).toList(),
+                r.getQuantities().stream().map(q -> new Total.Quantity(q.getMeter(), q.getModel(), q.getQuantity())).toList());
+    }
+
+    /** The record of a total, every amount at its wire scale (fails rather than rounds). */
+    static LimitUsage toRecord(String customer, Total t) {
         return LimitUsage.newBuilder()
-                .setCustomer(customer).setLimitId(limitId).setKind(kind).setFeature(feature)
-                .setPeriodStart(period.start()).setPeriodEnd(period.end()).setTimezone(zone.getId()).setMeasure(measure)
-                .setQuantities(List.of()).setCost(ZERO).setUsed(ZERO).setIncluded(ZERO).setGrantCovered(ZERO).setBilled(ZERO)
-                .setEvents(0).setUpdatedAt(Instant.EPOCH).setThresholdsCrossed(List.of())
+                .setCustomer(customer).setLimitId(t.limitId()).setKind(t.kind()).setFeature(t.feature())
+                .setPeriodStart(t.period().start()).setPeriodEnd(t.period().end()).setTimezone(t.zone().getId()).setMeasure(t.measure())
+                .setQuantities(t.quantities().stream().map(q -> new Quantity(q.meter(), q.model(), Decimals.quantity(q.amount()))).toList())
+                .setCost(Decimals.money(t.cost())).setUsed(Decimals.money(t.used())).setLimit(Decimals.money(t.limit()))
+                .setIncluded(Decimals.money(t.included())).setGrantCovered(Decimals.money(t.grantCovered())).setBilled(Decimals.money(t.billed()))
+                .setEvents(t.events()).setUpdatedAt(t.updatedAt())
+                .setThresholdsCrossed(t.crossed().stream().map(BigDecimal::toPlainString).toList())
                 .build();
     }
 
-    static List<BigDecimal> crossed(LimitUsage r) {
-        return r.getThresholdsCrossed().stream().map(BigDecimal::new).toList();
-    }
-
-    /**
-     * Applies the limit in force and adds {@code amount} to what the limit counted; thresholds no
-     * longer reached under a raised limit re-arm first.
-     *
-     * @return the thresholds this update crossed, lowest first
-     */
-    static List<BigDecimal> count(LimitUsage r, BigDecimal limit, List<BigDecimal> thresholds, BigDecimal amount) {
-        List<BigDecimal> crossed = new ArrayList<>(Thresholds.stillCrossed(r.getUsed(), limit, crossed(r)));
-        BigDecimal used = r.getUsed().add(amount);
-        List<BigDecimal> newly = Thresholds.newlyCrossed(used, limit, thresholds, crossed);
-        crossed.addAll(newly);
-        r.setUsed(Decimals.money(used));
-        r.setLimit(Decimals.money(limit));
-        r.setThresholdsCrossed(crossed.stream().sorted().map(BigDecimal::toPlainString).toList());
-        return newly;
+    /** Whether every amount fits its wire type: {@code decimal(38, 18)}, quantities {@code decimal(38, 9)}. */
+    static String misfit(Total t) {
+        for (BigDecimal amount : java.util.List.of(t.used(), t.cost(), t.included(), t.grantCovered(), t.billed(), t.limit())) {
+            if (!Decimals.fitsTotal(amount)) {
+                return t.limitId();
+            }
+        }
+        for (Total.Quantity q : t.quantities()) {
+            if (q.amount().precision() - q.amount().scale() > 38 - Decimals.QUANTITY_SCALE) {
+                return t.limitId() + " (" + q.meter() + ")";
+            }
+        }
+        return null;
     }
 }

@@ -4,7 +4,7 @@ import static io.capstream.aggregator.topology.TopologyFixture.event;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.capstream.policy.Cap;
-import io.capstream.policy.CapAction;
+import io.capstream.policy.LimitAction;
 import io.capstream.policy.CapFilter;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Grant;
@@ -51,7 +51,7 @@ class LimitsTopologyTest {
 
     static Cap cap(String id, String amount, boolean overageOnly, boolean ignoreGrants) {
         return new Cap(id, null, new BigDecimal(amount), Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"), Optional.empty(),
-                overageOnly, ignoreGrants, Cap.DEFAULT_THRESHOLDS, CapAction.BLOCK, false, Optional.empty());
+                overageOnly, ignoreGrants, Cap.DEFAULT_THRESHOLDS, LimitAction.BLOCK, false, Optional.empty());
     }
 
     static Customer customer(List<Cap> caps, List<Grant> grants) {
@@ -125,7 +125,7 @@ class LimitsTopologyTest {
     @Test
     void aDailyCapInKolkataSplitsUsageAtLocalMidnight() {
         Cap daily = new Cap("daily", null, new BigDecimal("100"), Measure.USD, CapFilter.ALL, ResetSchedule.parse("daily"),
-                Optional.of(ZoneId.of("Asia/Kolkata")), false, false, Cap.DEFAULT_THRESHOLDS, CapAction.NOTIFY, false, Optional.empty());
+                Optional.of(ZoneId.of("Asia/Kolkata")), false, false, Cap.DEFAULT_THRESHOLDS, LimitAction.NOTIFY, false, Optional.empty());
         f.configure(customer(List.of(daily), List.of()), T0);
 
         f.send(event("before", "acme", "chat", null, Instant.parse("2026-11-21T18:29:59Z"), Map.of("requests", 1L)), T0.plus(Duration.ofHours(9)));
@@ -138,7 +138,7 @@ class LimitsTopologyTest {
     @Test
     void capsFilteredByUserCountOnlyThatUser() {
         Cap alice = new Cap("alice", null, new BigDecimal("5"), Measure.USD, new CapFilter(null, null, "alice", null),
-                ResetSchedule.parse("billing"), Optional.empty(), false, false, Cap.DEFAULT_THRESHOLDS, CapAction.BLOCK, false, Optional.empty());
+                ResetSchedule.parse("billing"), Optional.empty(), false, false, Cap.DEFAULT_THRESHOLDS, LimitAction.BLOCK, false, Optional.empty());
         f.configure(customer(List.of(alice), List.of()), T0);
         f.send(io.capstream.schemas.UsageEvent.newBuilder(event("a", "acme", "chat", null, T0, Map.of("requests", 2L))).setUser("alice").build(), T0);
         f.send(io.capstream.schemas.UsageEvent.newBuilder(event("b", "acme", "chat", null, T0, Map.of("requests", 3L))).setUser("bob").build(), T0);

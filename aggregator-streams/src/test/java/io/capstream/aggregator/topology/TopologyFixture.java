@@ -1,5 +1,6 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.schemas.topics.UsageKey;
 import io.capstream.policy.Customer;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
@@ -87,7 +88,7 @@ final class TopologyFixture implements AutoCloseable {
 
     LimitUsage limit(String customer, String limitId, Instant periodStart) {
         KeyValueStore<String, LimitUsage> store = driver.getKeyValueStore(UsageTopology.LIMITS_STORE);
-        return store.get(UsageKeys.key(customer, limitId, periodStart));
+        return store.get(UsageKey.of(customer, limitId, periodStart));
     }
 
     @Override

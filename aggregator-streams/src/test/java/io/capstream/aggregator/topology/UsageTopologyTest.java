@@ -1,5 +1,6 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.schemas.topics.UsageKey;
 import static io.capstream.aggregator.topology.TopologyFixture.event;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,7 +41,7 @@ class UsageTopologyTest {
     }
 
     LimitUsage total(String customer, String feature, Instant periodStart) {
-        return f.limit(customer, UsageKeys.featureLimit(feature), periodStart);
+        return f.limit(customer, io.capstream.policy.LimitIds.feature(feature), periodStart);
     }
 
     @Test

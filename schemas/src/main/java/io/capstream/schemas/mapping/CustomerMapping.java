@@ -1,7 +1,7 @@
 package io.capstream.schemas.mapping;
 
 import io.capstream.policy.Cap;
-import io.capstream.policy.CapAction;
+import io.capstream.policy.LimitAction;
 import io.capstream.policy.CapFilter;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Decimals;
@@ -63,7 +63,7 @@ public final class CustomerMapping {
         return new Cap(r.getId(), r.getLabel(), r.getAmount().stripTrailingZeros(), Measure.of(r.getMeasure()),
                 new CapFilter(r.getFeature(), r.getModel(), r.getUser(), r.getApiKey()), ResetSchedule.parse(r.getPeriod()),
                 Optional.ofNullable(r.getTimezone()).map(ZoneId::of), r.getOverageOnly(), r.getIgnoreGrants(), thresholds,
-                CapAction.valueOf(r.getAction().toUpperCase(Locale.ROOT)), r.getStrict(), Optional.ofNullable(r.getFailOpen()));
+                LimitAction.valueOf(r.getAction().toUpperCase(Locale.ROOT)), r.getStrict(), Optional.ofNullable(r.getFailOpen()));
     }
 
     static GrantRecord toRecord(Grant g) {

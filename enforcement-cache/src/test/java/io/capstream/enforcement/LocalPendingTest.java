@@ -1,0 +1,61 @@
+package io.capstream.enforcement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstream.policy.CheckRequest;
+import io.capstream.policy.Customer;
+import io.capstream.policy.ModelAllowance;
+import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.PolicyLoader;
+import io.capstream.policy.ResetSchedule;
+import io.capstream.schemas.topics.UsageKey;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class LocalPendingTest {
+    static final Instant NOW = Instant.parse("2026-11-21T10:00:00Z");
+    static final PolicyDocument POLICY = PolicyLoader.fromYaml("""
+            models: {gpt-4o: {prices: {input_tokens: "2.50/1M"}}}
+            plans:
+              pro:
+                entitlements: {chat: {measure: input_tokens, included: 1000, period: daily}}
+                default_caps: [{id: budget, amount: "10", period: billing}]
+            """);
+
+    static CheckRequest check(String model, long tokens) {
+        return new CheckRequest("acme", null, null, "chat", model, Map.of("input_tokens", BigDecimal.valueOf(tokens)), Optional.empty());
+    }
+
+    @Test
+    void anAllowedEstimateCountsOnEveryMatchingLimitUntilItsUsageCanHaveArrived() {
+        LocalPending pending = new LocalPending(Duration.ofSeconds(10));
+        Customer acme = Customer.unconfigured("acme", "pro");
+        Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
+        Instant month = Instant.parse("2026-11-01T00:00:00Z");
+
+        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW, UsageKey::of);
+        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW.plusSeconds(3), UsageKey::of);
+
+        assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(3))).isEqualByComparingTo("800");
+        assertThat(pending.sum(UsageKey.of("acme", "cap:budget", month), NOW.plusSeconds(3))).isEqualByComparingTo("0.002");
+        // the first estimate leaves the window after 10 s, the second 3 s later
+        assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(11))).isEqualByComparingTo("400");
+        assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(14))).isEqualByComparingTo("0");
+    }
+
+    @Test
+    void aKindOfLimitItHasNeverSeenIsCountedLikeTheOthers() {
+        LocalPending pending = new LocalPending(Duration.ofSeconds(10));
+        Customer acme = Customer.unconfigured("acme", "pro");
+        Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
+
+        pending.add(check("gpt-4o", 300), acme, ModelAllowance.policy(), "gpt-4o", NOW, UsageKey::of);
+        pending.add(check("mini", 300), acme, ModelAllowance.policy(), "mini", NOW, UsageKey::of);
+
+        assertThat(pending.sum(UsageKey.of("acme", "model:gpt-4o", day), NOW)).isEqualByComparingTo("300");
+    }
+}
