@@ -50,8 +50,8 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
         }
         EnforcementDecision record = EnforcementDecision.newBuilder()
                 .setCustomer(request.customer()).setFeature(request.feature()).setModel(request.model()).setUser(request.user())
-                .setApiKey(request.apiKey()).setDecision(decision.outcome().name().toLowerCase()).setCode(decision.code())
-                .setStatus(decision.status()).setModelUsed(decision.model().orElse(null))
+                .setApiKey(request.apiKey()).setDecision(decision.outcome().name().toLowerCase()).setCode(decision.code().wire())
+                .setStatus(SidecarApi.status(decision)).setModelUsed(decision.model().orElse(null))
                 .setLimitId(decision.limit().map(Decision.LimitInfo::id).orElse(null)).setMessage(decision.message())
                 .setDegraded(decision.degraded()).setInstance(instance).setAt(at)
                 .build();

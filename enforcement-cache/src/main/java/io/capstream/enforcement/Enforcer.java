@@ -84,16 +84,21 @@ public final class Enforcer {
      * What the policy in force cannot price in the request (an unknown model, an estimated meter without
      * a price), as {@code field: message}; empty when it can, or before any policy is known.
      */
-    public java.util.List<String> problems(CheckRequest request) {
-        return policies.get(Topics.POLICY_KEY).map(p -> request.problems(parsed.parse(p))).orElse(java.util.List.of());
+    public java.util.List<io.capstream.policy.Problem> problems(CheckRequest request) {
+        return policy().map(request::problems).orElse(java.util.List.of());
+    }
+
+    /** The policy document in force, if one was applied. */
+    public Optional<PolicyDocument> policy() {
+        return policies.get(Topics.POLICY_KEY).map(parsed::parse);
     }
 
     /** The decision; a request the policy cannot price ({@link #problems}) is refused with 400 {@code invalid_request}. */
     public Decision check(CheckRequest request) {
         Instant now = clock.instant();
-        java.util.List<String> problems = problems(request);
-        Decision decision = problems.isEmpty() ? decide(request, now)
-                : Decision.refused("invalid_request", 400, String.join("; ", problems), Optional.empty(), Optional.empty());
+        java.util.List<io.capstream.policy.Problem> problems = problems(request);
+        Decision decision = problems.isEmpty() ? decide(request, now) : Decision.refused(Decision.Code.INVALID_REQUEST,
+                String.join("; ", problems.stream().map(io.capstream.policy.Problem::toString).toList()), Optional.empty(), Optional.empty());
         listener.decided(request, decision, now);
         return decision;
     }
@@ -101,7 +106,7 @@ public final class Enforcer {
     private Decision decide(CheckRequest request, Instant now) {
         Optional<PolicyRecord> policyRecord = policies.get(Topics.POLICY_KEY);
         if (policyRecord.isEmpty()) {
-            return Decision.refused("usage_state_unavailable", 503, "No policy document has been applied yet.", Optional.empty(),
+            return Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "No policy document has been applied yet.", Optional.empty(),
                     Optional.of(Duration.ofSeconds(5)));
         }
         PolicyDocument policy = parsed.parse(policyRecord.get());
@@ -110,13 +115,13 @@ public final class Enforcer {
         Optional<Plan> plan = policy.plan(customer.plan());
         boolean stale = !ready() || usage.lastHeard().isBefore(now.minus(stalenessBound));
         if (stale && !failsOpen(customer, plan, request)) {
-            return Decision.refused("usage_state_unavailable", 503, "Usage state is unavailable, and this account's limits fail closed;"
+            return Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "Usage state is unavailable, and this account's limits fail closed;"
                     + " try again shortly.", Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         }
         Optional<Decision.RateLimit> burst = bursts.refusal(request, plan);
         Decision decision = Enforcement.decide(request, customer, policy,
                 (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now);
-        if (burst.isPresent() && decision.code().equals("key_rate_limited")) {
+        if (burst.isPresent() && decision.code() == Decision.Code.KEY_RATE_LIMITED) {
             decision = decision.withRateLimit(burst.get());
         }
         if (decision.allowsRequest() && !customer.noHardCaps()) {
@@ -140,9 +145,9 @@ public final class Enforcer {
                 .orElse(new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps"));
         return switch (outcome) {
             case Reserver.Outcome.Reserved r -> decision.withReservation(r.id());
-            case Reserver.Outcome.Refused r -> Decision.refused("spend_cap_reached", 402, r.message(), Optional.empty(), Optional.empty());
+            case Reserver.Outcome.Refused r -> Decision.refused(Decision.Code.SPEND_CAP_REACHED, r.message(), Optional.empty(), Optional.empty());
             case Reserver.Outcome.Unavailable u -> failsOpen(customer, plan, asked) ? decision.asDegraded()
-                    : Decision.refused("usage_state_unavailable", 503, "A strict cap cannot be checked now (" + u.why() + "); try again shortly.",
+                    : Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "A strict cap cannot be checked now (" + u.why() + "); try again shortly.",
                             Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         };
     }

@@ -1,20 +1,15 @@
 package io.capstream.enforcement;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.policy.CheckRequest;
 import io.capstream.policy.Decision;
-import io.capstream.policy.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * {@code POST /v1/check} for services not on the JVM: the {@link Enforcer}'s decision as JSON, with
@@ -39,35 +34,32 @@ final class SidecarApi {
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("this API key has no 'check' scope");
         }
-        CheckRequest request = request(ctx);
-        List<String> problems = enforcer.problems(request);
-        if (!problems.isEmpty()) {
-            throw ApiException.invalid(problems);
-        }
-        Decision decision = enforcer.check(request);
+        Decision decision = enforcer.check(CheckRequest.read(HttpServer.jsonBody(ctx), enforcer.policy()));
         decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Decision.retryAfterSeconds(d))));
         decision.rateLimit().ifPresent(r -> {
             // IETF httpapi RateLimit fields: the policy (quota per window) and what is left now
             ctx.header("RateLimit-Policy", "\"" + r.policy() + "\";q=" + r.quota() + ";w=" + r.window().toSeconds());
             ctx.header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Decision.retryAfterSeconds(r.reset()));
         });
-        HttpServer.json(ctx, decision.status(), body(decision));
+        HttpServer.json(ctx, status(decision), body(decision));
     }
 
-    private static CheckRequest request(Context ctx) {
-        JsonNode node = HttpServer.jsonBody(ctx);
-        Specs specs = new Specs(new ArrayList<>());
-        Optional<CheckRequest> request = specs.checkRequest(node);
-        if (!specs.errors().isEmpty() || request.isEmpty()) {
-            throw ApiException.invalid(specs.errors());
-        }
-        return request.get();
+    /** The HTTP status of a decision (DESIGN 4.5): the one place codes become statuses. */
+    static int status(Decision d) {
+        return switch (d.code()) {
+            case ALLOW, WARN, DOWNGRADE -> 200;
+            case INVALID_REQUEST -> 400;
+            case CUSTOMER_DISABLED, MODEL_NOT_ALLOWED -> 403;
+            case KEY_RATE_LIMITED -> 429;
+            case SPEND_CAP_REACHED, PLAN_ALLOWANCE_EXHAUSTED, BALANCE_TOO_LOW -> d.throttles() ? 429 : 402;
+            case USAGE_STATE_UNAVAILABLE -> 503;
+        };
     }
 
     static Map<String, Object> body(Decision d) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("decision", d.outcome().name().toLowerCase());
-        body.put("code", d.code());
+        body.put("code", d.code().wire());
         body.put("message", d.message());
         d.model().ifPresent(m -> body.put("model", m));
         d.reservationId().ifPresent(r -> body.put("reservation_id", r));

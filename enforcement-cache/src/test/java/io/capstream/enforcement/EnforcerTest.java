@@ -76,7 +76,7 @@ class EnforcerTest {
         assertThat(enforcer.check(request("paying", 400_000)).allowsRequest()).isTrue();
         assertThat(enforcer.check(request("paying", 400_000)).allowsRequest()).isTrue();
         Decision third = enforcer.check(request("paying", 400_000));
-        assertThat(third.status()).isEqualTo(402);
+        assertThat(third.code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
         assertThat(third.limit().orElseThrow().used()).isEqualTo("0.80");
     }
 
@@ -89,8 +89,8 @@ class EnforcerTest {
         assertThat(paid.degraded()).isTrue();
 
         Decision free = enforcer.check(request("stranger", 1));
-        assertThat(free.status()).isEqualTo(503);
-        assertThat(free.code()).isEqualTo("usage_state_unavailable");
+        assertThat(SidecarApi.status(free)).isEqualTo(503);
+        assertThat(free.code()).isEqualTo(Decision.Code.USAGE_STATE_UNAVAILABLE);
         assertThat(free.degraded()).isTrue();
     }
 
@@ -98,6 +98,6 @@ class EnforcerTest {
     void everyDecisionReachesTheLog() {
         enforcer.check(request("paying", 1));
         enforcer.check(request("paying", 2_000_000));
-        assertThat(logged).extracting(Decision::code).containsExactly("allow", "spend_cap_reached");
+        assertThat(logged).extracting(Decision::code).containsExactly(Decision.Code.ALLOW, Decision.Code.SPEND_CAP_REACHED);
     }
 }

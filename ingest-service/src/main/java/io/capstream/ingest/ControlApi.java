@@ -5,8 +5,10 @@ import io.capstream.policy.Bounds;
 import io.capstream.policy.Cap;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Grant;
+import io.capstream.policy.InvalidInputException;
 import io.capstream.policy.PolicyDocument;
 import io.capstream.policy.PolicyValidationException;
+import io.capstream.policy.Problem;
 import io.capstream.policy.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
@@ -89,8 +91,8 @@ final class ControlApi {
             authorize(ctx, id, true);
             JsonNode body = body(ctx);
             Customer saved = update(id, existing -> {
-                Specs specs = new Specs(new ArrayList<>());
-                Customer customer = checked(specs, specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
+                Specs specs = new Specs();
+                Customer customer = specs.require(specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
                 Customer.Contacts c = customer.contacts();
                 return customer.withContacts(new Customer.Contacts(c.emails(), c.webhookUrl(), c.webhookSecret().map(secrets::seal),
                         c.emailThresholds(), c.webhookThresholds()));
@@ -103,16 +105,16 @@ final class ControlApi {
             JsonNode body = body(ctx);
             String capId = ctx.pathParam("cap_id");
             Customer saved = update(id, existing -> {
-                Specs specs = new Specs(new ArrayList<>());
+                Specs specs = new Specs();
                 Optional<Cap> cap = specs.cap("cap", body, capId);
                 cap.filter(c -> policy().map(p -> !p.knowsMeasure(c.measure())).orElse(false))
-                        .ifPresent(c -> specs.errors().add("cap.measure: '" + c.measure() + "' is neither USD nor a priced meter"));
-                Cap valid = checked(specs, cap);
+                        .ifPresent(c -> specs.problems().add(new Problem("cap.measure", "'" + c.measure() + "' is neither USD nor a priced meter")));
+                Cap valid = specs.require(cap);
                 Customer base = existing.orElseGet(() -> unconfigured(id));
                 List<Cap> caps = new ArrayList<>(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
                 if (caps.size() >= Bounds.CAPS_PER_CUSTOMER) {
-                    throw ApiException.invalid(List.of("cap: a customer has at most " + Bounds.CAPS_PER_CUSTOMER
-                            + " caps; delete one or change an existing one"));
+                    throw new InvalidInputException(List.of(new Problem("cap", "a customer has at most " + Bounds.CAPS_PER_CUSTOMER
+                            + " caps; delete one or change an existing one")));
                 }
                 caps.add(valid);
                 return base.withCaps(caps);
@@ -136,15 +138,15 @@ final class ControlApi {
             JsonNode body = body(ctx);
             Grant[] created = new Grant[1];
             update(id, existing -> {
-                Specs specs = new Specs(new ArrayList<>());
+                Specs specs = new Specs();
                 Optional<Grant> grant = specs.grant("grant", body, "grant_" + UUID.randomUUID().toString().substring(0, 8), clock.instant());
-                created[0] = checked(specs, grant);
+                created[0] = specs.require(grant);
                 Customer base = existing.orElseGet(() -> unconfigured(id));
                 if (base.grants().stream().anyMatch(g -> g.id().equals(created[0].id()))) {
                     throw new ApiException(409, "grant_exists", "customer '" + id + "' already has a grant '" + created[0].id() + "'");
                 }
                 if (base.grants().size() >= Bounds.GRANTS_PER_CUSTOMER) {
-                    throw ApiException.invalid(List.of("grant: a customer has at most " + Bounds.GRANTS_PER_CUSTOMER + " grants"));
+                    throw new InvalidInputException(List.of(new Problem("grant", "a customer has at most " + Bounds.GRANTS_PER_CUSTOMER + " grants")));
                 }
                 List<Grant> grants = new ArrayList<>(base.grants());
                 grants.add(created[0]);
@@ -166,8 +168,8 @@ final class ControlApi {
                 policies.remember(Topics.POLICY_KEY, record, applied.offset());
                 HttpServer.json(ctx, 200, Map.of("version", record.getVersion(), "applied_at", record.getAppliedAt().toString()));
             } catch (PolicyValidationException e) {
-                throw new ApiException(422, "invalid_policy", e.errors().size() + " problem(s) in the policy document; nothing was applied",
-                        Map.of("errors", e.errors()), Map.of());
+                throw new ApiException(422, "invalid_policy", e.problems().size() + " problem(s) in the policy document; nothing was applied",
+                        Map.of("errors", e.problems().stream().map(p -> Map.of("field", p.field(), "message", p.message())).toList()), Map.of());
             }
         });
     }
@@ -247,11 +249,4 @@ final class ControlApi {
         return HttpServer.jsonBody(ctx);
     }
 
-    /** The value, or 400 {@code invalid_request} listing every problem as {field, message}. */
-    private static <T> T checked(Specs specs, Optional<T> value) {
-        if (!specs.errors().isEmpty() || value.isEmpty()) {
-            throw ApiException.invalid(specs.errors());
-        }
-        return value.get();
-    }
 }

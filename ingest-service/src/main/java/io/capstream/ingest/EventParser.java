@@ -6,14 +6,14 @@ import io.capstream.policy.Decimals;
 import io.capstream.policy.EventTimeWindow;
 import io.capstream.policy.PolicyDocument;
 import io.capstream.policy.Pricing;
-import io.capstream.policy.Times;
+import io.capstream.policy.Specs;
 import io.capstream.policy.UnpriceableUsageException;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -23,14 +23,14 @@ import java.util.regex.Pattern;
 
 /**
  * Turns a request body into usage events, in the native form or as CloudEvents (DESIGN 5), and finds
- * every problem in it. Either all events are valid, or the list of {@link FieldError}s names each
- * bad event by index and field.
+ * every problem in it with the policy module's readers ({@link Specs}: the same identifier rule,
+ * bounds and messages as every other input). Either all events are valid, or the list of
+ * {@link FieldError}s names each bad event by index and field.
  */
 final class EventParser {
-    /** Ids of customers, features, models, meters: no separator characters, so they can be part of keys. */
-    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}");
     /** CloudEvents extension attribute names (spec: lower-case letters and digits); they are accepted and ignored. */
     private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,20}");
+    private static final int MAX_TEXT = 256;
     private static final Set<String> NATIVE_FIELDS =
             Set.of("id", "source", "customer", "user", "api_key", "feature", "model", "time", "usage", "reservation_id");
     private static final Set<String> DATA_FIELDS = Set.of("user", "api_key", "feature", "model", "usage", "reservation_id");
@@ -66,26 +66,25 @@ final class EventParser {
         List<FieldError> errors = new ArrayList<>();
         Optional<PolicyDocument> prices = policy.get();
         for (int i = 0; i < items.size(); i++) {
-            Reader reader = new Reader(i, errors, prices);
+            Specs specs = new Specs();
+            Reader reader = new Reader(specs, prices);
             UsageEvent event = form == Form.NATIVE ? reader.nativeEvent(items.get(i), receivedAt) : reader.cloudEvent(items.get(i), receivedAt);
-            if (event != null) {
+            int index = i;
+            specs.problems().forEach(p -> errors.add(new FieldError(index, p.field(), p.message())));
+            if (event != null && specs.problems().isEmpty()) {
                 events.add(event);
             }
         }
         return errors.isEmpty() ? new Result(events, List.of()) : new Result(List.of(), errors);
     }
 
-    /** Reads one event, adding its problems to the shared list. */
+    /** Reads one event, adding its problems to its {@link Specs}. */
     private final class Reader {
-        private final int index;
-        private final List<FieldError> errors;
-        private final int errorsBefore;
+        private final Specs specs;
         private final Optional<PolicyDocument> prices;
 
-        Reader(int index, List<FieldError> errors, Optional<PolicyDocument> prices) {
-            this.index = index;
-            this.errors = errors;
-            this.errorsBefore = errors.size();
+        Reader(Specs specs, Optional<PolicyDocument> prices) {
+            this.specs = specs;
             this.prices = prices;
         }
 
@@ -93,9 +92,9 @@ final class EventParser {
             if (!node.isObject()) {
                 return fail("", "each event must be a JSON object");
             }
-            unknown(node, NATIVE_FIELDS, "");
-            return build(node, "", text(node, "id", true), optionalText(node, "source", "source").orElse(""),
-                    identifier(node, "customer", "customer", true), node.get("time"), "time", receivedAt);
+            specs.unknown("", node, NATIVE_FIELDS);
+            return build(node, "", required(node, "id"), Optional.ofNullable(specs.text("source", node.get("source"), MAX_TEXT)).orElse(""),
+                    specs.identifier("customer", node.get("customer"), true), node.get("time"), receivedAt);
         }
 
         UsageEvent cloudEvent(JsonNode node, Instant receivedAt) {
@@ -104,159 +103,90 @@ final class EventParser {
             }
             node.fieldNames().forEachRemaining(f -> {
                 if (!CLOUDEVENT_FIELDS.contains(f) && !(EXTENSION.matcher(f).matches() && node.get(f).isValueNode())) {
-                    error(f, "unknown attribute (extension attributes are lower-case letters and digits, at most 20, with a plain value)");
+                    fail(f, "unknown attribute (extension attributes are lower-case letters and digits, at most 20, with a plain value)");
                 }
             });
-            String version = optionalText(node, "specversion", "specversion").orElse(null);
-            if (!"1.0".equals(version)) {
-                error("specversion", "must be \"1.0\"");
+            if (!"1.0".equals(specs.text("specversion", node.get("specversion"), MAX_TEXT))) {
+                fail("specversion", "must be \"1.0\"");
             }
             JsonNode data = node.get("data");
             if (data == null || !data.isObject()) {
                 return fail("data", "required: an object with feature and usage");
             }
-            unknown(data, DATA_FIELDS, "data.");
-            return build(data, "data.", text(node, "id", true), text(node, "source", true),
-                    identifier(node, "subject", "subject", true), node.get("time"), "time", receivedAt);
+            specs.unknown("data", data, DATA_FIELDS);
+            return build(data, "data.", required(node, "id"), required(node, "source"), specs.identifier("subject", node.get("subject"), true),
+                    node.get("time"), receivedAt);
         }
 
-        private UsageEvent build(JsonNode data, String dataPath, String id, String source,
-                                 String customer, JsonNode timeNode, String timeField, Instant receivedAt) {
-            String feature = identifier(data, "feature", dataPath + "feature", true);
-            String model = identifier(data, "model", dataPath + "model", false);
-            String user = optionalText(data, "user", dataPath + "user").orElse(null);
-            String apiKey = optionalText(data, "api_key", dataPath + "api_key").orElse(null);
-            String reservation = optionalText(data, "reservation_id", dataPath + "reservation_id").orElse(null);
-            List<Quantity> usage = usage(data.get("usage"), dataPath + "usage");
-            Instant time = time(timeNode, timeField, receivedAt);
-            if (errors.size() > errorsBefore) {
+        private UsageEvent build(JsonNode data, String dataPath, String id, String source, String customer, JsonNode timeNode, Instant receivedAt) {
+            String feature = specs.identifier(dataPath + "feature", data.get("feature"), true);
+            String model = specs.identifier(dataPath + "model", data.get("model"), false);
+            String user = specs.text(dataPath + "user", data.get("user"), MAX_TEXT);
+            String apiKey = specs.text(dataPath + "api_key", data.get("api_key"), MAX_TEXT);
+            String reservation = specs.text(dataPath + "reservation_id", data.get("reservation_id"), MAX_TEXT);
+            Map<String, BigDecimal> usage = usage(data.get("usage"), dataPath + "usage");
+            Instant time = time(timeNode, receivedAt);
+            if (!specs.problems().isEmpty()) {
                 return null;
             }
             if (prices.isPresent()) {
-                Map<String, BigDecimal> quantities = new java.util.LinkedHashMap<>();
-                usage.forEach(q -> quantities.put(q.getMeter(), q.getQuantity()));
                 try {
-                    Pricing.cost(prices.get(), model, quantities);
+                    Pricing.cost(prices.get(), model, usage);
                 } catch (UnpriceableUsageException e) {
-                    String field = e.field().equals("model") ? dataPath + "model" : dataPath + e.field();
-                    return fail(field, e.getMessage().substring(e.field().length() + 2));
+                    return fail(e.field().equals("model") ? dataPath + "model" : dataPath + e.field(), e.reason());
                 }
             }
             return UsageEvent.newBuilder()
                     .setId(id).setSource(source).setCustomer(customer).setUser(user).setApiKey(apiKey)
-                    .setFeature(feature).setModel(model).setTime(time).setUsage(usage).setReservationId(reservation)
+                    .setFeature(feature).setModel(model).setTime(time).setReservationId(reservation)
+                    .setUsage(usage.entrySet().stream().map(q -> new Quantity(q.getKey(), null, Decimals.quantity(q.getValue()))).toList())
                     .build();
         }
 
-        private List<Quantity> usage(JsonNode node, String path) {
+        private Map<String, BigDecimal> usage(JsonNode node, String path) {
+            Map<String, BigDecimal> usage = new LinkedHashMap<>();
             if (node == null || !node.isObject() || node.isEmpty()) {
-                error(path, "required: an object of meter to quantity, e.g. {\"input_tokens\": 1200}");
-                return List.of();
+                fail(path, "required: an object of meter to quantity, e.g. {\"input_tokens\": 1200}");
+            } else if (node.size() > Bounds.METERS) {
+                fail(path, "at most " + Bounds.METERS + " meters in one event");
+            } else {
+                node.fields().forEachRemaining(e -> {
+                    String field = path + "." + e.getKey();
+                    if (!Specs.IDENTIFIER.matcher(e.getKey()).matches()) {
+                        fail(field, "meter names are letters, digits and _ . : @ / -");
+                    } else {
+                        Optional.ofNullable(specs.decimal(field, e.getValue(), true, Decimals.QUANTITY)).ifPresent(q -> usage.put(e.getKey(), q));
+                    }
+                });
             }
-            if (node.size() > Bounds.METERS) {
-                error(path, "at most " + Bounds.METERS + " meters in one event");
-                return List.of();
-            }
-            List<Quantity> quantities = new ArrayList<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                String field = path + "." + e.getKey();
-                if (!IDENTIFIER.matcher(e.getKey()).matches()) {
-                    error(field, "meter names are letters, digits and _ . : @ / -");
-                    continue;
-                }
-                quantity(e.getValue(), field).ifPresent(q -> quantities.add(new Quantity(e.getKey(), null, Decimals.quantity(q))));
-            }
-            return quantities;
+            return usage;
         }
 
-        private Optional<BigDecimal> quantity(JsonNode value, String field) {
-            try {
-                if (value.isNumber()) {
-                    return Optional.of(Decimals.check(value.decimalValue(), Decimals.QUANTITY));
-                }
-                if (value.isTextual()) {
-                    return Optional.of(Decimals.parse(value.asText(), Decimals.QUANTITY));
-                }
-                error(field, "must be a number");
-            } catch (IllegalArgumentException e) {
-                error(field, e instanceof Decimals.OutOfBounds ? e.getMessage() : "'" + value.asText() + "' is not a number");
-            }
-            return Optional.empty();
-        }
-
-        private Instant time(JsonNode node, String field, Instant receivedAt) {
+        private Instant time(JsonNode node, Instant receivedAt) {
             if (node == null || node.isNull()) {
                 return receivedAt;
             }
-            Instant time;
-            try {
-                time = Times.parse(node.isTextual() ? node.asText() : null);
-            } catch (IllegalArgumentException e) {
-                error(field, "must be " + e.getMessage());
+            Instant time = specs.time("time", node);
+            if (time == null) {
                 return receivedAt;
             }
-            window.rejection(time, receivedAt).ifPresent(reason -> error(field, reason));
+            window.rejection(time, receivedAt).ifPresent(reason -> fail("time", reason));
             return time;
         }
 
-        private String identifier(JsonNode node, String name, String path, boolean required) {
-            JsonNode value = node.get(name);
-            if (value == null || value.isNull()) {
-                if (required) {
-                    error(path, "required");
-                }
-                return null;
-            }
-            if (!value.isTextual() || !IDENTIFIER.matcher(value.asText()).matches()) {
-                error(path, "must be a string of letters, digits and _ . : @ / - (at most 128)");
-                return null;
-            }
-            return value.asText();
-        }
-
-        private String text(JsonNode node, String name, boolean required) {
+        /** A required, non-blank string of at most {@value #MAX_TEXT} characters. */
+        private String required(JsonNode node, String name) {
             JsonNode value = node.get(name);
             if (value == null || value.isNull() || (value.isTextual() && value.asText().isBlank())) {
-                if (required) {
-                    error(name, "required");
-                }
+                fail(name, "required");
                 return null;
             }
-            if (!value.isTextual() || value.asText().length() > 256) {
-                error(name, "must be a string of at most 256 characters");
-                return null;
-            }
-            return value.asText();
-        }
-
-        private Optional<String> optionalText(JsonNode node, String name, String path) {
-            JsonNode value = node.get(name);
-            if (value == null || value.isNull()) {
-                return Optional.empty();
-            }
-            if (!value.isTextual() || value.asText().length() > 256) {
-                error(path, "must be a string of at most 256 characters");
-                return Optional.empty();
-            }
-            return Optional.of(value.asText());
-        }
-
-        private void unknown(JsonNode node, Set<String> known, String prefix) {
-            node.fieldNames().forEachRemaining(f -> {
-                if (!known.contains(f)) {
-                    error(prefix + f, "unknown field");
-                }
-            });
+            return specs.text(name, value, MAX_TEXT);
         }
 
         private UsageEvent fail(String field, String message) {
-            error(field, message);
+            specs.problems().add(new io.capstream.policy.Problem(field, message));
             return null;
-        }
-
-        private void error(String field, String message) {
-            errors.add(new FieldError(index, field, message));
         }
     }
 }

@@ -55,8 +55,8 @@ public record Cap(String id, String label, BigDecimal amount, Measure measure, C
     }
 
     @Override
-    public String refusalCode() {
-        return "spend_cap_reached";
+    public Decision.Code refusalCode() {
+        return Decision.Code.SPEND_CAP_REACHED;
     }
 
     @Override

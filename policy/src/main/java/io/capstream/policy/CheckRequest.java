@@ -21,15 +21,31 @@ public record CheckRequest(String customer, String user, String apiKey, String f
      * estimated meter with no price. A request the policy cannot price would be priced at nothing and
      * let through, so it is refused instead.
      */
-    public java.util.List<String> problems(PolicyDocument policy) {
+    public java.util.List<Problem> problems(PolicyDocument policy) {
         if (model != null && policy.model(model).isEmpty()) {
-            return java.util.List.of("model: unknown model '" + model + "'; known: " + new java.util.TreeSet<>(policy.models().keySet()));
+            return java.util.List.of(new Problem("model", "unknown model '" + model + "'; known: " + new java.util.TreeSet<>(policy.models().keySet())));
         }
         try {
             Pricing.cost(policy, model, estimate);
             return java.util.List.of();
         } catch (UnpriceableUsageException e) {
-            return java.util.List.of(e.field().replaceFirst("^usage", "estimate") + ": " + e.getMessage().substring(e.field().length() + 2));
+            return java.util.List.of(new Problem(e.field().replaceFirst("^usage", "estimate"), e.reason()));
         }
+    }
+
+    /**
+     * A check (or reservation) request read from its JSON body, and checked against the policy in force
+     * when one is given: the one place check requests are parsed.
+     *
+     * @throws InvalidInputException listing every problem
+     */
+    public static CheckRequest read(com.fasterxml.jackson.databind.JsonNode body, java.util.Optional<PolicyDocument> policy) {
+        Specs specs = new Specs();
+        CheckRequest request = specs.require(specs.checkRequest(body));
+        java.util.List<Problem> problems = policy.map(request::problems).orElse(java.util.List.of());
+        if (!problems.isEmpty()) {
+            throw new InvalidInputException(problems);
+        }
+        return request;
     }
 }

@@ -37,7 +37,7 @@ public final class Enforcement {
                                   BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now) {
         Optional<Plan> plan = policy.plan(customer.plan());
         if (customer.status() == Customer.Status.DISABLED) {
-            return Decision.refused("customer_disabled", 403, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
+            return Decision.refused(Decision.Code.CUSTOMER_DISABLED, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
                     Optional.empty(), Optional.empty());
         }
         String model = request.model();
@@ -48,7 +48,7 @@ public final class Enforcement {
                 Optional<String> allowed = chain(policy, model).stream()
                         .filter(c -> plan.get().modelTiers().contains(policy.model(c).map(Model::tier).orElse(""))).findFirst();
                 if (allowed.isEmpty()) {
-                    return Decision.refused("model_not_allowed", 403, "The " + plan.get().name() + " plan does not include " + model
+                    return Decision.refused(Decision.Code.MODEL_NOT_ALLOWED, "The " + plan.get().name() + " plan does not include " + model
                             + " (tier " + m.get().tier() + "); upgrade to use it." + policy.links().upgradeFor(customer.id(), "model:" + model)
                             .map(u -> " Upgrade: " + u).orElse(""), Optional.empty(), Optional.empty());
                 }
@@ -57,7 +57,7 @@ public final class Enforcement {
             }
         }
         if (burst.isPresent()) {
-            return Decision.refused("key_rate_limited", 429, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
+            return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
         }
         Limits limits = new Limits(request, customer, policy, plan, used, now);
@@ -87,10 +87,10 @@ public final class Enforcement {
                 }
             }
             if (action == LimitAction.THROTTLE) {
-                return Decision.refused(o.limit().refusalCode(), 429, o.message() + " Requests are slowed down until it resets.",
+                return Decision.refused(o.limit().refusalCode(), o.message() + " Requests are slowed down until it resets.",
                         Optional.of(o.info()), Optional.of(Duration.ofSeconds(30)));
             }
-            return Decision.refused(o.limit().refusalCode(), 402, o.message(), Optional.of(o.info()), Optional.empty());
+            return Decision.refused(o.limit().refusalCode(), o.message(), Optional.of(o.info()), Optional.empty());
         }
     }
 

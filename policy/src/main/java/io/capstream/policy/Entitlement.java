@@ -69,8 +69,8 @@ public record Entitlement(String feature, Measure measure, BigDecimal included, 
     }
 
     @Override
-    public String refusalCode() {
-        return "plan_allowance_exhausted";
+    public Decision.Code refusalCode() {
+        return Decision.Code.PLAN_ALLOWANCE_EXHAUSTED;
     }
 
     @Override

@@ -54,7 +54,7 @@ public sealed interface Limit permits Entitlement, Cap, Limit.Custom {
     BigDecimal counted(Accounting.Split split, Map<String, BigDecimal> usage);
 
     /** The refusal code when a request would take it past 100 %. */
-    String refusalCode();
+    Decision.Code refusalCode();
 
     WayOut wayOut();
 

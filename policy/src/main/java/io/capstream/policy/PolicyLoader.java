@@ -35,36 +35,36 @@ public final class PolicyLoader {
 
     public static PolicyDocument fromYaml(String text) {
         if (text.length() > MAX_SOURCE) {
-            throw new PolicyValidationException(List.of("document: at most " + MAX_SOURCE + " characters"));
+            throw new PolicyValidationException(List.of(new Problem("document", "at most " + MAX_SOURCE + " characters")));
         }
         JsonNode root;
         try {
             root = YAML.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new PolicyValidationException(List.of("document: not valid YAML: " + e.getOriginalMessage()));
+            throw new PolicyValidationException(List.of(new Problem("document", "not valid YAML: " + e.getOriginalMessage())));
         }
         if (root == null || !root.isObject()) {
-            throw new PolicyValidationException(List.of("document: must be a mapping with models, meters, plans and links"));
+            throw new PolicyValidationException(List.of(new Problem("document", "must be a mapping with models, meters, plans and links")));
         }
-        List<String> errors = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         Map<String, Model> models = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(root, "models", errors)) {
-            model("models." + e.getKey(), e.getKey(), e.getValue(), errors).ifPresent(m -> models.put(m.name(), m));
+        for (Map.Entry<String, JsonNode> e : fields(root, "models", problems)) {
+            model("models." + e.getKey(), e.getKey(), e.getValue(), problems).ifPresent(m -> models.put(m.name(), m));
         }
         Map<String, Meter> meters = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(root, "meters", errors)) {
-            meter("meters." + e.getKey(), e.getKey(), e.getValue(), errors).ifPresent(m -> meters.put(m.name(), m));
+        for (Map.Entry<String, JsonNode> e : fields(root, "meters", problems)) {
+            meter("meters." + e.getKey(), e.getKey(), e.getValue(), problems).ifPresent(m -> meters.put(m.name(), m));
         }
         for (Model m : models.values()) {
             m.downgradeTo().filter(target -> !models.containsKey(target)).ifPresent(target ->
-                    errors.add("models." + m.name() + ".downgrade_to: unknown model '" + target + "'"));
+                    problems.add(new Problem("models." + m.name() + ".downgrade_to", "unknown model '" + target + "'")));
         }
-        downgradeCycles(models, errors);
-        Specs specs = new Specs(errors);
+        downgradeCycles(models, problems);
+        Specs specs = new Specs(problems);
         specs.unknown("document", root, TOP_FIELDS);
         PolicyDocument catalogue = new PolicyDocument(models, meters);
         Map<String, Plan> plans = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(root, "plans", errors)) {
+        for (Map.Entry<String, JsonNode> e : fields(root, "plans", problems)) {
             plan("plans." + e.getKey(), e.getKey(), e.getValue(), specs, catalogue).ifPresent(p -> plans.put(p.name(), p));
         }
         Links links = Links.NONE;
@@ -76,15 +76,15 @@ public final class PolicyLoader {
                     Optional.ofNullable(specs.text("links.top_up", linksNode.get("top_up"))));
         }
         Optional<String> defaultPlan = Optional.ofNullable(specs.text("default_plan", root.get("default_plan")));
-        defaultPlan.filter(p -> !plans.containsKey(p)).ifPresent(p -> errors.add("default_plan: unknown plan '" + p + "'"));
-        if (!errors.isEmpty()) {
-            throw new PolicyValidationException(errors);
+        defaultPlan.filter(p -> !plans.containsKey(p)).ifPresent(p -> problems.add(new Problem("default_plan", "unknown plan '" + p + "'")));
+        if (!problems.isEmpty()) {
+            throw new PolicyValidationException(problems);
         }
         return new PolicyDocument(models, meters, plans, links, defaultPlan);
     }
 
     /** Refuses {@code downgrade_to} chains that come back to a model (a self-loop included), naming the cycle once. */
-    private static void downgradeCycles(Map<String, Model> models, List<String> errors) {
+    private static void downgradeCycles(Map<String, Model> models, List<Problem> problems) {
         Set<String> reported = new java.util.HashSet<>();
         for (Model start : models.values()) {
             List<String> path = new ArrayList<>(List.of(start.name()));
@@ -95,19 +95,19 @@ public final class PolicyLoader {
             }
             if (next.isPresent() && next.get().equals(start.name()) && java.util.Collections.disjoint(reported, path)) {
                 reported.addAll(path);
-                errors.add("models." + start.name() + ".downgrade_to: a cycle, " + String.join(" → ", path) + " → " + start.name()
-                        + "; a downgrade chain must end at a model without downgrade_to");
+                problems.add(new Problem("models." + start.name() + ".downgrade_to", "a cycle, " + String.join(" → ", path) + " → " + start.name()
+                        + "; a downgrade chain must end at a model without downgrade_to"));
             }
         }
     }
 
-    private static List<Map.Entry<String, JsonNode>> fields(JsonNode node, String name, List<String> errors) {
+    private static List<Map.Entry<String, JsonNode>> fields(JsonNode node, String name, List<Problem> problems) {
         JsonNode child = node.get(name);
         if (child == null || child.isNull()) {
             return List.of();
         }
         if (!child.isObject()) {
-            errors.add(name + ": must be a mapping");
+            problems.add(new Problem(name, "must be a mapping"));
             return List.of();
         }
         List<Map.Entry<String, JsonNode>> entries = new ArrayList<>();
@@ -115,20 +115,20 @@ public final class PolicyLoader {
         return entries;
     }
 
-    private static Optional<Model> model(String path, String name, JsonNode node, List<String> errors) {
+    private static Optional<Model> model(String path, String name, JsonNode node, List<Problem> problems) {
         if (!node.isObject()) {
-            errors.add(path + ": must be a mapping with 'prices'");
+            problems.add(new Problem(path, "must be a mapping with 'prices'"));
             return Optional.empty();
         }
-        unknownFields(path, node, MODEL_FIELDS, errors);
+        unknownFields(path, node, MODEL_FIELDS, problems);
         Map<String, UnitPrice> prices = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(node, "prices", errors)) {
-            price(path + ".prices." + e.getKey(), e.getValue(), errors).ifPresent(p -> prices.put(e.getKey(), p));
+        for (Map.Entry<String, JsonNode> e : fields(node, "prices", problems)) {
+            price(path + ".prices." + e.getKey(), e.getValue(), problems).ifPresent(p -> prices.put(e.getKey(), p));
         }
         if (!node.has("prices")) {
-            errors.add(path + ".prices: required");
+            problems.add(new Problem(path + ".prices", "required"));
         }
-        Specs specs = new Specs(errors);
+        Specs specs = new Specs(problems);
         String tier = Optional.ofNullable(specs.identifier(path + ".tier", node.get("tier"), false)).orElse("standard");
         Optional<String> downgrade = Optional.ofNullable(specs.identifier(path + ".downgrade_to", node.get("downgrade_to"), false));
         return Optional.of(new Model(name, prices, tier, downgrade));
@@ -138,7 +138,7 @@ public final class PolicyLoader {
         if (!specs.object(path, node)) {
             return Optional.empty();
         }
-        List<String> errors = specs.errors();
+        List<Problem> problems = specs.problems();
         specs.unknown(path, node, PLAN_FIELDS);
         java.math.BigDecimal price = node.has("price") ? specs.decimal(path + ".price", node.get("price"), true) : java.math.BigDecimal.ZERO;
         Set<String> tiers = new java.util.LinkedHashSet<>();
@@ -148,12 +148,12 @@ public final class PolicyLoader {
                 Optional.ofNullable(specs.identifier(path + ".model_tiers[" + i + "]", tiersNode.get(i), true)).ifPresent(tiers::add);
             }
         } else if (tiersNode != null) {
-            errors.add(path + ".model_tiers: a list of tiers, e.g. [standard, premium]");
+            problems.add(new Problem(path + ".model_tiers", "a list of tiers, e.g. [standard, premium]"));
         } else {
             catalogue.models().values().forEach(m -> tiers.add(m.tier()));
         }
         Map<String, Integer> rateLimits = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(node, "rate_limits", errors)) {
+        for (Map.Entry<String, JsonNode> e : fields(node, "rate_limits", problems)) {
             int perMinute = specs.integer(path + ".rate_limits." + e.getKey(), e.getValue(), 1, 10_000_000, 0,
                     "a positive whole number of requests per minute, at most 10000000");
             if (perMinute > 0) {
@@ -161,7 +161,7 @@ public final class PolicyLoader {
             }
         }
         Map<String, Entitlement> entitlements = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : fields(node, "entitlements", errors)) {
+        for (Map.Entry<String, JsonNode> e : fields(node, "entitlements", problems)) {
             String p = path + ".entitlements." + e.getKey();
             JsonNode en = e.getValue();
             if (!specs.object(p, en)) {
@@ -170,7 +170,7 @@ public final class PolicyLoader {
             specs.unknown(p, en, ENTITLEMENT_FIELDS);
             Measure measure = Measure.of(specs.text(p + ".measure", en.get("measure")));
             if (!catalogue.knowsMeasure(measure)) {
-                errors.add(p + ".measure: '" + measure + "' is neither USD nor a priced meter");
+                problems.add(new Problem(p + ".measure", "'" + measure + "' is neither USD nor a priced meter"));
             }
             java.math.BigDecimal included = specs.decimal(p + ".included", en.get("included"), true);
             ResetSchedule period = specs.schedule(p + ".period", en.get("period"), "billing");
@@ -183,9 +183,9 @@ public final class PolicyLoader {
         List<Cap> defaultCaps = new java.util.ArrayList<>();
         JsonNode capsNode = node.get("default_caps");
         if (capsNode != null && !capsNode.isArray()) {
-            errors.add(path + ".default_caps: a list of caps");
+            problems.add(new Problem(path + ".default_caps", "a list of caps"));
         } else if (capsNode != null && capsNode.size() > Bounds.CAPS_PER_PLAN) {
-            errors.add(path + ".default_caps: at most " + Bounds.CAPS_PER_PLAN + " caps");
+            problems.add(new Problem(path + ".default_caps", "at most " + Bounds.CAPS_PER_PLAN + " caps"));
         } else if (capsNode != null) {
             for (int i = 0; i < capsNode.size(); i++) {
                 specs.cap(path + ".default_caps[" + i + "]", capsNode.get(i), null).ifPresent(defaultCaps::add);
@@ -196,32 +196,32 @@ public final class PolicyLoader {
                 : Optional.of(new Plan(name, price, tiers, rateLimits, entitlements, defaultCaps, failOpen));
     }
 
-    private static Optional<Meter> meter(String path, String name, JsonNode node, List<String> errors) {
+    private static Optional<Meter> meter(String path, String name, JsonNode node, List<Problem> problems) {
         if (!node.isObject() || !node.has("price")) {
-            errors.add(path + ".price: required");
+            problems.add(new Problem(path + ".price", "required"));
             return Optional.empty();
         }
-        unknownFields(path, node, METER_FIELDS, errors);
-        return price(path + ".price", node.get("price"), errors).map(p -> new Meter(name, p));
+        unknownFields(path, node, METER_FIELDS, problems);
+        return price(path + ".price", node.get("price"), problems).map(p -> new Meter(name, p));
     }
 
-    private static Optional<UnitPrice> price(String path, JsonNode node, List<String> errors) {
+    private static Optional<UnitPrice> price(String path, JsonNode node, List<Problem> problems) {
         if (!node.isTextual()) {
-            errors.add(path + ": write prices as strings (\"2.50/1M\"), never as floating-point numbers");
+            problems.add(new Problem(path, "write prices as strings (\"2.50/1M\"), never as floating-point numbers"));
             return Optional.empty();
         }
         try {
             return Optional.of(UnitPrice.parse(node.asText()));
         } catch (IllegalArgumentException e) {
-            errors.add(path + ": " + e.getMessage());
+            problems.add(new Problem(path, "" + e.getMessage()));
             return Optional.empty();
         }
     }
 
-    private static void unknownFields(String path, JsonNode node, Set<String> known, List<String> errors) {
+    private static void unknownFields(String path, JsonNode node, Set<String> known, List<Problem> problems) {
         node.fieldNames().forEachRemaining(f -> {
             if (!known.contains(f)) {
-                errors.add(path + "." + f + ": unknown field (expected one of " + known + ")");
+                problems.add(new Problem(path + "." + f, "unknown field (expected one of " + known + ")"));
             }
         });
     }

@@ -2,16 +2,21 @@ package io.capstream.policy;
 
 import java.util.List;
 
-/** A policy document that cannot be used, with every problem found, each prefixed by its path. */
+/** A policy document that cannot be used, with every problem found, each with its path. */
 public final class PolicyValidationException extends RuntimeException {
-    private final List<String> errors;
+    private final List<Problem> problems;
 
-    public PolicyValidationException(List<String> errors) {
-        super("invalid policy document: " + String.join("; ", errors));
-        this.errors = List.copyOf(errors);
+    public PolicyValidationException(List<Problem> problems) {
+        super("invalid policy document: " + String.join("; ", problems.stream().map(Problem::toString).toList()));
+        this.problems = List.copyOf(problems);
     }
 
+    public List<Problem> problems() {
+        return problems;
+    }
+
+    /** Each problem as {@code path: message}, for people reading a terminal or a log. */
     public List<String> errors() {
-        return errors;
+        return problems.stream().map(Problem::toString).toList();
     }
 }

@@ -20,8 +20,7 @@ import java.util.regex.Pattern;
  * API) from a JSON tree, adding every problem to a list with its path. Used by {@link PolicyLoader}
  * and by the control API, so a cap is validated the same way wherever it is written.
  */
-public final class Specs {
-    public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}");
+public final class Specs extends Fields {
     private static final Set<String> CAP_FIELDS = Set.of("id", "label", "amount", "measure", "feature", "model", "user", "api_key",
             "period", "timezone", "overage_only", "ignore_grants", "thresholds", "action", "strict", "fail_open");
     private static final Set<String> CUSTOMER_FIELDS = Set.of("plan", "timezone", "billing_anchor_day", "contacts", "overrides", "status");
@@ -35,20 +34,7 @@ public final class Specs {
     private static final Pattern EMAIL = Pattern.compile(
             "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}");
     private static final Set<String> CHECK_FIELDS = Set.of("customer", "user", "api_key", "feature", "model", "estimate", "reserve");
-    /** The areas of IANA region ids ({@code Europe/Berlin}); legacy aliases (SystemV/PST8, US/Pacific) are refused. */
-    private static final Set<String> ZONE_AREAS = Set.of("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
-            "Europe", "Indian", "Pacific");
     private static final Set<String> GRANT_FIELDS = Set.of("id", "amount", "category", "priority", "effective_at", "expires_at", "feature");
-
-    private final List<String> errors;
-
-    public Specs(List<String> errors) {
-        this.errors = errors;
-    }
-
-    public List<String> errors() {
-        return errors;
-    }
 
     /** A cap; {@code id} may come from the URL instead of the body. */
     public Optional<Cap> cap(String path, JsonNode node, String idFromPath) {
@@ -58,14 +44,14 @@ public final class Specs {
         unknown(path, node, CAP_FIELDS);
         String id = idFromPath != null ? idFromPath : identifier(path + ".id", node.get("id"), true);
         if (idFromPath != null && !IDENTIFIER.matcher(idFromPath).matches()) {
-            errors.add(path + ".id: letters, digits and _ . : @ / - (at most 128)");
+            problems().add(new Problem(path + ".id", "letters, digits and _ . : @ / - (at most 128)"));
         }
         BigDecimal amount = decimal(path + ".amount", node.get("amount"), true);
         Measure measure = Measure.of(identifier(path + ".measure", node.get("measure"), false));
         boolean overageOnly = bool(path + ".overage_only", node.get("overage_only"), false);
         boolean ignoreGrants = bool(path + ".ignore_grants", node.get("ignore_grants"), false);
         if (!measure.isMoney() && (overageOnly || ignoreGrants)) {
-            errors.add(path + ".measure: overage_only and ignore_grants apply to USD caps only, not to '" + measure + "'");
+            problems().add(new Problem(path + ".measure", "overage_only and ignore_grants apply to USD caps only, not to '" + measure + "'"));
         }
         ResetSchedule period = schedule(path + ".period", node.get("period"), "billing");
         Optional<ZoneId> zone = Optional.ofNullable(text(path + ".timezone", node.get("timezone"))).map(z -> zone(path + ".timezone", z));
@@ -101,7 +87,7 @@ public final class Specs {
         unknown(path, node, CUSTOMER_FIELDS);
         String plan = identifier(path + ".plan", node.get("plan"), false);
         if (plan != null && !knownPlans.isEmpty() && !knownPlans.contains(plan)) {
-            errors.add(path + ".plan: unknown plan '" + plan + "'; the policy has " + new java.util.TreeSet<>(knownPlans));
+            problems().add(new Problem(path + ".plan", "unknown plan '" + plan + "'; the policy has " + new java.util.TreeSet<>(knownPlans)));
         }
         String zoneText = Optional.ofNullable(text(path + ".timezone", node.get("timezone"), 64)).orElse("UTC");
         ZoneId zone = zone(path + ".timezone", zoneText);
@@ -134,14 +120,14 @@ public final class Specs {
         List<String> emails = new ArrayList<>();
         JsonNode list = node.get("emails");
         if (list != null && !list.isArray()) {
-            errors.add(path + ".emails: a list of addresses");
+            problems().add(new Problem(path + ".emails", "a list of addresses"));
         } else if (list != null && list.size() > Bounds.EMAILS) {
-            errors.add(path + ".emails: at most " + Bounds.EMAILS + " addresses");
+            problems().add(new Problem(path + ".emails", "at most " + Bounds.EMAILS + " addresses"));
         } else if (list != null) {
             for (int i = 0; i < list.size(); i++) {
                 String email = list.get(i).isTextual() ? list.get(i).asText() : "";
                 if (email.length() > 254 || !EMAIL.matcher(email).matches()) {
-                    errors.add(path + ".emails[" + i + "]: '" + email + "' is not an email address");
+                    problems().add(new Problem(path + ".emails[" + i + "]", "'" + email + "' is not an email address"));
                 } else {
                     emails.add(email);
                 }
@@ -149,14 +135,14 @@ public final class Specs {
         }
         String url = text(path + ".webhook_url", node.get("webhook_url"), Bounds.URL);
         Optional.ofNullable(url).map(u -> WebhookDestinations.problem(u, allowedWebhookHosts))
-                .ifPresent(problem -> errors.add(path + ".webhook_url: " + problem));
+                .ifPresent(problem -> problems().add(new Problem(path + ".webhook_url", problem)));
         String newSecret = text(path + ".webhook_secret", node.get("webhook_secret"), 256);
         if (newSecret != null && !WEBHOOK_SECRET.matcher(newSecret).matches()) {
-            errors.add(path + ".webhook_secret: a Standard Webhooks secret: 'whsec_' and the base64 of at least 12 random bytes");
+            problems().add(new Problem(path + ".webhook_secret", "a Standard Webhooks secret: 'whsec_' and the base64 of at least 12 random bytes"));
         }
         Optional<String> secret = Optional.ofNullable(newSecret).or(() -> existingSecret);
         if (url != null && secret.isEmpty()) {
-            errors.add(path + ".webhook_secret: required with a webhook_url, to sign the webhooks");
+            problems().add(new Problem(path + ".webhook_secret", "required with a webhook_url, to sign the webhooks"));
         }
         List<BigDecimal> emailThresholds = thresholds(path + ".email_thresholds", node.get("email_thresholds"), List.of());
         List<BigDecimal> webhookThresholds = thresholds(path + ".webhook_thresholds", node.get("webhook_thresholds"), List.of());
@@ -176,7 +162,7 @@ public final class Specs {
         }
         node.fieldNames().forEachRemaining(f -> {
             if (!CHECK_FIELDS.contains(f)) {
-                errors.add(f + ": unknown field (expected one of " + new TreeSet<>(CHECK_FIELDS) + ")");
+                problems().add(new Problem(f, "unknown field (expected one of " + new TreeSet<>(CHECK_FIELDS) + ")"));
             }
         });
         String customer = identifier("customer", node.get("customer"), true);
@@ -186,13 +172,13 @@ public final class Specs {
         Optional<BigDecimal> cost = Optional.empty();
         JsonNode est = node.get("estimate");
         if (est != null && est.isObject() && est.size() > Bounds.METERS) {
-            errors.add("estimate: at most " + Bounds.METERS + " meters");
+            problems().add(new Problem("estimate", "at most " + Bounds.METERS + " meters"));
         } else if (est != null && est.isObject()) {
             for (var it = est.fields(); it.hasNext(); ) {
                 var e = it.next();
                 String field = "estimate." + e.getKey();
                 if (!IDENTIFIER.matcher(e.getKey()).matches()) {
-                    errors.add(field + ": meter names are letters, digits and _ . : @ / - (at most 128)");
+                    problems().add(new Problem(field, "meter names are letters, digits and _ . : @ / - (at most 128)"));
                 } else if (e.getKey().equals("cost")) {
                     cost = Optional.ofNullable(decimal(field, e.getValue(), true));
                 } else {
@@ -200,10 +186,10 @@ public final class Specs {
                 }
             }
             if (cost.isPresent() && !estimate.isEmpty()) {
-                errors.add("estimate: either {\"cost\": ...} or quantities per meter, not both");
+                problems().add(new Problem("estimate", "either {\"cost\": ...} or quantities per meter, not both"));
             }
         } else if (est != null && !est.isNull()) {
-            errors.add("estimate: an object of meter to quantity, or {\"cost\": \"0.02\"}");
+            problems().add(new Problem("estimate", "an object of meter to quantity, or {\"cost\": \"0.02\"}"));
         }
         String user = text("user", node.get("user"), 256);
         String apiKey = text("api_key", node.get("api_key"), 256);
@@ -224,13 +210,13 @@ public final class Specs {
         BigDecimal amount = decimal(path + ".amount", node.get("amount"), true);
         String category = Optional.ofNullable(text(path + ".category", node.get("category"), 32)).orElse("promotional").toLowerCase(Locale.ROOT);
         if (!category.equals("promotional") && !category.equals("paid")) {
-            errors.add(path + ".category: 'promotional' or 'paid'");
+            problems().add(new Problem(path + ".category", "'promotional' or 'paid'"));
         }
         int priority = integer(path + ".priority", node.get("priority"), 0, 1_000_000, 100, "a whole number from 0 to 1000000 (lower burns first)");
         Instant effective = node.hasNonNull("effective_at") ? time(path + ".effective_at", node.get("effective_at")) : now;
         Instant expires = node.hasNonNull("expires_at") ? time(path + ".expires_at", node.get("expires_at")) : null;
         if (effective != null && expires != null && !expires.isAfter(effective)) {
-            errors.add(path + ".expires_at: must be after effective_at");
+            problems().add(new Problem(path + ".expires_at", "must be after effective_at"));
         }
         String feature = identifier(path + ".feature", node.get("feature"), false);
         if (id == null || amount == null || effective == null || (node.hasNonNull("expires_at") && expires == null)) {
@@ -239,196 +225,11 @@ public final class Specs {
         return Optional.of(new Grant(id, amount, category, priority, effective, Optional.ofNullable(expires), Optional.ofNullable(feature)));
     }
 
-    public ResetSchedule schedule(String path, JsonNode node, String defaultText) {
-        String text = node == null || node.isNull() ? defaultText : node.isTextual() && node.asText().length() <= 32 ? node.asText() : "?";
-        try {
-            return ResetSchedule.parse(text);
-        } catch (IllegalArgumentException e) {
-            errors.add(path + ": " + e.getMessage());
-            return null;
-        }
+    public Specs() {
+        super();
     }
 
-    /** An IANA region id ({@code America/Los_Angeles}, {@code Asia/Kolkata}) or {@code UTC}; offsets and legacy aliases are refused. */
-    public ZoneId zone(String path, String text) {
-        int slash = text.indexOf('/');
-        boolean region = text.equals("UTC") || text.equals("Etc/UTC")
-                || (slash > 0 && ZONE_AREAS.contains(text.substring(0, slash)) && ZoneId.getAvailableZoneIds().contains(text));
-        if (!region) {
-            errors.add(path + ": '" + text + "' is not an IANA timezone (e.g. America/Los_Angeles, Asia/Kolkata, UTC)");
-            return null;
-        }
-        return ZoneId.of(text);
-    }
-
-    public List<BigDecimal> thresholds(String path, JsonNode node, List<BigDecimal> defaults) {
-        if (node == null || node.isNull()) {
-            return defaults;
-        }
-        if (!node.isArray()) {
-            errors.add(path + ": a list of fractions of the limit, e.g. [0.8, 0.9, 1.0]");
-            return null;
-        }
-        if (node.size() > Bounds.THRESHOLDS) {
-            errors.add(path + ": at most " + Bounds.THRESHOLDS + " thresholds");
-            return null;
-        }
-        List<BigDecimal> result = new ArrayList<>();
-        for (int i = 0; i < node.size(); i++) {
-            BigDecimal t = decimal(path + "[" + i + "]", node.get(i), true);
-            if (t != null && (t.signum() <= 0 || t.compareTo(BigDecimal.TEN) > 0 || t.scale() > 4)) {
-                errors.add(path + "[" + i + "]: a fraction of the limit above 0 and at most 10, with at most 4 decimals (0.8 = 80 %)");
-            } else if (t != null) {
-                result.add(t.stripTrailingZeros());
-            }
-        }
-        return result.stream().distinct().sorted().toList();
-    }
-
-    /** A money amount (or a meter cap's units) within {@link Decimals#MONEY}. */
-    public BigDecimal decimal(String path, JsonNode node, boolean required) {
-        return decimal(path, node, required, Decimals.MONEY);
-    }
-
-    /** A non-negative decimal, as a JSON string or number, within the bound; every decimal from outside is read here. */
-    public BigDecimal decimal(String path, JsonNode node, boolean required, Decimals.Bound bound) {
-        if (node == null || node.isNull()) {
-            if (required) {
-                errors.add(path + ": required");
-            }
-            return null;
-        }
-        try {
-            if (node.isTextual()) {
-                return Decimals.parse(node.asText(), bound);
-            }
-            if (node.isNumber()) {
-                return Decimals.check(node.decimalValue(), bound);
-            }
-            errors.add(path + ": a decimal number, e.g. \"20.00\"");
-        } catch (IllegalArgumentException e) { // Decimals.OutOfBounds, or a JSON number too large for a double (YAML)
-            errors.add(path + ": " + (e instanceof Decimals.OutOfBounds ? e.getMessage() : "'" + node.asText() + "' is not a decimal number"));
-        }
-        return null;
-    }
-
-    /**
-     * A whole number in range, written as a number (not a string, not {@code 1.5}); {@code defaultValue}
-     * when absent.
-     */
-    public int integer(String path, JsonNode node, int min, int max, int defaultValue, String expected) {
-        if (node == null || node.isNull()) {
-            return defaultValue;
-        }
-        if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < min || node.longValue() > max) {
-            errors.add(path + ": " + expected);
-            return defaultValue;
-        }
-        return node.intValue();
-    }
-
-    public String identifier(String path, JsonNode node, boolean required) {
-        if (node == null || node.isNull()) {
-            if (required) {
-                errors.add(path + ": required");
-            }
-            return null;
-        }
-        if (!node.isTextual() || !IDENTIFIER.matcher(node.asText()).matches()) {
-            errors.add(path + ": letters, digits and _ . : @ / - (at most 128)");
-            return null;
-        }
-        return node.asText();
-    }
-
-    public String text(String path, JsonNode node) {
-        return text(path, node, 512);
-    }
-
-    /** A string of at most {@code max} characters (numbers and booleans are not strings). */
-    public String text(String path, JsonNode node, int max) {
-        if (node == null || node.isNull()) {
-            return null;
-        }
-        if (!node.isTextual() || node.asText().length() > max) {
-            errors.add(path + ": a string of at most " + max + " characters");
-            return null;
-        }
-        return node.asText();
-    }
-
-    /** A label shown to people: one printable line without links ({@link Bounds#labelProblem}). */
-    public String label(String path, JsonNode node) {
-        String label = text(path, node, Bounds.LABEL);
-        String problem = label == null ? null : Bounds.labelProblem(label);
-        if (problem != null) {
-            errors.add(path + ": " + problem);
-            return null;
-        }
-        return label == null ? null : label.strip();
-    }
-
-    public boolean bool(String path, JsonNode node, boolean defaultValue) {
-        if (node == null || node.isNull()) {
-            return defaultValue;
-        }
-        if (!node.isBoolean()) {
-            errors.add(path + ": true or false");
-            return defaultValue;
-        }
-        return node.asBoolean();
-    }
-
-    public Instant time(String path, JsonNode node) {
-        try {
-            return Times.parse(node.isTextual() ? node.asText() : null);
-        } catch (IllegalArgumentException e) {
-            errors.add(path + ": " + e.getMessage());
-            return null;
-        }
-    }
-
-    /** One of the actions a kind of limit allows ({@link LimitAction#CAP}, {@link LimitAction#ENTITLEMENT}). */
-    public LimitAction action(String path, JsonNode node, List<LimitAction> allowed, LimitAction defaultValue) {
-        if (node == null || node.isNull()) {
-            return defaultValue;
-        }
-        Optional<LimitAction> action = allowed.stream().filter(a -> node.isTextual() && a.name().equalsIgnoreCase(node.asText())).findFirst();
-        if (action.isEmpty()) {
-            errors.add(path + ": one of " + allowed.stream().map(a -> a.name().toLowerCase(Locale.ROOT)).toList());
-        }
-        return action.orElse(null);
-    }
-
-    public <E extends Enum<E>> E enumValue(String path, JsonNode node, Class<E> type, E defaultValue) {
-        if (node == null || node.isNull()) {
-            return defaultValue;
-        }
-        try {
-            if (!node.isTextual()) {
-                throw new IllegalArgumentException("not a string");
-            }
-            return Enum.valueOf(type, node.asText().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            errors.add(path + ": one of " + java.util.Arrays.stream(type.getEnumConstants())
-                    .map(c -> c.name().toLowerCase(Locale.ROOT)).toList());
-            return null;
-        }
-    }
-
-    public boolean object(String path, JsonNode node) {
-        if (node == null || !node.isObject()) {
-            errors.add(path + ": must be an object");
-            return false;
-        }
-        return true;
-    }
-
-    public void unknown(String path, JsonNode node, Set<String> known) {
-        node.fieldNames().forEachRemaining(f -> {
-            if (!known.contains(f)) {
-                errors.add(path + "." + f + ": unknown field (expected one of " + new java.util.TreeSet<>(known) + ")");
-            }
-        });
+    public Specs(List<Problem> problems) {
+        super(problems);
     }
 }

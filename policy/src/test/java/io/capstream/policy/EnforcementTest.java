@@ -57,8 +57,7 @@ class EnforcementTest {
     @Test
     void aDisabledCustomerIsRefused() {
         Decision d = decide(chat("claude-haiku", 1), customer(List.of(), false, Customer.Status.DISABLED));
-        assertThat(d.status()).isEqualTo(403);
-        assertThat(d.code()).isEqualTo("customer_disabled");
+        assertThat(d.code()).isEqualTo(Decision.Code.CUSTOMER_DISABLED);
     }
 
     @Test
@@ -76,8 +75,7 @@ class EnforcementTest {
                 """);
         Decision refused = Enforcement.decide(chat("claude-opus", 1), customer(List.of(), false, Customer.Status.ACTIVE), noChain,
                 (l, s) -> BigDecimal.ZERO, Optional.empty(), NOW);
-        assertThat(refused.status()).isEqualTo(403);
-        assertThat(refused.code()).isEqualTo("model_not_allowed");
+        assertThat(refused.code()).isEqualTo(Decision.Code.MODEL_NOT_ALLOWED);
         assertThat(refused.message()).contains("https://app.example.com/upgrade?customer=acme");
     }
 
@@ -85,8 +83,7 @@ class EnforcementTest {
     void aNoisyKeyIsRateLimitedWithRetryAfter() {
         Decision d = Enforcement.decide(chat("claude-haiku", 1), customer(List.of(), false, Customer.Status.ACTIVE), POLICY,
                 (l, s) -> BigDecimal.ZERO, Optional.of(Duration.ofSeconds(3)), NOW);
-        assertThat(d.status()).isEqualTo(429);
-        assertThat(d.code()).isEqualTo("key_rate_limited");
+        assertThat(d.code()).isEqualTo(Decision.Code.KEY_RATE_LIMITED);
         assertThat(d.retryAfter()).contains(Duration.ofSeconds(3));
     }
 
@@ -96,8 +93,8 @@ class EnforcementTest {
         // 1,000 tokens of claude-sonnet cost $0.003: 9.999 + 0.003 > 10
         Decision d = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE));
 
-        assertThat(d.status()).isEqualTo(402);
-        assertThat(d.code()).isEqualTo("spend_cap_reached");
+        assertThat(d.code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
+        assertThat(d.throttles()).isFalse();
         Decision.LimitInfo limit = d.limit().orElseThrow();
         assertThat(limit.id()).isEqualTo("cap:budget");
         assertThat(limit.used()).isEqualTo("9.999");
@@ -118,15 +115,15 @@ class EnforcementTest {
         assertThat(d.model()).contains("claude-haiku");
 
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("10"));
-        assertThat(decide(chat("claude-sonnet", 2000), acme).status()).isEqualTo(402);
+        assertThat(decide(chat("claude-sonnet", 2000), acme).code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
     }
 
     @Test
-    void throttleAnswers429AndNotifyAllows() {
+    void throttleSlowsRequestsDownAndNotifyAllows() {
         used.put("entitlement:drafts@" + Instant.parse("2026-11-21T08:00:00Z"), new BigDecimal("100"));
         Decision throttled = decide(new CheckRequest("acme", null, null, "drafts", null, Map.of("requests", BigDecimal.ONE), Optional.empty()),
                 customer(List.of(), false, Customer.Status.ACTIVE));
-        assertThat(throttled.status()).isEqualTo(429);
+        assertThat(throttled.throttles()).isTrue();
         assertThat(throttled.retryAfter()).isPresent();
 
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("50"));
@@ -156,5 +153,22 @@ class EnforcementTest {
         CheckRequest noModel = new CheckRequest("acme", null, null, "chat", null, Map.of(), Optional.of(new BigDecimal("0.50")));
         assertThat(decide(noModel, customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE)).outcome())
                 .isEqualTo(Decision.Outcome.ALLOW);
+    }
+
+    @Test
+    void aCapThatOnlyNotifiesDoesNotHideABlockingCapAfterIt() {
+        // given two used-up caps: one that only notifies, then one that blocks
+        Cap notify = new Cap("watch", "Watch", BigDecimal.TEN, Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"), Optional.empty(),
+                false, false, Cap.DEFAULT_THRESHOLDS, LimitAction.NOTIFY, false, Optional.empty());
+        Cap block = new Cap("hard", "Hard stop", BigDecimal.TEN, Measure.USD, CapFilter.ALL, ResetSchedule.parse("billing"), Optional.empty(),
+                false, false, Cap.DEFAULT_THRESHOLDS, LimitAction.BLOCK, false, Optional.empty());
+        Customer acme = customer(List.of(notify, block), false, Customer.Status.ACTIVE);
+        used.put("cap:watch@" + NOV_1_LA, BigDecimal.TEN);
+        used.put("cap:hard@" + NOV_1_LA, BigDecimal.TEN);
+
+        // when a request comes, then the blocking cap refuses it
+        Decision d = decide(chat("claude-haiku", 1), acme);
+        assertThat(d.code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
+        assertThat(d.limit()).hasValueSatisfying(l -> assertThat(l.id()).isEqualTo("cap:hard"));
     }
 }

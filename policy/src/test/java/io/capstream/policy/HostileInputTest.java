@@ -34,19 +34,19 @@ class HostileInputTest {
     static List<String> capErrors(String body) {
         Specs specs = new Specs(new ArrayList<>());
         specs.cap("cap", json(body), "c1");
-        return specs.errors();
+        return specs.problems().stream().map(Problem::toString).toList();
     }
 
     static List<String> customerErrors(String body) {
         Specs specs = new Specs(new ArrayList<>());
         specs.customer("customer", json(body), "acme", Optional.empty(), Set.of());
-        return specs.errors();
+        return specs.problems().stream().map(Problem::toString).toList();
     }
 
     static List<String> grantErrors(String body) {
         Specs specs = new Specs(new ArrayList<>());
         specs.grant("grant", json(body), "g1", NOW);
-        return specs.errors();
+        return specs.problems().stream().map(Problem::toString).toList();
     }
 
     @Test
@@ -75,7 +75,7 @@ class HostileInputTest {
 
         // when the cap is used up, then the walk ends (each model tried once) with a refusal
         Decision d = Enforcement.decide(request, customer, policy, (id, start) -> BigDecimal.TEN, Optional.empty(), NOW);
-        assertThat(d.status()).isEqualTo(402);
+        assertThat(d.code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
     }
 
     @ParameterizedTest
@@ -173,7 +173,7 @@ class HostileInputTest {
     void checkRequestsRefuseTyposAndWhatThePolicyCannotPrice() {
         Specs specs = new Specs(new ArrayList<>());
         Optional<CheckRequest> typo = specs.checkRequest(json("{\"customer\": \"acme\", \"feature\": \"chat\", \"estimat\": {\"cost\": \"1\"}}"));
-        assertThat(specs.errors()).singleElement().asString().startsWith("estimat: unknown field");
+        assertThat(specs.problems().stream().map(Problem::toString).toList()).singleElement().asString().startsWith("estimat: unknown field");
 
         PolicyDocument policy = PolicyLoader.fromYaml("models: {gpt-4o: {prices: {input_tokens: \"2.50/1M\"}}}");
         CheckRequest unknownModel = new CheckRequest("acme", null, null, "chat", "gpt-9", Map.of(), Optional.empty());

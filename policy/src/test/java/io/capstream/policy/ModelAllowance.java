@@ -23,7 +23,7 @@ public record ModelAllowance(String model, BigDecimal tokens) implements Limit.C
     @Override public Optional<ZoneId> timezone() { return Optional.empty(); }
     @Override public boolean matches(String feature, String model, String user, String apiKey) { return this.model.equals(model); }
     @Override public BigDecimal counted(Accounting.Split split, Map<String, BigDecimal> usage) { return estimated(split.cost(), usage); }
-    @Override public String refusalCode() { return "plan_allowance_exhausted"; }
+    @Override public Decision.Code refusalCode() { return Decision.Code.PLAN_ALLOWANCE_EXHAUSTED; }
     @Override public WayOut wayOut() { return WayOut.UPGRADE; }
 
     /** A policy whose plan {@code pro} has only this kind of limit, on gpt-4o (1,000 tokens a day); models gpt-4o and mini. */

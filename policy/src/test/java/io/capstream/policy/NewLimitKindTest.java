@@ -52,8 +52,7 @@ class NewLimitKindTest {
         Decision allowedOnMini = Enforcement.decide(new CheckRequest("acme", null, null, "chat", "mini", Map.of("input_tokens", new BigDecimal("100")),
                 Optional.empty()), ACME, POLICY, (id, start) -> new BigDecimal("950"), Optional.empty(), NOW);
 
-        assertThat(refused.status()).isEqualTo(402);
-        assertThat(refused.code()).isEqualTo("plan_allowance_exhausted");
+        assertThat(refused.code()).isEqualTo(Decision.Code.PLAN_ALLOWANCE_EXHAUSTED);
         assertThat(refused.limit()).hasValueSatisfying(l -> assertThat(l.id()).isEqualTo("model:gpt-4o"));
         assertThat(allowedOnMini.allowsRequest()).isTrue();
     }

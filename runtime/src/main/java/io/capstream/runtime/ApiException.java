@@ -30,18 +30,9 @@ public class ApiException extends RuntimeException {
                 Map.of(), Map.of("WWW-Authenticate", "Bearer realm=\"capstream\""));
     }
 
-    /**
-     * 400 {@code invalid_request} listing every problem as {@code {field, message}}; each problem is
-     * written {@code "field: message"} by the policy module's validation.
-     */
-    public static ApiException invalid(java.util.List<String> problems) {
-        java.util.List<Map<String, String>> errors = problems.stream().map(e -> {
-            int colon = e.indexOf(": ");
-            Map<String, String> m = new java.util.LinkedHashMap<>();
-            m.put("field", colon < 0 ? "" : e.substring(0, colon));
-            m.put("message", colon < 0 ? e : e.substring(colon + 2));
-            return m;
-        }).toList();
+    /** 400 {@code invalid_request} listing every problem as {@code {field, message}}. */
+    public static ApiException invalid(java.util.List<io.capstream.policy.Problem> problems) {
+        java.util.List<Map<String, String>> errors = problems.stream().map(p -> Map.of("field", p.field(), "message", p.message())).toList();
         String first = problems.isEmpty() ? "" : ": " + problems.get(0) + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more)" : "");
         return new ApiException(400, "invalid_request", problems.size() + " problem(s) in the request" + first + "; nothing was changed",
                 Map.of("errors", errors), Map.of());

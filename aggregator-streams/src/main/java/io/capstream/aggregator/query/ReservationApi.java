@@ -1,13 +1,13 @@
 package io.capstream.aggregator.query;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.schemas.topics.UsageKey;
 import io.capstream.policy.CheckRequest;
 import io.capstream.policy.Customer;
 import io.capstream.policy.Decimals;
 import io.capstream.policy.Enforcement;
-import io.capstream.policy.Specs;
+import io.capstream.policy.InvalidInputException;
+import io.capstream.policy.Problem;
 import io.capstream.policy.Wording;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
@@ -55,11 +55,11 @@ public final class ReservationApi {
 
     private void reserve(Context ctx) {
         authorize(ctx);
-        CheckRequest request = parse(ctx);
+        CheckRequest request = CheckRequest.read(HttpServer.jsonBody(ctx), Optional.empty()); // the policy is the owner's, checked there
         router.localOrForward(ctx, request.customer()).ifPresent(partition -> {
-            List<String> problems = request.problems(partition.policy());
+            List<Problem> problems = request.problems(partition.policy());
             if (!problems.isEmpty()) {
-                throw ApiException.invalid(problems);
+                throw new InvalidInputException(problems);
             }
             Instant now = clock.instant();
             Customer customer = partition.customer(request.customer());
@@ -116,16 +116,6 @@ public final class ReservationApi {
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("reservations need an API key with the 'check' scope");
         }
-    }
-
-    private static CheckRequest parse(Context ctx) {
-        JsonNode node = HttpServer.jsonBody(ctx);
-        Specs specs = new Specs(new ArrayList<>());
-        Optional<CheckRequest> request = specs.checkRequest(node);
-        if (!specs.errors().isEmpty() || request.isEmpty()) {
-            throw ApiException.invalid(specs.errors());
-        }
-        return request.get();
     }
 
     static String customerOf(String reservationId) {

@@ -49,7 +49,7 @@ final class PriceProcessor extends ContextualProcessor<String, UsageEvent, Strin
         try {
             cost = Pricing.cost(policy.get(), event.getModel(), usage);
         } catch (UnpriceableUsageException e) {
-            throw new RejectedEventException(e.field(), e.getMessage().substring(e.field().length() + 2));
+            throw new RejectedEventException(e.field(), e.reason());
         }
         context().forward(record.withValue(new PricedEvent(event, cost)));
     }
