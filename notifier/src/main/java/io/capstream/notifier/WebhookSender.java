@@ -73,8 +73,10 @@ final class WebhookSender {
         data.put("label", e.getLabel());
         data.put("kind", e.getKind());
         data.put("threshold", e.getThreshold());
-        data.put("used", Decimals.formatMoney(e.getUsed()));
-        data.put("limit", Decimals.formatMoney(e.getLimit()));
+        // money as "20.00", a meter's units as quantities ("900")
+        boolean money = io.capstream.policy.Measure.of(e.getMeasure()).isMoney();
+        data.put("used", money ? Decimals.formatMoney(e.getUsed()) : Decimals.formatQuantity(e.getUsed()));
+        data.put("limit", money ? Decimals.formatMoney(e.getLimit()) : Decimals.formatQuantity(e.getLimit()));
         data.put("measure", e.getMeasure());
         data.put("period_start", e.getPeriodStart().toString());
         data.put("resets_at", e.getResetsAt());
