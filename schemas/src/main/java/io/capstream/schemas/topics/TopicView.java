@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -25,10 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TopicView.class);
 
-    /** A value and the offset it was written at: an older record never replaces a newer value. */
-    private record Entry<V>(V value, long offset) {}
-
-    private final Map<String, Entry<V>> values = new ConcurrentHashMap<>();
+    private final LatestByOffset<V> values = new LatestByOffset<>();
     private final KafkaConsumer<String, V> consumer;
     private final Thread thread;
     private volatile boolean caughtUp;
@@ -63,8 +59,7 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
                     lastHeard = java.time.Instant.now();
                 }
                 for (ConsumerRecord<String, V> r : records) {
-                    values.compute(r.key(), (k, current) -> current != null && current.offset() > r.offset() ? current
-                            : r.value() == null ? null : new Entry<>(r.value(), r.offset()));
+                    values.apply(r.key(), r.value(), r.offset());
                 }
                 if (!caughtUp && ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                     caughtUp = true;
@@ -102,12 +97,12 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
 
     @Override
     public Optional<V> get(String key) {
-        return Optional.ofNullable(values.get(key)).map(Entry::value);
+        return values.get(key);
     }
 
     /** A value this process wrote at {@code offset}, visible at once; records older than it are ignored when they arrive. */
     public void remember(String key, V value, long offset) {
-        values.compute(key, (k, current) -> current != null && current.offset() > offset ? current : new Entry<>(value, offset));
+        values.apply(key, value, offset);
     }
 
     @Override

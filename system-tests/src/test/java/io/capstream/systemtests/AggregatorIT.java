@@ -1,4 +1,4 @@
-package io.capstream.aggregator.it;
+package io.capstream.systemtests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,4 +1,4 @@
-package io.capstream.aggregator.it;
+package io.capstream.systemtests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.aggregator.AggregatorConfig;

@@ -1,4 +1,4 @@
-package io.capstream.aggregator.it;
+package io.capstream.systemtests;
 
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
