@@ -100,7 +100,7 @@ public class CheckBenchmark {
                     .setCost(Decimals.money(BigDecimal.ZERO)).setEvents(1).setUpdatedAt(now).setUsed(Decimals.money(new BigDecimal("5.25"))).build());
         }
         // pending estimates off (0 s): measures the decision itself, as a check whose usage already arrived
-        enforcer = new Enforcer(customers, policies, usage, Duration.ZERO, Duration.ofHours(1), (r, d, t) -> { }, Clock.systemUTC());
+        enforcer = Enforcer.builder(customers, policies, usage).pendingFor(Duration.ZERO).stalenessBound(Duration.ofHours(1)).build();
         request = new CheckRequest("acme", "alice", "key_1", "chat", "gpt-4o",
                 Map.of("input_tokens", new BigDecimal(1200), "output_tokens", new BigDecimal(400)), Optional.empty());
     }

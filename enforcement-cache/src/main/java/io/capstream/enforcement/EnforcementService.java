@@ -47,8 +47,9 @@ public final class EnforcementService implements AutoCloseable {
         this.log = new DecisionLog(new KafkaProducer<>(producerProps, new StringSerializer(),
                 RegistryAvroSerde.of(EnforcementDecision.class, registry, config.autoRegister())), topics.enforcementDecisions(),
                 config.sampleAllows(), config.decisionQueue(), config.httpHost() + ":" + config.httpPort(), metrics);
-        this.enforcer = new Enforcer(customers, policies, usage, config.pendingFor(), config.stalenessBound(), log, clock)
-                .withReserver(Reserver.of(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout()));
+        this.enforcer = Enforcer.builder(customers, policies, usage).pendingFor(config.pendingFor()).stalenessBound(config.stalenessBound())
+                .listener(log).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
+                .build();
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
         this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-check.json", enforcer::ready, api::routes);
     }

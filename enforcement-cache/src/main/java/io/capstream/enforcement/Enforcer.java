@@ -38,36 +38,95 @@ public final class Enforcer {
     private final LocalPending pending;
     private final BurstLimiter bursts = new BurstLimiter();
     private final ParsedPolicy parsed = new ParsedPolicy();
-    private final java.util.Map<String, ParsedCustomer> parsedCustomers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Bounded: customers not checked for a while are parsed again when they come back. */
+    private final com.github.benmanes.caffeine.cache.Cache<String, ParsedCustomer> parsedCustomers =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
 
     /** A customer's configuration parsed once per record, not once per check. */
     private record ParsedCustomer(CustomerRecord record, Customer customer) {}
     private final Clock clock;
     private final Duration stalenessBound;
     private final Listener listener;
-    private Optional<Reserver> reserver = Optional.empty();
+    private final Optional<Reserver> reserver;
 
-    /**
-     * @param pendingFor     how long an allowed request's estimate counts locally
-     * @param stalenessBound beyond this without hearing from the brokers, usage state is stale: each
-     *                       customer's checks fail open (decided from the last known state, marked
-     *                       {@code degraded}) or closed (503), as its caps or plan say
-     */
-    public Enforcer(KeyedState<CustomerRecord> customers, KeyedState<PolicyRecord> policies, KeyedState<LimitUsage> usage,
-                    Duration pendingFor, Duration stalenessBound, Listener listener, Clock clock) {
-        this.stalenessBound = stalenessBound;
-        this.listener = listener;
-        this.customers = customers;
-        this.policies = policies;
-        this.usage = usage;
-        this.pending = new LocalPending(pendingFor);
-        this.clock = clock;
+    private Enforcer(Builder b) {
+        this.customers = b.customers;
+        this.policies = b.policies;
+        this.usage = b.usage;
+        this.pending = new LocalPending(b.pendingFor);
+        this.stalenessBound = b.stalenessBound;
+        this.listener = b.listener;
+        this.clock = b.clock;
+        this.reserver = b.reserver;
     }
 
-    /** Strict mode: reserve on strict caps at the aggregator that owns the customer. */
-    Enforcer withReserver(Optional<Reserver> reserver) {
-        this.reserver = reserver;
-        return this;
+    /**
+     * An enforcer reading the customers, the policy and the running totals from these views (in a
+     * service: {@link io.capstream.schemas.topics.TopicView}s of the {@code customers}, {@code policy}
+     * and {@code usage-aggregates} topics).
+     */
+    public static Builder builder(KeyedState<CustomerRecord> customers, KeyedState<PolicyRecord> policies, KeyedState<LimitUsage> usage) {
+        return new Builder(customers, policies, usage);
+    }
+
+    /** Builds an immutable {@link Enforcer}; every setting has a default. */
+    public static final class Builder {
+        private final KeyedState<CustomerRecord> customers;
+        private final KeyedState<PolicyRecord> policies;
+        private final KeyedState<LimitUsage> usage;
+        private Duration pendingFor = Duration.ofSeconds(10);
+        private Duration stalenessBound = Duration.ofSeconds(30);
+        private Listener listener = (request, decision, at) -> { };
+        private Clock clock = Clock.systemUTC();
+        private Optional<Reserver> reserver = Optional.empty();
+
+        private Builder(KeyedState<CustomerRecord> customers, KeyedState<PolicyRecord> policies, KeyedState<LimitUsage> usage) {
+            this.customers = customers;
+            this.policies = policies;
+            this.usage = usage;
+        }
+
+        /** How long an allowed request's estimate counts locally, until its usage can have arrived (default 10 s). */
+        public Builder pendingFor(Duration pendingFor) {
+            this.pendingFor = pendingFor;
+            return this;
+        }
+
+        /**
+         * Beyond this without hearing from the brokers, usage state is stale: each customer's checks fail
+         * open (decided from the last known state, marked {@code degraded}) or closed (503), as its caps
+         * or plan say (default 30 s).
+         */
+        public Builder stalenessBound(Duration stalenessBound) {
+            this.stalenessBound = stalenessBound;
+            return this;
+        }
+
+        /** Told of every decision (the decision log); must not block. */
+        public Builder listener(Listener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Strict mode in process: checks that match a strict cap reserve their estimate at the
+         * aggregator that owns the customer ({@code POST /v1/reservations} at {@code aggregatorUrl}, with
+         * an API key of scope {@code check}), waiting at most {@code timeout}; without it, strict caps
+         * fail open or closed as configured.
+         */
+        public Builder strictReservations(String aggregatorUrl, String apiKey, Duration timeout) {
+            this.reserver = Reserver.of(aggregatorUrl, apiKey, timeout);
+            return this;
+        }
+
+        public Enforcer build() {
+            return new Enforcer(this);
+        }
     }
 
     /** The running total this instance knows for a limit's period key ({@code customer|limit_id|period_start}), without pending estimates. */
@@ -152,11 +211,11 @@ public final class Enforcer {
         };
     }
 
-    /** A matching cap's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */
+    /** A matching limit's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */
     private static boolean failsOpen(Customer customer, Optional<Plan> plan, CheckRequest request) {
-        List<Boolean> explicit = customer.effectiveCaps(plan).stream()
-                .filter(c -> c.filter().matches(request.feature(), request.model(), request.user(), request.apiKey()))
-                .flatMap(c -> c.failOpen().stream()).toList();
+        List<Boolean> explicit = customer.limits(plan).stream()
+                .filter(l -> l.matches(request.feature(), request.model(), request.user(), request.apiKey()))
+                .flatMap(l -> l.failOpen().stream()).toList();
         if (explicit.contains(false)) {
             return false;
         }
@@ -164,7 +223,7 @@ public final class Enforcer {
     }
 
     private Customer parse(CustomerRecord record) {
-        ParsedCustomer cached = parsedCustomers.get(record.getId());
+        ParsedCustomer cached = parsedCustomers.getIfPresent(record.getId());
         if (cached == null || cached.record() != record) {
             cached = new ParsedCustomer(record, CustomerMapping.fromRecord(record));
             parsedCustomers.put(record.getId(), cached);

@@ -57,8 +57,8 @@ class EnforcerTest {
     final State<PolicyRecord> policies = new State<>();
     final State<LimitUsage> usage = new State<>();
     final List<Decision> logged = new ArrayList<>();
-    final Enforcer enforcer = new Enforcer(customers, policies, usage, Duration.ofSeconds(10), Duration.ofSeconds(30),
-            (request, decision, at) -> logged.add(decision), Clock.fixed(NOW, ZoneOffset.UTC));
+    final Enforcer enforcer = Enforcer.builder(customers, policies, usage).pendingFor(Duration.ofSeconds(10)).stalenessBound(Duration.ofSeconds(30))
+            .listener((request, decision, at) -> logged.add(decision)).clock(Clock.fixed(NOW, ZoneOffset.UTC)).build();
 
     EnforcerTest() {
         policies.values.put(Topics.POLICY_KEY, PolicyRecord.newBuilder().setName(Topics.POLICY_KEY).setVersion("1").setSource(POLICY)
