@@ -1,7 +1,7 @@
 package io.capstream.aggregator;
 
 import io.capstream.runtime.Configs;
-import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.runtime.ServiceSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -11,10 +11,7 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
-public record AggregatorConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix,
-                               String applicationId, Path stateDir, String httpHost, int httpPort, String advertisedHost,
-                               Path apiKeysFile, Duration lateWindow, int standbyReplicas,
-                               int streamThreads, long commitIntervalMs, Duration reservationHold, Map<String, Object> kafka) {
+public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, Duration lateWindow, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String APPLICATION_ID = "application.id";
@@ -47,12 +44,10 @@ public record AggregatorConfig(String bootstrapServers, String registryUrl, bool
 
     public static AggregatorConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
-        return new AggregatorConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
-                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(APPLICATION_ID),
-                Path.of((String) v.get(STATE_DIR)), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT),
-                (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
+        return new AggregatorConfig(ServiceSettings.from(v, raw), (String) v.get(APPLICATION_ID),
+                Path.of((String) v.get(STATE_DIR)), (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
-                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
-                Configs.kafkaPassThrough(raw));
+                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
+                Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)));
     }
 }

@@ -43,12 +43,12 @@ public final class AggregatorService implements AutoCloseable {
     private volatile HostInfo self;
 
     public AggregatorService(AggregatorConfig config, Clock clock) {
-        Topics topics = new Topics(config.topicPrefix());
+        Topics topics = new Topics(config.service().topicPrefix());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
         // The HTTP server starts first: its real port is the one other instances are told about.
         ReservationBook reservations = new ReservationBook(config.reservationHold(), clock);
-        this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-query.json",
+        this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-query.json",
                 () -> started != null && started.state() == KafkaStreams.State.RUNNING, cfg -> {
                     UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock);
                     usage.routes(cfg);
@@ -56,8 +56,8 @@ public final class AggregatorService implements AutoCloseable {
                 });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
-        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
-        boolean auto = config.autoRegister();
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
+        boolean auto = config.service().autoRegister();
         UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
@@ -72,7 +72,7 @@ public final class AggregatorService implements AutoCloseable {
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         streams.start();
         this.started = streams;
-        LOG.info("aggregator query API on {}:{} (advertised as {})", config.httpHost(), http.port(), self);
+        LOG.info("aggregator query API on {}:{} (advertised as {})", config.service().httpHost(), http.port(), self);
     }
 
     /**
@@ -97,9 +97,9 @@ public final class AggregatorService implements AutoCloseable {
 
     static Properties streamsProperties(AggregatorConfig config, Topics topics, HostInfo self) {
         Properties props = new Properties();
-        props.putAll(config.kafka());
+        props.putAll(config.service().kafka());
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.service().bootstrapServers());
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
         props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());

@@ -12,7 +12,6 @@ import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.topics.KeyedState;
 import io.capstream.schemas.topics.Topics;
 import java.math.BigDecimal;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;

@@ -9,7 +9,6 @@ import io.capstream.ingest.IngestService;
 import io.capstream.policy.ResetSchedule;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.schemas.registry.SchemaRegistryClient;
-import io.capstream.schemas.serde.RegistryAvroSerde;
 import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.TopicView;
 import io.capstream.schemas.topics.Topics;

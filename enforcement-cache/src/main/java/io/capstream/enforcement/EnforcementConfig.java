@@ -1,7 +1,7 @@
 package io.capstream.enforcement;
 
 import io.capstream.runtime.Configs;
-import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.runtime.ServiceSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -11,9 +11,7 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The enforcement sidecar's configuration; every key validated at start-up, all problems reported together. */
-public record EnforcementConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String httpHost, int httpPort,
-                                Path apiKeysFile, String aggregatorUrl, String aggregatorKey, Duration reserveTimeout, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue,
-                                Map<String, Object> kafka) {
+public record EnforcementConfig(ServiceSettings service, Path apiKeysFile, String aggregatorUrl, String aggregatorKey, Duration reserveTimeout, Duration pendingFor, Duration stalenessBound, double sampleAllows, int decisionQueue) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String HTTP_HOST = Configs.HTTP_HOST;
@@ -46,11 +44,11 @@ public record EnforcementConfig(String bootstrapServers, String registryUrl, boo
 
     public static EnforcementConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
-        return new EnforcementConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
-                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), Path.of((String) v.get(API_KEYS_FILE)),
-                (String) v.get(AGGREGATOR_URL), ((org.apache.kafka.common.config.types.Password) v.get(AGGREGATOR_KEY)).value(),
-                Duration.ofMillis((Long) v.get(RESERVE_TIMEOUT_MS)),
-                Duration.ofMillis((Long) v.get(PENDING_MS)), Duration.ofMillis((Long) v.get(STALENESS_MS)), (Double) v.get(SAMPLE_ALLOWS),
-                (Integer) v.get(DECISION_QUEUE), Configs.kafkaPassThrough(raw));
+        return new EnforcementConfig(ServiceSettings.from(v, raw), Path.of((String) v.get(API_KEYS_FILE)),
+                (String) v.get(AGGREGATOR_URL),
+                ((org.apache.kafka.common.config.types.Password) v.get(AGGREGATOR_KEY)).value(),
+                Duration.ofMillis((Long) v.get(RESERVE_TIMEOUT_MS)), Duration.ofMillis((Long) v.get(PENDING_MS)),
+                Duration.ofMillis((Long) v.get(STALENESS_MS)), (Double) v.get(SAMPLE_ALLOWS),
+                (Integer) v.get(DECISION_QUEUE));
     }
 }

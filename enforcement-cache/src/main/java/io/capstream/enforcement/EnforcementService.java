@@ -31,10 +31,9 @@ public final class EnforcementService implements AutoCloseable {
     private final Javalin http;
 
     public EnforcementService(EnforcementConfig config, Clock clock) {
-        Topics topics = new Topics(config.topicPrefix());
-        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
-        Map<String, Object> kafka = new HashMap<>(config.kafka());
-        kafka.put("bootstrap.servers", config.bootstrapServers());
+        Topics topics = new Topics(config.service().topicPrefix());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
+        Map<String, Object> kafka = config.service().kafkaClient();
         TopicView<CustomerRecord> customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
         TopicView<PolicyRecord> policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
         TopicView<LimitUsage> usage = new TopicView<>(topics.usageAggregates(), kafka, RegistryAvroSerde.of(LimitUsage.class, registry, false));
@@ -45,13 +44,13 @@ public final class EnforcementService implements AutoCloseable {
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 50);
         producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1_000);
         this.log = new DecisionLog(new KafkaProducer<>(producerProps, new StringSerializer(),
-                RegistryAvroSerde.of(EnforcementDecision.class, registry, config.autoRegister())), topics.enforcementDecisions(),
-                config.sampleAllows(), config.decisionQueue(), config.httpHost() + ":" + config.httpPort(), metrics);
+                RegistryAvroSerde.of(EnforcementDecision.class, registry, config.service().autoRegister())), topics.enforcementDecisions(),
+                config.sampleAllows(), config.decisionQueue(), config.service().httpHost() + ":" + config.service().httpPort(), metrics);
         this.enforcer = Enforcer.builder(customers, policies, usage).pendingFor(config.pendingFor()).stalenessBound(config.stalenessBound())
                 .listener(log).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
                 .build();
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
-        this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-check.json", enforcer::ready, api::routes);
+        this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready, api::routes);
     }
 
     public Enforcer enforcer() {

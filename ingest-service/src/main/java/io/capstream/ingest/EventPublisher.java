@@ -7,7 +7,6 @@ import io.capstream.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -35,8 +34,7 @@ final class EventPublisher implements AutoCloseable {
     private final Duration timeout;
 
     EventPublisher(IngestConfig config, SchemaRegistryClient registry, String topic) {
-        Map<String, Object> props = new HashMap<>(config.kafka());
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        Map<String, Object> props = config.service().kafkaClient();
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -47,7 +45,7 @@ final class EventPublisher implements AutoCloseable {
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(2_000L, timeoutMs - 10));
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeoutMs);
         this.producer = new KafkaProducer<>(props, new StringSerializer(),
-                RegistryAvroSerde.of(UsageEvent.class, registry, config.autoRegister()));
+                RegistryAvroSerde.of(UsageEvent.class, registry, config.service().autoRegister()));
         this.topic = topic;
         this.timeout = config.publishTimeout().plusSeconds(1);
     }

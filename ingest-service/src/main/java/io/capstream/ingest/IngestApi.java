@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
-import io.capstream.runtime.Json;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.UsageEvent;
 import io.javalin.config.JavalinConfig;
@@ -14,7 +13,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 

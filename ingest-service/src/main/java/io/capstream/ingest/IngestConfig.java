@@ -1,8 +1,8 @@
 package io.capstream.ingest;
 
 import io.capstream.runtime.Configs;
+import io.capstream.runtime.ServiceSettings;
 import io.capstream.runtime.SecretBox;
-import io.capstream.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -12,9 +12,8 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The ingest service's configuration; every key validated at start-up, all problems reported together. */
-public record IngestConfig(String httpHost, int httpPort, String bootstrapServers, String registryUrl, boolean autoRegister,
-                           String topicPrefix, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
-                           SecretBox secrets, java.util.Set<String> webhookAllowedHosts, Map<String, Object> kafka) {
+public record IngestConfig(ServiceSettings service, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
+              SecretBox secrets, java.util.Set<String> webhookAllowedHosts) {
     public static final String HTTP_HOST = Configs.HTTP_HOST;
     public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
@@ -37,11 +36,9 @@ public record IngestConfig(String httpHost, int httpPort, String bootstrapServer
 
     public static IngestConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
-        return new IngestConfig((String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), (String) v.get(BOOTSTRAP_SERVERS),
-                (String) v.get(RegistryAvroSerde.REGISTRY_URL), (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER),
-                (String) v.get(TOPIC_PREFIX), Path.of((String) v.get(API_KEYS_FILE)),
+        return new IngestConfig(ServiceSettings.from(v, raw), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), Duration.ofMillis((Long) v.get(PUBLISH_TIMEOUT_MS)),
                 SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
-                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)), Configs.kafkaPassThrough(raw));
+                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)));
     }
 }

@@ -45,18 +45,16 @@ public final class IngestService implements AutoCloseable {
     private final Javalin http;
 
     public IngestService(IngestConfig config, Clock clock) {
-        Topics topics = new Topics(config.topicPrefix());
+        Topics topics = new Topics(config.service().topicPrefix());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.registryUrl()), topics.usageEvents());
-        Map<String, Object> adminProps = new java.util.HashMap<>(config.kafka());
-        adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        this.publisher = new EventPublisher(config, new SchemaRegistryClient(config.service().registryUrl()), topics.usageEvents());
+        Map<String, Object> adminProps = config.service().kafkaClient();
         adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000);
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1_000);
         this.admin = Admin.create(adminProps);
         ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
-        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryUrl());
-        Map<String, Object> kafka = new java.util.HashMap<>(config.kafka());
-        kafka.put("bootstrap.servers", config.bootstrapServers());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
+        Map<String, Object> kafka = config.service().kafkaClient();
         this.customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
         this.policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
         Map<String, Object> producerProps = new java.util.HashMap<>(kafka);
@@ -64,18 +62,18 @@ public final class IngestService implements AutoCloseable {
         producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
         this.customerProducer = new KafkaProducer<>(producerProps, new StringSerializer(),
-                RegistryAvroSerde.of(CustomerRecord.class, registry, config.autoRegister()));
-        this.policyPublisher = new PolicyPublisher(kafka, registry, config.autoRegister(), topics);
+                RegistryAvroSerde.of(CustomerRecord.class, registry, config.service().autoRegister()));
+        this.policyPublisher = new PolicyPublisher(kafka, registry, config.service().autoRegister(), topics);
         Supplier<Optional<PolicyDocument>> policy = policyInForce();
         IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow()), policy), publisher, clock, metrics);
         ControlApi control = new ControlApi(keys, customers, policies, policy, customerProducer, policyPublisher, topics, clock,
                 config.secrets(), config.webhookAllowedHosts());
-        this.http = HttpServer.start(config.httpHost(), config.httpPort(), metrics, "/openapi-ingest.json",
+        this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-ingest.json",
                 () -> customers.caughtUp() && policies.caughtUp() && topicReachable(topics.usageEvents()), cfg -> {
                     api.routes(cfg);
                     control.routes(cfg);
                 });
-        LOG.info("ingest listening on {}:{}, writing to {}", config.httpHost(), http.port(), topics.usageEvents());
+        LOG.info("ingest listening on {}:{}, writing to {}", config.service().httpHost(), http.port(), topics.usageEvents());
     }
 
     /** The policy document in force, parsed once per version; empty before one is applied, or if the stored one no longer parses. */

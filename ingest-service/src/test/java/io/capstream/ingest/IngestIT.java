@@ -6,7 +6,6 @@ import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.serde.RegistryAvroSerde;
-import io.capstream.schemas.topics.TopicSpec;
 import io.capstream.schemas.topics.Topics;
 import io.capstream.testkit.FreePort;
 import io.capstream.testkit.SharedStack;

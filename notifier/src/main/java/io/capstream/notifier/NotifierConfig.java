@@ -1,8 +1,8 @@
 package io.capstream.notifier;
 
 import io.capstream.runtime.Configs;
+import io.capstream.runtime.ServiceSettings;
 import io.capstream.runtime.SecretBox;
-import io.capstream.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.common.config.ConfigDef;
@@ -11,10 +11,9 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The notifier's configuration; every key validated at start-up, all problems reported together. */
-public record NotifierConfig(String bootstrapServers, String registryUrl, boolean autoRegister, String topicPrefix, String groupId,
-                             String httpHost, int httpPort, String smtpHost, int smtpPort, String smtpFrom, String smtpUsername,
-                             String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight, int deliveryThreads,
-                             SecretBox secrets, java.util.Set<String> webhookAllowedHosts, Map<String, Object> kafka) {
+public record NotifierConfig(ServiceSettings service, String groupId, String smtpHost, int smtpPort, String smtpFrom,
+              String smtpUsername, String smtpPassword, Duration webhookTimeout, Backoff backoff, int maxInFlight,
+              int deliveryThreads, SecretBox secrets, java.util.Set<String> webhookAllowedHosts) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String GROUP_ID = "group.id";
@@ -56,13 +55,12 @@ public record NotifierConfig(String bootstrapServers, String registryUrl, boolea
         Map<String, Object> v = Configs.validate(DEF, raw);
         Backoff backoff = new Backoff(Duration.ofMillis((Long) v.get(RETRY_INITIAL_MS)), Duration.ofMillis((Long) v.get(RETRY_MAX_MS)),
                 Duration.ofMillis((Long) v.get(RETRY_HORIZON_MS)));
-        return new NotifierConfig((String) v.get(BOOTSTRAP_SERVERS), (String) v.get(RegistryAvroSerde.REGISTRY_URL),
-                (Boolean) v.get(RegistryAvroSerde.AUTO_REGISTER), (String) v.get(TOPIC_PREFIX), (String) v.get(GROUP_ID),
-                (String) v.get(HTTP_HOST), (Integer) v.get(HTTP_PORT), (String) v.get(SMTP_HOST), (Integer) v.get(SMTP_PORT),
-                (String) v.get(SMTP_FROM), (String) v.get(SMTP_USERNAME),
+        return new NotifierConfig(ServiceSettings.from(v, raw), (String) v.get(GROUP_ID), (String) v.get(SMTP_HOST),
+                (Integer) v.get(SMTP_PORT), (String) v.get(SMTP_FROM), (String) v.get(SMTP_USERNAME),
                 ((org.apache.kafka.common.config.types.Password) v.get(SMTP_PASSWORD)).value(),
                 Duration.ofMillis((Long) v.get(WEBHOOK_TIMEOUT_MS)), backoff, (Integer) v.get(MAX_IN_FLIGHT),
-                (Integer) v.get(DELIVERY_THREADS), SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
-                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)), Configs.kafkaPassThrough(raw));
+                (Integer) v.get(DELIVERY_THREADS),
+                SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
+                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)));
     }
 }

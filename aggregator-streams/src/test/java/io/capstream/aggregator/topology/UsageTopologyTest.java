@@ -1,6 +1,5 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.schemas.topics.UsageKey;
 import static io.capstream.aggregator.topology.TopologyFixture.event;
 import static org.assertj.core.api.Assertions.assertThat;
 

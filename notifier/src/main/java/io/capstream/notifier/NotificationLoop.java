@@ -1,0 +1,193 @@
+package io.capstream.notifier;
+
+import io.capstream.policy.Customer;
+import io.capstream.runtime.SecretBox;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.ThresholdCrossed;
+import io.capstream.schemas.mapping.CustomerMapping;
+import io.capstream.schemas.topics.TopicView;
+import io.micrometer.core.instrument.Counter;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consume-deliver-commit loop: reads {@code threshold-events}, starts each notification on every
+ * channel the customer wants, and commits an event's offset only after all of them were delivered or
+ * dead-lettered. Wired by {@link NotifierService}.
+ */
+final class NotificationLoop {
+    private static final Logger LOG = LoggerFactory.getLogger(NotificationLoop.class);
+
+    private final KafkaConsumer<String, ThresholdCrossed> consumer;
+    private final TopicView<CustomerRecord> customers;
+    private final Dispatcher dispatcher;
+    private final WebhookSender webhooks;
+    private final EmailSender email;
+    private final SecretBox secrets;
+    private final OffsetTracker offsets = new OffsetTracker();
+    private final String topic;
+    private final Clock clock;
+    private final int maxInFlight;
+    private final Counter notifications;
+    /** A notification still in flight after this long means commits have stalled (it should be delivered or dead-lettered). */
+    private final Duration stalledAfter;
+    private final Thread loop;
+    private volatile boolean running = true;
+    private volatile boolean assigned;
+
+    NotificationLoop(KafkaConsumer<String, ThresholdCrossed> consumer, String topic, TopicView<CustomerRecord> customers, Dispatcher dispatcher,
+                     WebhookSender webhooks, EmailSender email, SecretBox secrets, int maxInFlight, Duration stalledAfter, Counter notifications,
+                     Clock clock) {
+        this.consumer = consumer;
+        this.topic = topic;
+        this.customers = customers;
+        this.dispatcher = dispatcher;
+        this.webhooks = webhooks;
+        this.email = email;
+        this.secrets = secrets;
+        this.maxInFlight = maxInFlight;
+        this.stalledAfter = stalledAfter;
+        this.notifications = notifications;
+        this.clock = clock;
+        this.loop = Thread.ofPlatform().name("notifier-loop").start(this::run);
+    }
+
+    /**
+     * Ready while the consumer loop runs, has partitions and the customer directory, and no notification
+     * has been in flight past the retry horizon (which would hold back the partition's commits for ever).
+     */
+    boolean ready() {
+        return assigned && customers.caughtUp() && loop.isAlive()
+                && offsets.oldestStart().map(t -> t.plus(stalledAfter).isAfter(clock.instant())).orElse(true);
+    }
+
+    private void run() {
+        try {
+            while (running && !customers.caughtUp()) {
+                Thread.sleep(100); // configuration first: a notification needs the customer's contacts
+            }
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    commit();
+                    partitions.forEach(offsets::forget);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    assigned = true;
+                }
+            });
+            long lastCommit = System.nanoTime();
+            while (running) {
+                if (offsets.inFlight() >= maxInFlight) {
+                    consumer.pause(consumer.assignment());
+                } else {
+                    consumer.resume(consumer.paused());
+                }
+                for (ConsumerRecord<String, ThresholdCrossed> record : consumer.poll(Duration.ofMillis(200))) {
+                    notify(record);
+                }
+                if (System.nanoTime() - lastCommit > Duration.ofMillis(500).toNanos()) {
+                    commitAsync();
+                    lastCommit = System.nanoTime();
+                }
+            }
+            commit();
+        } catch (WakeupException e) {
+            // closing
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("notifier loop stopped", e);
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void notify(ConsumerRecord<String, ThresholdCrossed> record) {
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        ThresholdCrossed event = record.value();
+        if (event == null) {
+            offsets.started(tp, record.offset(), 0, clock.instant());
+            return;
+        }
+        Optional<Customer> customer = customers.get(event.getCustomer()).map(CustomerMapping::fromRecord);
+        List<Delivery> deliveries = new ArrayList<>();
+        Instant now = clock.instant();
+        BigDecimal threshold = new BigDecimal(event.getThreshold());
+        customer.ifPresent(c -> {
+            Customer.Contacts contacts = c.contacts();
+            if (contacts.webhookUrl().isPresent() && contacts.webhookSecret().isPresent() && contacts.webhookWants(threshold)) {
+                String url = contacts.webhookUrl().get();
+                String sealed = contacts.webhookSecret().get();
+                deliveries.add(new Delivery(event, "webhook", url, () -> {
+                    String secret;
+                    try {
+                        secret = secrets.open(sealed);
+                    } catch (IllegalArgumentException e) {
+                        return new Outcome.Refused("the customer's webhook secret cannot be opened: " + e.getMessage(), Optional.empty());
+                    }
+                    return webhooks.send(url, secret, event);
+                }, now, 0));
+            }
+            if (!contacts.emails().isEmpty() && contacts.emailWants(threshold)) {
+                List<String> to = contacts.emails();
+                deliveries.add(new Delivery(event, "email", String.join(", ", to), () -> email.send(to, event), now, 0));
+            }
+        });
+        offsets.started(tp, record.offset(), deliveries.size(), now);
+        for (Delivery d : deliveries) {
+            notifications.increment();
+            dispatcher.submit(d, () -> offsets.finished(tp, record.offset()));
+        }
+    }
+
+    /** While running: commit what is done without stopping the loop; a failed commit is retried by the next one. */
+    private void commitAsync() {
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committable = offsets.committable();
+        committable.keySet().retainAll(consumer.assignment());
+        consumer.commitAsync(committable, (done, e) -> {
+            if (e != null) {
+                LOG.debug("offset commit failed; the next one retries", e);
+            }
+        });
+    }
+
+    private void commit() {
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committable = offsets.committable();
+        committable.keySet().retainAll(consumer.assignment());
+        if (!committable.isEmpty()) {
+            try {
+                consumer.commitSync(committable, Duration.ofSeconds(10));
+            } catch (RuntimeException e) {
+                LOG.warn("offset commit failed; the notifications will be sent again after a restart", e);
+            }
+        }
+    }
+
+    /** Stops reading, commits what is done, and waits for the loop to end. */
+    void stop() {
+        running = false;
+        consumer.wakeup();
+        try {
+            loop.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
