@@ -109,13 +109,29 @@ final class DemoCommand implements Callable<Integer> {
         String budget = globexSpend.divide(new java.math.BigDecimal("0.85"), 2, java.math.RoundingMode.UP).toPlainString();
         send("PUT", "/v1/customers/globex/caps/monthly-budget", "{\"label\": \"Monthly budget\", \"amount\": \"" + budget + "\"}");
         out.printf("globex set a monthly budget of $%s (just above the $%s used).%n%n", budget, globexSpend.toPlainString());
-        usage.put("globex", usage("globex"));
+        usage.put("globex", awaitCap("globex", "cap:monthly-budget"));
         print(out, usage);
         printLimits(out, usage);
         printNotifications(out);
         printChecks(out);
         out.flush();
         return 0;
+    }
+
+    /** The customer's usage once the aggregator has applied a new cap (it starts from the spend so far). */
+    private JsonNode awaitCap(String customer, String limitId) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        JsonNode report = usage(customer);
+        while (System.nanoTime() < deadline) {
+            for (JsonNode limit : report.path("limits")) {
+                if (limit.path("id").asText().equals(limitId) && new java.math.BigDecimal(limit.path("used").asText("0")).signum() > 0) {
+                    return report;
+                }
+            }
+            Thread.sleep(200);
+            report = usage(customer);
+        }
+        return report;
     }
 
     private Map<String, JsonNode> awaitCounted(Map<String, Long> before, Map<String, Long> sent) throws Exception {
