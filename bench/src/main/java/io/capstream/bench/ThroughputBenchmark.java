@@ -123,6 +123,9 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(PeriodTotal.class, client, true));
             long started;
             long finished;
+            long streamCpu;
+            long aggregatorCpu;
+            long produced;
             try (KafkaStreams streams = new KafkaStreams(UsageTopology.build(topics, Duration.ofHours(24), serdes), props);
                  Admin admin = kafka.admin()) {
                 streams.start();
@@ -130,15 +133,23 @@ public final class ThroughputBenchmark {
                     Thread.sleep(10);
                 }
                 started = System.nanoTime();
+                long streamCpu0 = cpuOfThreads("StreamThread");
+                long aggregatorCpu0 = cpuOfThreads("bench-aggregator");
                 Map<TopicPartition, Long> ends = endOffsets(admin, topics.usageEvents());
                 while (!caughtUp(admin, "bench-aggregator", ends)) {
                     Thread.sleep(20);
                 }
                 finished = System.nanoTime();
+                streamCpu = cpuOfThreads("StreamThread") - streamCpu0;
+                aggregatorCpu = cpuOfThreads("bench-aggregator") - aggregatorCpu0;
                 streams.close(Duration.ofSeconds(30));
+                produced = countRecords(kafka, admin, "bench-aggregator-", topics.usageAggregates());
             }
             double aggregatorRate = events / ((finished - started) / 1e9);
             report(events, customers, avgBytes, rawRate, aggregatorRate);
+            System.out.printf(Locale.ROOT, "aggregator: %.0f events/s, ratio %.2f, stream thread %.1f us/event, process %.1f us/event, %.2f records/event%n",
+                    aggregatorRate, aggregatorRate / rawRate, streamCpu / 1e3 / events, aggregatorCpu / 1e3 / events, (double) produced / events);
+            System.out.println("(process: the aggregator's own threads — stream thread, its producer and consumers; the in-process broker excluded)");
         }
     }
 
@@ -217,5 +228,38 @@ public final class ThroughputBenchmark {
                 | aggregator (exactly_once_v2: price, dedup, split, entitlement + cap + feature totals, emit) | %,.0f | %.2f |
                 %n""", events, customers, avgBytes, Runtime.getRuntime().availableProcessors(), jdk,
                 System.getProperty("os.name") + " " + System.getProperty("os.arch"), rawRate, aggregatorRate, aggregatorRate / rawRate);
+    }
+
+    /** CPU time, in ns, of the live threads whose name contains {@code part}. */
+    static long cpuOfThreads(String part) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().contains(part)) {
+                long cpu = mx.getThreadCpuTime(t.threadId());
+                sum += Math.max(cpu, 0);
+            }
+        }
+        return sum;
+    }
+
+    /** Committed records in the application's changelog topics (by prefix) and in {@code outputTopic}. */
+    static long countRecords(KafkaCluster kafka, Admin admin, String changelogPrefix, String outputTopic) throws Exception {
+        List<String> names = new ArrayList<>(admin.listTopics().names().get().stream()
+                .filter(t -> (t.startsWith(changelogPrefix) && t.endsWith("-changelog")) || t.equals(outputTopic)).toList());
+        Map<String, Object> props = Map.of("bootstrap.servers", kafka.bootstrapServers(), "isolation.level", "read_committed",
+                "auto.offset.reset", "earliest", "group.id", "bench-count-" + System.nanoTime());
+        long count = 0;
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            consumer.subscribe(names);
+            int idle = 0;
+            while (idle < 10) {
+                int n = consumer.poll(Duration.ofMillis(300)).count();
+                count += n;
+                idle = n == 0 ? idle + 1 : 0;
+            }
+        }
+        return count;
     }
 }

@@ -46,6 +46,18 @@ final class Ledger {
     private final KeyValueStore<String, CustomerRecord> customers;
     private final Supplier<PolicyDocument> policy;
     private final Duration closeAfter;
+    /**
+     * This task's current totals as objects, written through to the store with every change, so that
+     * reading one costs no decode. It lives only as long as this processor: a task that is revived or
+     * moves starts a new one from the store.
+     */
+    private final Map<String, Total> current = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Total> eldest) {
+            return size() > MAX_CACHED_TOTALS;
+        }
+    };
+    private static final int MAX_CACHED_TOTALS = 50_000;
 
     Ledger(KeyValueStore<String, LimitUsage> limits, KeyValueStore<String, CustomerRecord> customers,
            Supplier<PolicyDocument> policy, EventTimeWindow window) {
@@ -101,7 +113,16 @@ final class Ledger {
     }
 
     private Booking.Totals totals(String customer) {
-        return (id, periodStart) -> Optional.ofNullable(limits.get(UsageKey.of(customer, id, periodStart))).map(LimitRecords::toTotal);
+        return (id, periodStart) -> {
+            String key = UsageKey.of(customer, id, periodStart);
+            Total cached = current.get(key);
+            if (cached != null) {
+                return Optional.of(cached);
+            }
+            Optional<Total> stored = Optional.ofNullable(limits.get(key)).map(LimitRecords::toTotal);
+            stored.ifPresent(t -> current.put(key, t));
+            return stored;
+        };
     }
 
     private List<Total> featureTotals(String customer) {
@@ -130,8 +151,10 @@ final class Ledger {
             records.add(KeyValue.pair(UsageKey.of(customer, t.limitId(), t.period().start()), LimitRecords.toRecord(customer, t)));
         }
         List<Output> out = new ArrayList<>();
-        for (KeyValue<String, LimitUsage> kv : records) {
+        for (int i = 0; i < records.size(); i++) {
+            KeyValue<String, LimitUsage> kv = records.get(i);
             limits.put(kv.key, kv.value);
+            current.put(kv.key, result.changed().get(i));
             out.add(new Output(UsageTopology.AGGREGATES_SINK, kv.key, kv.value));
         }
         result.crossings().forEach(c -> out.add(crossing(customer, c, links, at)));
@@ -163,7 +186,10 @@ final class Ledger {
                 closed.add(entry.key);
             }
         }
-        closed.forEach(limits::delete);
+        closed.forEach(key -> {
+            limits.delete(key);
+            current.remove(key);
+        });
         return out;
     }
 

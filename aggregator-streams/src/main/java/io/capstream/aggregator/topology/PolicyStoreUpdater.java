@@ -6,9 +6,14 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 
-/** Keeps the global policy store: every instance holds every version as it is applied. */
+/** Keeps the global policy store (every instance holds every version as it is applied) and hands each version to the tasks. */
 final class PolicyStoreUpdater implements Processor<String, PolicyRecord, Void, Void> {
+    private final PolicyCache cache;
     private KeyValueStore<String, PolicyRecord> store;
+
+    PolicyStoreUpdater(PolicyCache cache) {
+        this.cache = cache;
+    }
 
     @Override
     public void init(ProcessorContext<Void, Void> context) {
@@ -22,5 +27,6 @@ final class PolicyStoreUpdater implements Processor<String, PolicyRecord, Void, 
         } else {
             store.put(record.key(), record.value());
         }
+        cache.applied(record.value());
     }
 }

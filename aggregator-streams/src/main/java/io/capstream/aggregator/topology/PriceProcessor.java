@@ -23,14 +23,17 @@ final class PriceProcessor extends ContextualProcessor<String, UsageEvent, Strin
     private final EventTimeWindow window;
     private Supplier<PolicyDocument> policy;
 
-    PriceProcessor(EventTimeWindow window) {
+    private final PolicyCache policies;
+
+    PriceProcessor(EventTimeWindow window, PolicyCache policies) {
         this.window = window;
+        this.policies = policies;
     }
 
     @Override
     public void init(ProcessorContext<String, PricedEvent> context) {
         super.init(context);
-        policy = new PolicyCache(context.getStateStore(UsageTopology.POLICY_STORE));
+        policy = policies.reading(context.getStateStore(UsageTopology.POLICY_STORE));
     }
 
     @Override

@@ -4,4 +4,4 @@ import io.capstream.schemas.UsageEvent;
 import java.math.BigDecimal;
 
 /** An event with its exact cost, passed between processors of one task (never serialized). */
-record PricedEvent(UsageEvent event, BigDecimal cost) {}
+record PricedEvent(UsageEvent event, BigDecimal cost) implements LedgerInput {}

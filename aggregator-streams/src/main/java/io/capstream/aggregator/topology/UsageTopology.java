@@ -23,8 +23,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * usage-events ─▶ price ─▶ dedup ─▶ account ──┬─▶ usage-aggregates
- *                  │         │         │       ├─▶ threshold-events
- * customers ─▶ customer-update ────────┤       └─▶ billing-period-totals (when a period closes)
+ *                  │         │         ▲       ├─▶ threshold-events
+ * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
  *                  │   usage-dedup-store   usage-limits-store, customers-store
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * policy ─▶ policy-store (global: every instance, every version, no restart)
@@ -67,36 +67,40 @@ public final class UsageTopology {
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes,
                                  java.util.function.BiConsumer<String, String> settle) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
+        PolicyCache policies = new PolicyCache();
         Topology topology = new Topology();
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
                         new InternalAvroSerde<>(PolicyRecord.class)).withLoggingDisabled(),
                 POLICY_SOURCE, Serdes.String().deserializer(), serdes.policy().deserializer(), topics.policy(),
-                POLICY_UPDATE, PolicyStoreUpdater::new);
+                POLICY_UPDATE, () -> new PolicyStoreUpdater(policies));
 
         topology.addSource(EVENTS_SOURCE, Serdes.String().deserializer(), serdes.usageEvents().deserializer(), topics.usageEvents());
         topology.addSource(CUSTOMERS_SOURCE, Serdes.String().deserializer(), serdes.customers().deserializer(), topics.customers());
-        topology.addProcessor(PRICE, () -> new PriceProcessor(window), EVENTS_SOURCE);
+        topology.addProcessor(PRICE, () -> new PriceProcessor(window, policies), EVENTS_SOURCE);
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, settle), DEDUP);
-        topology.addProcessor(CUSTOMER_UPDATE, () -> new CustomerUpdateProcessor(window), CUSTOMERS_SOURCE);
+        topology.addProcessor(CUSTOMER_UPDATE, CustomerUpdateProcessor::new, CUSTOMERS_SOURCE);
+        // one processor applies both events and configuration changes: one ledger per task sees every change
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, settle), DEDUP, CUSTOMER_UPDATE);
 
         topology.addStateStore(Stores.windowStoreBuilder(
                 Stores.persistentWindowStore(DEDUP_STORE, window.dedupWindow().multipliedBy(2), Duration.ofMillis(1), false),
                 Serdes.String(), Serdes.Long()), DEDUP, ACCOUNT);
+        // cached: a running total changed by many events between two commits is written to RocksDB and its
+        // changelog once per commit (the cache is flushed before the transaction commits: still exactly once)
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
-                new InternalAvroSerde<>(LimitUsage.class)), ACCOUNT, CUSTOMER_UPDATE);
+                new InternalAvroSerde<>(LimitUsage.class)).withCachingEnabled(), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
-                new InternalAvroSerde<>(CustomerRecord.class)), ACCOUNT, CUSTOMER_UPDATE);
+                new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
 
-        topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT, CUSTOMER_UPDATE);
-        topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT, CUSTOMER_UPDATE);
+        topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT);
+        topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);
         topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
         return topology;
     }
 
-    static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window) {
+    static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies) {
         return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
-                new PolicyCache(context.getStateStore(POLICY_STORE)), window);
+                policies.reading(context.getStateStore(POLICY_STORE)), window);
     }
 
     @SuppressWarnings("unchecked")
