@@ -150,6 +150,9 @@ public final class ThroughputBenchmark {
             System.out.printf(Locale.ROOT, "aggregator: %.0f events/s, ratio %.2f, stream thread %.1f us/event, process %.1f us/event, %.2f records/event%n",
                     aggregatorRate, aggregatorRate / rawRate, streamCpu / 1e3 / events, aggregatorCpu / 1e3 / events, (double) produced / events);
             System.out.println("(process: the aggregator's own threads — stream thread, its producer and consumers; the in-process broker excluded)");
+            if (customers == 1) {
+                System.out.printf(Locale.ROOT, "whale: %.0f events/s (one customer)%n", aggregatorRate);
+            }
         }
     }
 
