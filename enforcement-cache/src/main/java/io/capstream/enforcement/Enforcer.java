@@ -37,6 +37,7 @@ public final class Enforcer {
     private final KeyedState<LimitUsage> usage;
     private final LocalPending pending;
     private final BurstLimiter bursts = new BurstLimiter();
+    private final io.capstream.policy.CurrentPeriods periods = new io.capstream.policy.CurrentPeriods();
     private final ParsedPolicy parsed = new ParsedPolicy();
     /** Bounded: customers not checked for a while are parsed again when they come back. */
     private final com.github.benmanes.caffeine.cache.Cache<String, ParsedCustomer> parsedCustomers =
@@ -179,7 +180,7 @@ public final class Enforcer {
         }
         Optional<Decision.RateLimit> burst = bursts.refusal(request, plan);
         Decision decision = Enforcement.decide(request, customer, policy,
-                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now);
+                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now, periods);
         if (burst.isPresent() && decision.code() == Decision.Code.KEY_RATE_LIMITED) {
             decision = decision.withRateLimit(burst.get());
         }
@@ -187,7 +188,7 @@ public final class Enforcer {
             decision = reserveStrict(request, customer, policy, plan, decision, now);
         }
         if (decision.allowsRequest()) {
-            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key);
+            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key, periods);
         }
         return stale ? decision.asDegraded() : decision;
     }

@@ -64,7 +64,8 @@ final class LocalPending {
         String of(String customer, String limitId, Instant periodStart);
     }
 
-    void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now, Keys keys) {
+    void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now, Keys keys,
+             io.capstream.policy.CurrentPeriods periods) {
         BigDecimal cost = request.estimatedCost().orElseGet(() -> {
             try {
                 return Pricing.cost(policy, model, request.estimate());
@@ -74,7 +75,7 @@ final class LocalPending {
         });
         for (Limit limit : customer.limits(policy.plan(customer.plan()))) {
             if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
-                Period period = limit.currentPeriod(customer, now);
+                Period period = periods.of(limit, customer, now);
                 record(keys.of(customer.id(), limit.limitId(), period.start()), limit.estimated(cost, request.estimate()), now);
             }
         }

@@ -35,6 +35,13 @@ public final class Enforcement {
      */
     public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
                                   BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now) {
+        return decide(request, customer, policy, used, burst, now, new CurrentPeriods());
+    }
+
+    /** As above, with the caller's memo of current periods (the enforcer keeps one across checks). */
+    public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
+                                  BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now,
+                                  CurrentPeriods periods) {
         Optional<Plan> plan = policy.plan(customer.plan());
         if (customer.status() == Customer.Status.DISABLED) {
             return Decision.refused(Decision.Code.CUSTOMER_DISABLED, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
@@ -60,7 +67,7 @@ public final class Enforcement {
             return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
         }
-        Limits limits = new Limits(request, customer, policy, plan, used, now);
+        Limits limits = new Limits(request, customer, policy, plan, used, now, periods);
         // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
         String candidate = model;
         // the policy loader refuses downgrade cycles; the walk is bounded all the same (each model tried once)
@@ -103,12 +110,12 @@ public final class Enforcement {
      */
     public static List<StrictHold> strictHolds(CheckRequest request, Customer customer, PolicyDocument policy, Instant now) {
         Optional<Plan> plan = policy.plan(customer.plan());
-        Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now);
+        Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now, new CurrentPeriods());
         BigDecimal cost = limits.cost(request.model());
         List<StrictHold> holds = new ArrayList<>();
         for (Limit limit : customer.limits(plan)) {
             if (limit.strict() && limit.matches(request.feature(), request.model(), request.user(), request.apiKey())) {
-                Period period = limit.currentPeriod(customer, now);
+                Period period = limit.periodAt(customer, now);
                 holds.add(new StrictHold(limit.limitId(), period.start(), limit.estimated(cost, request.estimate()), limit.amount(),
                         limits.info(limit, BigDecimal.ZERO, period)));
             }
@@ -138,10 +145,11 @@ public final class Enforcement {
         private final List<Limit> all;
         private final BiFunction<String, Instant, BigDecimal> used;
         private final Instant now;
+        private final CurrentPeriods periods;
         Optional<Decision.LimitInfo> lastOver = Optional.empty();
 
         Limits(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan,
-               BiFunction<String, Instant, BigDecimal> used, Instant now) {
+               BiFunction<String, Instant, BigDecimal> used, Instant now, CurrentPeriods periods) {
             this.request = request;
             this.customer = customer;
             this.policy = policy;
@@ -149,6 +157,7 @@ public final class Enforcement {
             this.all = customer.limits(plan);
             this.used = used;
             this.now = now;
+            this.periods = periods;
         }
 
         private String pricedModel;
@@ -176,7 +185,7 @@ public final class Enforcement {
                 if (limit.action().lets() || !limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     continue;
                 }
-                Period period = limit.currentPeriod(customer, now);
+                Period period = periods.of(limit, customer, now);
                 BigDecimal u = used.apply(limit.limitId(), period.start());
                 if (over(u, limit.estimated(cost, request.estimate()), limit.amount())) {
                     Decision.LimitInfo info = info(limit, u, period);
@@ -193,7 +202,7 @@ public final class Enforcement {
             List<Decision.LimitInfo> warnings = new ArrayList<>();
             for (Limit limit : all) {
                 if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
-                    Period period = limit.currentPeriod(customer, now);
+                    Period period = periods.of(limit, customer, now);
                     BigDecimal u = used.apply(limit.limitId(), period.start()).add(limit.measure().isMoney() ? cost : BigDecimal.ZERO);
                     if (Thresholds.reached(u, limit.amount(), WARN_AT)) {
                         warnings.add(info(limit, u, period));

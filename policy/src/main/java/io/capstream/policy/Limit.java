@@ -86,9 +86,4 @@ public sealed interface Limit permits Entitlement, Cap, Limit.Custom {
     default Period periodAt(Customer customer, Instant t) {
         return period().resolve(customer.billingAnchorDay()).periodAt(t, zone(customer));
     }
-
-    /** As {@link #periodAt}, memoised for the present (the hot path asks it per check). */
-    default Period currentPeriod(Customer customer, Instant now) {
-        return period().resolve(customer.billingAnchorDay()).currentPeriod(now, zone(customer));
-    }
 }

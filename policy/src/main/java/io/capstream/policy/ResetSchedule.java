@@ -23,33 +23,6 @@ public sealed interface ResetSchedule {
     /** The period that contains {@code t}, with boundaries in {@code zone}. */
     Period periodAt(Instant t, ZoneId zone);
 
-    /**
-     * {@link #periodAt}, remembered per schedule and zone until {@code t} leaves the period: the
-     * hot path asks for the current period of the same limits many times a second.
-     */
-    default Period currentPeriod(Instant t, ZoneId zone) {
-        CurrentPeriods.Key key = new CurrentPeriods.Key(this, zone);
-        Period cached = CurrentPeriods.CACHE.get(key);
-        if (cached != null && cached.contains(t)) {
-            return cached;
-        }
-        Period period = periodAt(t, zone);
-        if (CurrentPeriods.CACHE.size() < CurrentPeriods.MAX) {
-            CurrentPeriods.CACHE.put(key, period);
-        }
-        return period;
-    }
-
-    /** The memo of {@link #currentPeriod}: bounded, since schedules and zones are few. */
-    final class CurrentPeriods {
-        record Key(ResetSchedule schedule, ZoneId zone) {}
-
-        static final int MAX = 10_000;
-        static final java.util.Map<Key, Period> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
-
-        private CurrentPeriods() {}
-    }
-
     /** The schedule as written in the policy document. */
     String text();
 
