@@ -110,7 +110,7 @@ public final class Booking {
      */
     static Optional<BigDecimal> spendSoFar(Customer customer, Cap cap, Period period, java.util.function.Supplier<List<Total>> featureTotals) {
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(period.start(), customer.timezone());
-        boolean derivable = cap.measure().isMoney() && billing.equals(period) && customer.zoneOf(cap).equals(customer.timezone())
+        boolean derivable = cap.measure().isMoney() && billing.equals(period) && cap.zone(customer).equals(customer.timezone())
                 && cap.filter().model() == null && cap.filter().user() == null && cap.filter().apiKey() == null;
         if (!derivable) {
             return Optional.empty();

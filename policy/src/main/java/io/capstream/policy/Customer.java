@@ -72,10 +72,6 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
         return result;
     }
 
-    /** The timezone a cap's periods use. */
-    public ZoneId zoneOf(Cap cap) {
-        return cap.timezone().orElse(timezone);
-    }
 
     public Customer withContacts(Contacts newContacts) {
         return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants);
