@@ -1,10 +1,10 @@
 package io.capstream.bench;
 
 import io.capstream.enforcement.Enforcer;
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decision;
-import io.capstream.policy.Decimals;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.input.Decimals;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
@@ -87,13 +87,13 @@ public class CheckBenchmark {
         policies.values.put(Topics.POLICY_KEY, PolicyRecord.newBuilder().setName(Topics.POLICY_KEY).setVersion("1").setSource(POLICY).setAppliedAt(now).build());
         Fixed<CustomerRecord> customers = new Fixed<>();
         Customer acme = Customer.unconfigured("acme", "pro");
-        customers.values.put("acme", CustomerMapping.toRecord(acme.withCaps(List.of(new io.capstream.policy.Cap("alice", null, new BigDecimal("50"),
-                io.capstream.policy.Measure.USD, new io.capstream.policy.CapFilter(null, null, "alice", null),
-                io.capstream.policy.ResetSchedule.parse("daily"), Optional.of(ZoneId.of("Europe/Berlin")), false, false,
-                io.capstream.policy.Cap.DEFAULT_THRESHOLDS, io.capstream.policy.LimitAction.BLOCK, false, Optional.empty()))), now));
+        customers.values.put("acme", CustomerMapping.toRecord(acme.withCaps(List.of(new io.capstream.policy.limit.Cap("alice", null, new BigDecimal("50"),
+                io.capstream.policy.limit.Measure.USD, new io.capstream.policy.limit.CapFilter(null, null, "alice", null),
+                io.capstream.policy.limit.ResetSchedule.parse("daily"), Optional.of(ZoneId.of("Europe/Berlin")), false, false,
+                io.capstream.policy.limit.Cap.DEFAULT_THRESHOLDS, io.capstream.policy.limit.LimitAction.BLOCK, false, Optional.empty()))), now));
         Fixed<LimitUsage> usage = new Fixed<>();
         for (String limit : List.of("entitlement:chat", "cap:monthly-spend")) {
-            Instant start = io.capstream.policy.ResetSchedule.parse("billing").periodAt(now, ZoneId.of("UTC")).start();
+            Instant start = io.capstream.policy.limit.ResetSchedule.parse("billing").periodAt(now, ZoneId.of("UTC")).start();
             usage.values.put("acme|" + limit + "|" + start, LimitUsage.newBuilder().setCustomer("acme").setLimitId(limit).setKind("cap")
                     .setFeature(null).setPeriodStart(start).setPeriodEnd(start.plus(Duration.ofDays(28))).setQuantities(List.of())
                     .setCost(Decimals.money(BigDecimal.ZERO)).setEvents(1).setUpdatedAt(now).setUsed(Decimals.money(new BigDecimal("5.25"))).build());

@@ -6,7 +6,7 @@ import io.capstream.enforcement.EnforcementConfig;
 import io.capstream.enforcement.EnforcementService;
 import io.capstream.ingest.IngestConfig;
 import io.capstream.ingest.IngestService;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.topics.PolicyPublisher;

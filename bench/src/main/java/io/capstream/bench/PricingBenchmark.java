@@ -1,8 +1,8 @@
 package io.capstream.bench;
 
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
-import io.capstream.policy.Pricing;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.catalogue.Pricing;
 import java.math.BigDecimal;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;

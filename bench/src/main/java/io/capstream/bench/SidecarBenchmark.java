@@ -2,7 +2,7 @@ package io.capstream.bench;
 
 import io.capstream.enforcement.EnforcementConfig;
 import io.capstream.enforcement.EnforcementService;
-import io.capstream.policy.Customer;
+import io.capstream.policy.customer.Customer;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.mapping.CustomerMapping;

@@ -1,6 +1,6 @@
 package io.capstream.deploy;
 
-import io.capstream.policy.PolicyValidationException;
+import io.capstream.policy.catalogue.PolicyValidationException;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.topics.PolicyPublisher;

@@ -1,7 +1,7 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Plan;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.catalogue.Plan;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
 import java.time.Duration;
@@ -34,13 +34,13 @@ final class BurstLimiter {
     }
 
     /** The burst limit that refuses this request, with how long to wait, if one does. */
-    Optional<io.capstream.policy.Decision.RateLimit> refusal(CheckRequest request, Optional<Plan> plan) {
+    Optional<io.capstream.policy.decision.Decision.RateLimit> refusal(CheckRequest request, Optional<Plan> plan) {
         if (plan.isEmpty()) {
             return Optional.empty();
         }
         Map<String, Integer> limits = plan.get().rateLimits();
         String customer = request.customer();
-        Optional<io.capstream.policy.Decision.RateLimit> wait = take(customer, "key", request.apiKey(), limits.get("requests_per_minute_per_key"));
+        Optional<io.capstream.policy.decision.Decision.RateLimit> wait = take(customer, "key", request.apiKey(), limits.get("requests_per_minute_per_key"));
         if (wait.isEmpty()) {
             wait = take(customer, "user", request.user(), limits.get("requests_per_minute_per_user"));
         }
@@ -56,7 +56,7 @@ final class BurstLimiter {
         return buckets.estimatedSize();
     }
 
-    private Optional<io.capstream.policy.Decision.RateLimit> take(String customer, String scope, String id, Integer perMinute) {
+    private Optional<io.capstream.policy.decision.Decision.RateLimit> take(String customer, String scope, String id, Integer perMinute) {
         if (id == null || perMinute == null) {
             return Optional.empty();
         }
@@ -66,7 +66,7 @@ final class BurstLimiter {
                 .addLimit(limit -> limit.capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)))
                 .build());
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
-        return probe.isConsumed() ? Optional.empty() : Optional.of(new io.capstream.policy.Decision.RateLimit("per-" + scope, perMinute,
+        return probe.isConsumed() ? Optional.empty() : Optional.of(new io.capstream.policy.decision.Decision.RateLimit("per-" + scope, perMinute,
                 Duration.ofMinutes(1), Duration.ofNanos(probe.getNanosToWaitForRefill())));
     }
 }

@@ -1,7 +1,7 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Decision;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
 import io.capstream.schemas.EnforcementDecision;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,11 +1,11 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decision;
-import io.capstream.policy.Enforcement;
-import io.capstream.policy.Plan;
-import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.decision.Enforcement;
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
@@ -37,7 +37,7 @@ public final class Enforcer {
     private final KeyedState<LimitUsage> usage;
     private final LocalPending pending;
     private final BurstLimiter bursts = new BurstLimiter();
-    private final io.capstream.policy.CurrentPeriods periods = new io.capstream.policy.CurrentPeriods();
+    private final io.capstream.policy.limit.CurrentPeriods periods = new io.capstream.policy.limit.CurrentPeriods();
     private final ParsedPolicy parsed = new ParsedPolicy();
     /** Bounded: customers not checked for a while are parsed again when they come back. */
     private final com.github.benmanes.caffeine.cache.Cache<String, ParsedCustomer> parsedCustomers =
@@ -144,7 +144,7 @@ public final class Enforcer {
      * What the policy in force cannot price in the request (an unknown model, an estimated meter without
      * a price), as {@code field: message}; empty when it can, or before any policy is known.
      */
-    public java.util.List<io.capstream.policy.Problem> problems(CheckRequest request) {
+    public java.util.List<io.capstream.policy.input.Problem> problems(CheckRequest request) {
         return policy().map(request::problems).orElse(java.util.List.of());
     }
 
@@ -156,9 +156,9 @@ public final class Enforcer {
     /** The decision; a request the policy cannot price ({@link #problems}) is refused with 400 {@code invalid_request}. */
     public Decision check(CheckRequest request) {
         Instant now = clock.instant();
-        java.util.List<io.capstream.policy.Problem> problems = problems(request);
+        java.util.List<io.capstream.policy.input.Problem> problems = problems(request);
         Decision decision = problems.isEmpty() ? decide(request, now) : Decision.refused(Decision.Code.INVALID_REQUEST,
-                String.join("; ", problems.stream().map(io.capstream.policy.Problem::toString).toList()), Optional.empty(), Optional.empty());
+                String.join("; ", problems.stream().map(io.capstream.policy.input.Problem::toString).toList()), Optional.empty(), Optional.empty());
         listener.decided(request, decision, now);
         return decision;
     }

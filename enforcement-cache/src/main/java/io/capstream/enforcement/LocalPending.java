@@ -1,12 +1,12 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.Limit;
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Period;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.Pricing;
-import io.capstream.policy.UnpriceableUsageException;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.catalogue.UnpriceableUsageException;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,7 +65,7 @@ final class LocalPending {
     }
 
     void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now, Keys keys,
-             io.capstream.policy.CurrentPeriods periods) {
+             io.capstream.policy.limit.CurrentPeriods periods) {
         BigDecimal cost = request.estimatedCost().orElseGet(() -> {
             try {
                 return Pricing.cost(policy, model, request.estimate());

@@ -1,7 +1,7 @@
 package io.capstream.enforcement;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstream.policy.CheckRequest;
+import io.capstream.policy.decision.CheckRequest;
 import io.capstream.runtime.Json;
 import java.io.IOException;
 import java.net.URI;

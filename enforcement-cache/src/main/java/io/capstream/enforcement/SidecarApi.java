@@ -1,7 +1,7 @@
 package io.capstream.enforcement;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Decision;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;

@@ -2,10 +2,10 @@ package io.capstream.enforcement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Decision;
-import io.capstream.policy.Plan;
-import io.capstream.policy.PolicyLoader;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyLoader;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -42,8 +42,8 @@ class BurstLimiterTest {
 
         long seconds = Decision.retryAfterSeconds(wait.reset());
         assertThat(seconds).isBetween(1L, 60L);
-        Decision refused = io.capstream.policy.Enforcement.decide(check("acme", "k"),
-                io.capstream.policy.Customer.unconfigured("acme", "pro"), PolicyLoader.fromYaml("plans: {pro: {}}"),
+        Decision refused = io.capstream.policy.decision.Enforcement.decide(check("acme", "k"),
+                io.capstream.policy.customer.Customer.unconfigured("acme", "pro"), PolicyLoader.fromYaml("plans: {pro: {}}"),
                 (id, start) -> java.math.BigDecimal.ZERO, Optional.of(wait.reset()), java.time.Instant.now());
         assertThat(refused.message()).contains("retry in " + seconds + " s");
     }

@@ -2,9 +2,9 @@ package io.capstream.enforcement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decision;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.decision.Decision;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;

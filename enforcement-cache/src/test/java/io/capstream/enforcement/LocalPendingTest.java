@@ -2,12 +2,12 @@ package io.capstream.enforcement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capstream.policy.CheckRequest;
-import io.capstream.policy.Customer;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.customer.Customer;
 import io.capstream.policy.ModelAllowance;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.topics.UsageKey;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -37,8 +37,8 @@ class LocalPendingTest {
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
         Instant month = Instant.parse("2026-11-01T00:00:00Z");
 
-        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.CurrentPeriods());
-        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.CurrentPeriods());
+        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
 
         assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(3))).isEqualByComparingTo("800");
         assertThat(pending.sum(UsageKey.of("acme", "cap:budget", month), NOW.plusSeconds(3))).isEqualByComparingTo("0.002");
@@ -53,8 +53,8 @@ class LocalPendingTest {
         Customer acme = Customer.unconfigured("acme", "pro");
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
 
-        pending.add(check("gpt-4o", 300), acme, ModelAllowance.policy(), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.CurrentPeriods());
-        pending.add(check("mini", 300), acme, ModelAllowance.policy(), "mini", NOW, UsageKey::of, new io.capstream.policy.CurrentPeriods());
+        pending.add(check("gpt-4o", 300), acme, ModelAllowance.policy(), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("mini", 300), acme, ModelAllowance.policy(), "mini", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
 
         assertThat(pending.sum(UsageKey.of("acme", "model:gpt-4o", day), NOW)).isEqualByComparingTo("300");
     }

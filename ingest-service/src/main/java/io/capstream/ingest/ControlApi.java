@@ -1,15 +1,15 @@
 package io.capstream.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstream.policy.Bounds;
-import io.capstream.policy.Cap;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Grant;
-import io.capstream.policy.InvalidInputException;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyValidationException;
-import io.capstream.policy.Problem;
-import io.capstream.policy.Specs;
+import io.capstream.policy.input.Bounds;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.input.InvalidInputException;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyValidationException;
+import io.capstream.policy.input.Problem;
+import io.capstream.policy.input.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;

@@ -1,9 +1,9 @@
 package io.capstream.ingest;
 
-import io.capstream.policy.Cap;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.Grant;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.customer.Grant;
 import java.math.BigDecimal;
 import java.time.ZoneId;
 import java.util.List;

@@ -1,13 +1,13 @@
 package io.capstream.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstream.policy.Bounds;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.EventTimeWindow;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.Pricing;
-import io.capstream.policy.Specs;
-import io.capstream.policy.UnpriceableUsageException;
+import io.capstream.policy.input.Bounds;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.input.Specs;
+import io.capstream.policy.catalogue.UnpriceableUsageException;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
 import java.math.BigDecimal;
@@ -185,7 +185,7 @@ final class EventParser {
         }
 
         private UsageEvent fail(String field, String message) {
-            specs.problems().add(new io.capstream.policy.Problem(field, message));
+            specs.problems().add(new io.capstream.policy.input.Problem(field, message));
             return null;
         }
     }

@@ -1,6 +1,6 @@
 package io.capstream.ingest;
 
-import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.HttpServer;
@@ -23,8 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyValidationException;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyValidationException;
 import io.capstream.schemas.mapping.ParsedPolicy;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;

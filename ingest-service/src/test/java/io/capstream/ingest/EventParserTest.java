@@ -3,7 +3,7 @@ package io.capstream.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.UsageEvent;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.capstream.notifier;
 
-import io.capstream.policy.Wording;
+import io.capstream.policy.decision.Wording;
 import io.capstream.schemas.ThresholdCrossed;
 import java.math.BigDecimal;
 import java.time.OffsetDateTime;

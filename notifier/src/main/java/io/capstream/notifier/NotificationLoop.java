@@ -1,6 +1,6 @@
 package io.capstream.notifier;
 
-import io.capstream.policy.Customer;
+import io.capstream.policy.customer.Customer;
 import io.capstream.runtime.SecretBox;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.ThresholdCrossed;

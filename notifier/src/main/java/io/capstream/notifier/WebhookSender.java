@@ -2,8 +2,8 @@ package io.capstream.notifier;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.standardwebhooks.Webhook;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.WebhookDestinations;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.input.WebhookDestinations;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.ThresholdCrossed;
 import java.io.IOException;
@@ -74,7 +74,7 @@ final class WebhookSender {
         data.put("kind", e.getKind());
         data.put("threshold", e.getThreshold());
         // money as "20.00", a meter's units as quantities ("900")
-        boolean money = io.capstream.policy.Measure.of(e.getMeasure()).isMoney();
+        boolean money = io.capstream.policy.limit.Measure.of(e.getMeasure()).isMoney();
         data.put("used", money ? Decimals.formatMoney(e.getUsed()) : Decimals.formatQuantity(e.getUsed()));
         data.put("limit", money ? Decimals.formatMoney(e.getLimit()) : Decimals.formatQuantity(e.getLimit()));
         data.put("measure", e.getMeasure());

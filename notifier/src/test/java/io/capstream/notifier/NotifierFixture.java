@@ -1,7 +1,7 @@
 package io.capstream.notifier;
 
-import io.capstream.policy.Cap;
-import io.capstream.policy.Customer;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.customer.Customer;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.ThresholdCrossed;

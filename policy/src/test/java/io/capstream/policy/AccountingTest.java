@@ -1,9 +1,18 @@
 package io.capstream.policy;
 
+import io.capstream.policy.booking.Accounting;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.CapFilter;
+import io.capstream.policy.limit.Entitlement;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.ResetSchedule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capstream.policy.Accounting.GrantBalance;
-import io.capstream.policy.Accounting.Split;
+import io.capstream.policy.booking.Accounting.GrantBalance;
+import io.capstream.policy.booking.Accounting.Split;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;

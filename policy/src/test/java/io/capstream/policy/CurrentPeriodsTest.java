@@ -1,5 +1,14 @@
 package io.capstream.policy;
 
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.CapFilter;
+import io.capstream.policy.limit.CurrentPeriods;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.limit.ResetSchedule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Instant;

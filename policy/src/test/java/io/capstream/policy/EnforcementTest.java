@@ -1,5 +1,17 @@
 package io.capstream.policy;
 
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.decision.Enforcement;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.CapFilter;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.ResetSchedule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigDecimal;

@@ -1,5 +1,7 @@
 package io.capstream.policy;
 
+import io.capstream.policy.booking.EventTimeWindow;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

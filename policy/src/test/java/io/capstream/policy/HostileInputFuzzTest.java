@@ -1,5 +1,18 @@
 package io.capstream.policy;
 
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.catalogue.PolicyValidationException;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.decision.Enforcement;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.input.Problem;
+import io.capstream.policy.input.Specs;
+import io.capstream.policy.limit.Cap;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

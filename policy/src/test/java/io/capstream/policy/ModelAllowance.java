@@ -1,5 +1,16 @@
 package io.capstream.policy;
 
+import io.capstream.policy.booking.Accounting;
+import io.capstream.policy.catalogue.Links;
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.ResetSchedule;
+
 import java.math.BigDecimal;
 import java.time.ZoneId;
 import java.util.List;

@@ -1,5 +1,15 @@
 package io.capstream.policy;
 
+import io.capstream.policy.booking.Booking;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.decision.Enforcement;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.limit.ResetSchedule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigDecimal;

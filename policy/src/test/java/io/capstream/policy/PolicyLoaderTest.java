@@ -1,5 +1,9 @@
 package io.capstream.policy;
 
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.catalogue.PolicyValidationException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

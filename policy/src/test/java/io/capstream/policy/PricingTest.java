@@ -1,5 +1,11 @@
 package io.capstream.policy;
 
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.catalogue.UnpriceableUsageException;
+import io.capstream.policy.input.Decimals;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,8 @@
 package io.capstream.policy;
 
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.limit.ResetSchedule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

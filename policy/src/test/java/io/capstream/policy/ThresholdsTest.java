@@ -1,5 +1,9 @@
 package io.capstream.policy;
 
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.LimitState;
+import io.capstream.policy.limit.Thresholds;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigDecimal;

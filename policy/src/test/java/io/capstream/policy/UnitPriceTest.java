@@ -1,5 +1,7 @@
 package io.capstream.policy;
 
+import io.capstream.policy.catalogue.UnitPrice;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -31,7 +31,7 @@ public class ApiException extends RuntimeException {
     }
 
     /** 400 {@code invalid_request} listing every problem as {@code {field, message}}. */
-    public static ApiException invalid(java.util.List<io.capstream.policy.Problem> problems) {
+    public static ApiException invalid(java.util.List<io.capstream.policy.input.Problem> problems) {
         java.util.List<Map<String, String>> errors = problems.stream().map(p -> Map.of("field", p.field(), "message", p.message())).toList();
         String first = problems.isEmpty() ? "" : ": " + problems.get(0) + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more)" : "");
         return new ApiException(400, "invalid_request", problems.size() + " problem(s) in the request" + first + "; nothing was changed",

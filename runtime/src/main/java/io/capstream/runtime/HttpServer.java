@@ -51,7 +51,7 @@ public final class HttpServer {
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
             config.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
             config.routes.exception(ApiException.class, (e, ctx) -> writeError(ctx, e));
-            config.routes.exception(io.capstream.policy.InvalidInputException.class, (e, ctx) -> writeError(ctx, ApiException.invalid(e.problems())));
+            config.routes.exception(io.capstream.policy.input.InvalidInputException.class, (e, ctx) -> writeError(ctx, ApiException.invalid(e.problems())));
             config.routes.exception(HttpResponseException.class, (e, ctx) ->
                     writeError(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             config.routes.exception(Exception.class, (e, ctx) -> {

@@ -96,7 +96,7 @@ class StrictIT {
         try {
             String check = "{\"customer\": \"twosides\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.10\"}}";
             await().atMost(Duration.ofSeconds(30)).until(() -> sidecars.stream().allMatch(s -> s.enforcer().ready()
-                    && s.enforcer().check(new io.capstream.policy.CheckRequest("twosides", null, null, "chat", null, java.util.Map.of(),
+                    && s.enforcer().check(new io.capstream.policy.decision.CheckRequest("twosides", null, null, "chat", null, java.util.Map.of(),
                             java.util.Optional.of(java.math.BigDecimal.ZERO))).reservationId().isPresent()));
             // when 40 checks of $0.10 arrive at once, half at each sidecar
             ExecutorService pool = Executors.newFixedThreadPool(8);

@@ -1,8 +1,8 @@
 package io.capstream.aggregator.query;
 
 import io.capstream.aggregator.topology.UsageTopology;
-import io.capstream.policy.Customer;
-import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.runtime.ApiException;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;

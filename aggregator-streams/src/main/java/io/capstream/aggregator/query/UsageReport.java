@@ -1,18 +1,18 @@
 package io.capstream.aggregator.query;
 
 import io.capstream.schemas.topics.UsageKey;
-import io.capstream.policy.Limit;
-import io.capstream.policy.LimitIds;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.Grant;
-import io.capstream.policy.LimitState;
-import io.capstream.policy.Measure;
-import io.capstream.policy.Period;
-import io.capstream.policy.Plan;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.Projection;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.limit.LimitIds;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.limit.LimitState;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.booking.Projection;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.Quantity;
 import java.math.BigDecimal;
@@ -70,7 +70,7 @@ public record UsageReport(String customer, String plan, String timezone, String 
         BigDecimal billed = BigDecimal.ZERO;
         BigDecimal total = BigDecimal.ZERO;
         for (String feature : featuresOf(entries, billing)) {
-            LimitUsage r = lookup.apply(UsageKey.of(customer.id(), io.capstream.policy.LimitIds.feature(feature), billing.start()));
+            LimitUsage r = lookup.apply(UsageKey.of(customer.id(), io.capstream.policy.limit.LimitIds.feature(feature), billing.start()));
             if (r == null) {
                 continue;
             }
@@ -105,7 +105,7 @@ public record UsageReport(String customer, String plan, String timezone, String 
         Measure measure = l.measure();
         BigDecimal used = r == null ? BigDecimal.ZERO : r.getUsed();
         List<String> crossed = r == null ? List.of() : r.getThresholdsCrossed().stream()
-                .filter(t -> io.capstream.policy.Thresholds.reached(used, limit, new BigDecimal(t))).toList();
+                .filter(t -> io.capstream.policy.limit.Thresholds.reached(used, limit, new BigDecimal(t))).toList();
         return new LimitView(l.limitId(), l.kind(), l.displayLabel(), l.feature(), measure.name(), at(period.start(), zone), at(period.end(), zone),
                 amount(limit, measure), amount(used, measure), amount(LimitState.remaining(used, limit), measure),
                 LimitState.percent(used, limit).toPlainString(), LimitState.of(used, limit, l.thresholds()).name().toLowerCase(Locale.ROOT),
@@ -114,7 +114,7 @@ public record UsageReport(String customer, String plan, String timezone, String 
 
     private static List<String> featuresOf(Map<String, LimitUsage> entries, Period billing) {
         return entries.values().stream()
-                .filter(r -> io.capstream.policy.Booking.Total.FEATURE.equals(r.getKind()) && r.getPeriodStart().equals(billing.start()))
+                .filter(r -> io.capstream.policy.booking.Booking.Total.FEATURE.equals(r.getKind()) && r.getPeriodStart().equals(billing.start()))
                 .map(LimitUsage::getFeature).sorted().toList();
     }
 

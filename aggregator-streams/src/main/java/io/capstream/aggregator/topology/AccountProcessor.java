@@ -1,6 +1,6 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.booking.EventTimeWindow;
 import java.time.Duration;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.streams.processor.PunctuationType;

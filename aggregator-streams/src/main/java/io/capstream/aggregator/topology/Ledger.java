@@ -1,14 +1,14 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.Booking;
-import io.capstream.policy.Booking.Total;
-import io.capstream.policy.Customer;
-import io.capstream.policy.EventTimeWindow;
-import io.capstream.policy.Limit;
-import io.capstream.policy.Links;
-import io.capstream.policy.Period;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.booking.Booking;
+import io.capstream.policy.booking.Booking.Total;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.catalogue.Links;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
@@ -143,7 +143,7 @@ final class Ledger {
             String misfit = LimitRecords.misfit(t);
             if (misfit != null) {
                 throw new RejectedEventException("usage", "booking it would take " + misfit + " of customer " + customer
-                        + " past the largest amount kept (" + io.capstream.policy.Decimals.MAX_TOTAL.toPlainString() + "); nothing was booked");
+                        + " past the largest amount kept (" + io.capstream.policy.input.Decimals.MAX_TOTAL.toPlainString() + "); nothing was booked");
             }
         }
         List<KeyValue<String, LimitUsage>> records = new ArrayList<>();
@@ -201,7 +201,7 @@ final class Ledger {
                 .setId(id)
                 .setCustomer(customer).setLimitId(limit.limitId()).setLabel(limit.displayLabel()).setKind(limit.kind())
                 .setThreshold(c.threshold().toPlainString())
-                .setUsed(io.capstream.policy.Decimals.money(t.used())).setLimit(io.capstream.policy.Decimals.money(t.limit()))
+                .setUsed(io.capstream.policy.input.Decimals.money(t.used())).setLimit(io.capstream.policy.input.Decimals.money(t.limit()))
                 .setMeasure(t.measure())
                 .setPeriodStart(t.period().start()).setResetsAt(t.period().end().atZone(t.zone()).toOffsetDateTime().toString())
                 .setTimezone(t.zone().getId()).setAction(limit.action().name().toLowerCase(Locale.ROOT))

@@ -1,14 +1,14 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.Booking.Total;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.Period;
+import io.capstream.policy.booking.Booking.Total;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.Period;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.Quantity;
 import java.math.BigDecimal;
 import java.time.ZoneId;
 
-/** The running totals of {@link io.capstream.policy.Booking} as the {@link LimitUsage} records the limits store and usage-aggregates hold. */
+/** The running totals of {@link io.capstream.policy.booking.Booking} as the {@link LimitUsage} records the limits store and usage-aggregates hold. */
 final class LimitRecords {
     private LimitRecords() {}
 

@@ -1,6 +1,6 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.topics.Topics;

@@ -1,9 +1,9 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.EventTimeWindow;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.Pricing;
-import io.capstream.policy.UnpriceableUsageException;
+import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.catalogue.UnpriceableUsageException;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageEvent;
 import java.math.BigDecimal;

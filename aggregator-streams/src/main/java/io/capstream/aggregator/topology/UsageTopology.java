@@ -1,6 +1,6 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.EventTimeWindow;
+import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;

@@ -2,10 +2,10 @@ package io.capstream.aggregator.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capstream.policy.Customer;
+import io.capstream.policy.customer.Customer;
 import io.capstream.policy.ModelAllowance;
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.topics.UsageKey;
 import java.math.BigDecimal;

@@ -1,7 +1,7 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.schemas.topics.UsageKey;
-import io.capstream.policy.Customer;
+import io.capstream.policy.customer.Customer;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;

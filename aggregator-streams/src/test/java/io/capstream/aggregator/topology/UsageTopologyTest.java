@@ -40,7 +40,7 @@ class UsageTopologyTest {
     }
 
     LimitUsage total(String customer, String feature, Instant periodStart) {
-        return f.limit(customer, io.capstream.policy.LimitIds.feature(feature), periodStart);
+        return f.limit(customer, io.capstream.policy.limit.LimitIds.feature(feature), periodStart);
     }
 
     @Test

@@ -1,13 +1,13 @@
 package io.capstream.schemas.mapping;
 
-import io.capstream.policy.Cap;
-import io.capstream.policy.LimitAction;
-import io.capstream.policy.CapFilter;
-import io.capstream.policy.Customer;
-import io.capstream.policy.Decimals;
-import io.capstream.policy.Grant;
-import io.capstream.policy.Measure;
-import io.capstream.policy.ResetSchedule;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.CapFilter;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.CapRecord;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.GrantRecord;

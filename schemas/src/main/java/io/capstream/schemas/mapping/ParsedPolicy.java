@@ -1,7 +1,7 @@
 package io.capstream.schemas.mapping;
 
-import io.capstream.policy.PolicyDocument;
-import io.capstream.policy.PolicyLoader;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.PolicyLoader;
 import io.capstream.schemas.PolicyRecord;
 
 /** The last policy version parsed, so that a reader parses the YAML only when the version changed. Thread-safe. */

@@ -1,6 +1,6 @@
 package io.capstream.schemas.topics;
 
-import io.capstream.policy.PolicyLoader;
+import io.capstream.policy.catalogue.PolicyLoader;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
@@ -43,7 +43,7 @@ public final class PolicyPublisher implements AutoCloseable {
     /**
      * Validates and publishes the document; returns the record written and its offset.
      *
-     * @throws io.capstream.policy.PolicyValidationException listing every problem, when it does not validate
+     * @throws io.capstream.policy.catalogue.PolicyValidationException listing every problem, when it does not validate
      */
     public Applied publish(String yaml, Instant now) throws Exception {
         PolicyLoader.fromYaml(yaml);

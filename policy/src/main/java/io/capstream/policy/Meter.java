@@ -1,4 +1,0 @@
-package io.capstream.policy;
-
-/** A meter that is priced on its own, whatever the model (requests, GPU-seconds, storage). */
-public record Meter(String name, UnitPrice price) {}

@@ -1,0 +1,243 @@
+package io.capstream.policy.booking;
+
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.customer.Grant;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.limit.LimitIds;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.limit.ResetSchedule;
+import io.capstream.policy.limit.Thresholds;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Booking, pure (DESIGN 4.2–4.4): given a priced event, the customer, the policy and the current
+ * running totals, the totals it changes and the thresholds it crosses. The aggregator only reads and
+ * writes the totals; every rule is here, looping over {@link Customer#limits} once.
+ *
+ * <p>Per event: the included part from the limit that includes usage (the feature's entitlement),
+ * grants burned in order, the feature's totals with the split, then every matching limit counting what
+ * it counts in its own period and timezone.
+ */
+public final class Booking {
+    private Booking() {}
+
+    /** The current total of a limit (or feature or grant) id in the period starting at {@code periodStart}, if one is kept. */
+    public interface Totals {
+        Optional<Total> get(String id, Instant periodStart);
+    }
+
+    /** One event, priced: what it used per meter and what that cost. */
+    public record PricedUsage(String feature, String model, String user, String apiKey, Instant time, Map<String, BigDecimal> usage,
+                              BigDecimal cost) {}
+
+    /** A threshold of a limit crossed by a change, with the limit's total after it. */
+    public record Crossing(Limit limit, Total total, BigDecimal threshold) {}
+
+    /** The totals a change wrote (each once) and the thresholds it crossed, lowest first per limit. */
+    public record Result(List<Total> changed, List<Crossing> crossings) {}
+
+    /** Books one event (its id already known to be new). */
+    public static Result book(PricedUsage e, Customer customer, PolicyDocument policy, Totals totals) {
+        Optional<Plan> plan = policy.plan(customer.plan());
+        List<Limit> limits = customer.limits(plan).stream().filter(l -> l.matches(e.feature(), e.model(), e.user(), e.apiKey())).toList();
+        Changes changes = new Changes(totals);
+        BigDecimal cost = e.cost();
+
+        // 1–3. the included part, from the limit that includes usage
+        Optional<Limit> allowance = limits.stream().filter(Limit::includes).findFirst();
+        BigDecimal included = allowance.map(a -> {
+            Total before = changes.get(a.limitId(), a.periodAt(customer, e.time()), a, customer);
+            return Accounting.includedPart(allowance, cost, a.estimated(cost, e.usage()), before.used());
+        }).orElse(BigDecimal.ZERO);
+
+        // 4–5. grants by burn order, then billed
+        List<Accounting.GrantBalance> balances = new ArrayList<>();
+        for (Grant g : customer.grants()) {
+            BigDecimal burned = totals.get(LimitIds.grant(g.id()), g.effectiveAt()).map(Total::used).orElse(BigDecimal.ZERO);
+            balances.add(new Accounting.GrantBalance(g, g.amount().subtract(burned)));
+        }
+        Accounting.Split split = Accounting.split(cost, included, balances, e.time(), e.feature());
+        for (Map.Entry<String, BigDecimal> burn : split.grantBurns().entrySet()) {
+            Grant g = customer.grants().stream().filter(x -> x.id().equals(burn.getKey())).findFirst().orElseThrow();
+            Total t = changes.grant(g, customer);
+            changes.put(t.with(t.used().add(burn.getValue()), g.amount(), t.events() + 1, later(t.updatedAt(), e.time()), t.crossed()));
+        }
+
+        // the feature's totals in the billing period, for finance
+        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(e.time(), customer.timezone());
+        String featureId = LimitIds.feature(e.feature());
+        Total f = changes.getOrEmpty(featureId, billing.start(),
+                () -> Total.empty(featureId, Total.FEATURE, e.feature(), billing, customer.timezone(), Measure.USD.name()));
+        changes.put(f.booked(cost, split, e.model(), e.usage(), e.time()));
+
+        // 6. every matching limit, in its own period and timezone
+        for (Limit limit : limits) {
+            Total t = changes.get(limit.limitId(), limit.periodAt(customer, e.time()), limit, customer);
+            changes.count(limit, t.withCost(cost, e.time()), limit.counted(split, e.usage()));
+        }
+        return changes.result();
+    }
+
+    /**
+     * Applies a customer's new configuration to the current periods of its limits at {@code at}: a raised
+     * limit re-arms the thresholds no longer reached, a lowered one crosses at once. A cap new in its period
+     * starts from the spend so far when that can be known from the feature totals ({@link #spendSoFar});
+     * other new limits start when usage comes.
+     *
+     * @param featureTotals the customer's feature totals (any periods), read only when a new cap needs them
+     */
+    public static Result reconfigure(Customer customer, PolicyDocument policy, Totals totals,
+                                     java.util.function.Supplier<List<Total>> featureTotals, Instant at) {
+        Changes changes = new Changes(totals);
+        for (Limit limit : customer.limits(policy.plan(customer.plan()))) {
+            Period period = limit.periodAt(customer, at);
+            Optional<Total> current = totals.get(limit.limitId(), period.start());
+            if (current.isPresent()) {
+                changes.count(limit, current.get(), BigDecimal.ZERO);
+            } else if (limit instanceof Cap cap) {
+                spendSoFar(customer, cap, period, featureTotals).ifPresent(used ->
+                        changes.count(limit, Total.empty(limit.limitId(), limit.kind(), limit.feature(), period, limit.zone(customer),
+                                limit.measure().name()), used));
+            }
+        }
+        return changes.result();
+    }
+
+    /**
+     * What a cap new in its current period has already used, when the feature totals tell: a USD cap on
+     * the billing period, in the customer's timezone, filtered by feature at most.
+     */
+    static Optional<BigDecimal> spendSoFar(Customer customer, Cap cap, Period period, java.util.function.Supplier<List<Total>> featureTotals) {
+        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(period.start(), customer.timezone());
+        boolean derivable = cap.measure().isMoney() && billing.equals(period) && cap.zone(customer).equals(customer.timezone())
+                && cap.filter().model() == null && cap.filter().user() == null && cap.filter().apiKey() == null;
+        if (!derivable) {
+            return Optional.empty();
+        }
+        BigDecimal used = BigDecimal.ZERO;
+        for (Total f : featureTotals.get()) {
+            if (Total.FEATURE.equals(f.kind()) && f.period().start().equals(period.start())
+                    && (cap.filter().feature() == null || cap.filter().feature().equals(f.feature()))) {
+                used = used.add(cap.counted(new Accounting.Split(f.cost(), f.included(), f.grantCovered(), f.billed(), Map.of()), Map.of()));
+            }
+        }
+        return Optional.of(used);
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return b.isAfter(a) ? b : a;
+    }
+
+    /** The totals changed so far by one booking, read through to the current ones. */
+    private static final class Changes {
+        private final Totals totals;
+        private final Map<String, Total> changed = new java.util.LinkedHashMap<>();
+        private final List<Crossing> crossings = new ArrayList<>();
+
+        Changes(Totals totals) {
+            this.totals = totals;
+        }
+
+        Total getOrEmpty(String id, Instant periodStart, java.util.function.Supplier<Total> empty) {
+            Total t = changed.get(id + '|' + periodStart);
+            return t != null ? t : totals.get(id, periodStart).orElseGet(empty);
+        }
+
+        Total get(String id, Period period, Limit limit, Customer customer) {
+            return getOrEmpty(id, period.start(),
+                    () -> Total.empty(id, limit.kind(), limit.feature(), period, limit.zone(customer), limit.measure().name()));
+        }
+
+        Total grant(Grant g, Customer customer) {
+            Period life = new Period(g.effectiveAt(), g.expiresAt().orElse(ResetSchedule.Never.ALL_TIME.end()));
+            return getOrEmpty(LimitIds.grant(g.id()), g.effectiveAt(),
+                    () -> Total.empty(LimitIds.grant(g.id()), Total.GRANT, g.feature().orElse(null), life, customer.timezone(), Measure.USD.name()));
+        }
+
+        void put(Total t) {
+            changed.put(t.limitId() + '|' + t.period().start(), t);
+        }
+
+        /** The limit in force applied to its total, {@code amount} added; thresholds no longer reached re-arm first. */
+        void count(Limit limit, Total t, BigDecimal amount) {
+            List<BigDecimal> crossed = new ArrayList<>(Thresholds.stillCrossed(t.used(), limit.amount(), t.crossed()));
+            BigDecimal used = t.used().add(amount);
+            List<BigDecimal> newly = Thresholds.newlyCrossed(used, limit.amount(), limit.thresholds(), crossed);
+            crossed.addAll(newly);
+            crossed.sort(Comparator.naturalOrder());
+            Total after = t.with(used, limit.amount(), t.events(), t.updatedAt(), crossed);
+            put(after);
+            newly.forEach(threshold -> crossings.add(new Crossing(limit, after, threshold)));
+        }
+
+        Result result() {
+            return new Result(List.copyOf(changed.values()), List.copyOf(crossings));
+        }
+    }
+
+    /**
+     * What one limit, feature or grant counted in one period: the used amount against the limit, the
+     * cost and its accounting split, quantities per meter and model, events, and thresholds crossed.
+     */
+    public record Total(String limitId, String kind, String feature, String measure, Period period, ZoneId zone, BigDecimal limit,
+                        BigDecimal used, BigDecimal cost, BigDecimal included, BigDecimal grantCovered, BigDecimal billed, long events,
+                        Instant updatedAt, List<BigDecimal> crossed, List<Quantity> quantities) {
+        public static final String FEATURE = "feature";
+        public static final String GRANT = "grant";
+
+        /** Units of a meter on a model (null: no model). */
+        public record Quantity(String meter, String model, BigDecimal amount) {}
+
+        public Total {
+            crossed = List.copyOf(crossed);
+            quantities = List.copyOf(quantities);
+        }
+
+        public static Total empty(String limitId, String kind, String feature, Period period, ZoneId zone, String measure) {
+            return new Total(limitId, kind, feature, measure, period, zone, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO, BigDecimal.ZERO,
+                    BigDecimal.ZERO, BigDecimal.ZERO, 0, Instant.EPOCH, List.of(), List.of());
+        }
+
+        Total with(BigDecimal newUsed, BigDecimal newLimit, long newEvents, Instant newUpdatedAt, List<BigDecimal> newCrossed) {
+            return new Total(limitId, kind, feature, measure, period, zone, newLimit, newUsed, cost, included, grantCovered, billed, newEvents,
+                    newUpdatedAt, newCrossed, quantities);
+        }
+
+        /** One more event of this cost. */
+        Total withCost(BigDecimal eventCost, Instant at) {
+            return new Total(limitId, kind, feature, measure, period, zone, limit, used, cost.add(eventCost), included, grantCovered, billed,
+                    events + 1, later(updatedAt, at), crossed, quantities);
+        }
+
+        /** A feature's totals with one more event: its cost (which is also what it used), split and quantities. */
+        Total booked(BigDecimal eventCost, Accounting.Split split, String model, Map<String, BigDecimal> usage, Instant at) {
+            List<Quantity> merged = new ArrayList<>(quantities);
+            usage.forEach((meter, q) -> {
+                for (int i = 0; i < merged.size(); i++) {
+                    Quantity m = merged.get(i);
+                    if (m.meter().equals(meter) && Objects.equals(m.model(), model)) {
+                        merged.set(i, new Quantity(meter, model, m.amount().add(q)));
+                        return;
+                    }
+                }
+                merged.add(new Quantity(meter, model, q));
+            });
+            BigDecimal newCost = cost.add(eventCost);
+            return new Total(limitId, kind, feature, measure, period, zone, limit, newCost, newCost, included.add(split.included()),
+                    grantCovered.add(split.grantCovered()), billed.add(split.billed()), events + 1, later(updatedAt, at), crossed, merged);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package io.capstream.policy.customer;
+
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.limit.Cap;
+import io.capstream.policy.limit.Limit;
+
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A customer (tenant) as configured through the control API.
+ *
+ * @param noHardCaps trusted customers: nothing blocks, notifications still fire
+ * @param caps       the customer's own caps; together with the plan's default caps they make
+ *                   {@link #effectiveCaps}
+ */
+public record Customer(String id, String plan, ZoneId timezone, int billingAnchorDay, Contacts contacts, boolean noHardCaps,
+                       Status status, List<Cap> caps, List<Grant> grants) {
+    public enum Status { ACTIVE, DISABLED }
+
+    /**
+     * Where notifications go, and which thresholds each channel wants (empty: every threshold). The
+     * webhook secret signs webhooks and is never shown back.
+     */
+    public record Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret,
+                           List<java.math.BigDecimal> emailThresholds, List<java.math.BigDecimal> webhookThresholds) {
+        public static final Contacts NONE = new Contacts(List.of(), Optional.empty(), Optional.empty(), List.of(), List.of());
+
+        public Contacts {
+            emails = List.copyOf(emails);
+            emailThresholds = List.copyOf(emailThresholds);
+            webhookThresholds = List.copyOf(webhookThresholds);
+        }
+
+        public boolean emailWants(java.math.BigDecimal threshold) {
+            return wants(emailThresholds, threshold);
+        }
+
+        public boolean webhookWants(java.math.BigDecimal threshold) {
+            return wants(webhookThresholds, threshold);
+        }
+
+        private static boolean wants(List<java.math.BigDecimal> wanted, java.math.BigDecimal threshold) {
+            return wanted.isEmpty() || wanted.stream().anyMatch(t -> t.compareTo(threshold) == 0);
+        }
+    }
+
+    public Customer {
+        caps = List.copyOf(caps);
+        grants = List.copyOf(grants);
+    }
+
+    /** A customer nobody configured yet: the policy's default plan, UTC, billed from the 1st. */
+    public static Customer unconfigured(String id, String defaultPlan) {
+        return new Customer(id, defaultPlan, ZoneId.of("UTC"), 1, Contacts.NONE, false, Status.ACTIVE, List.of(), List.of());
+    }
+
+    /** The plan's default caps, each replaced by the customer's cap of the same id, then the customer's other caps. */
+    public List<Cap> effectiveCaps(Optional<Plan> plan) {
+        List<Cap> result = new java.util.ArrayList<>();
+        plan.ifPresent(p -> p.defaultCaps().stream()
+                .filter(d -> caps.stream().noneMatch(c -> c.id().equals(d.id())))
+                .forEach(result::add));
+        result.addAll(caps);
+        return result;
+    }
+
+    /**
+     * Every limit on this customer: the plan's ({@link Plan#limits}, entitlements first), then its caps
+     * ({@link #effectiveCaps}). The one list that booking, the usage report and enforcement loop over.
+     */
+    public List<Limit> limits(Optional<Plan> plan) {
+        List<Limit> result = new java.util.ArrayList<>(plan.map(Plan::limits).orElse(List.of()));
+        result.addAll(effectiveCaps(plan));
+        return result;
+    }
+
+
+    public Customer withContacts(Contacts newContacts) {
+        return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants);
+    }
+
+    public Customer withCaps(List<Cap> newCaps) {
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, newCaps, grants);
+    }
+
+    public Customer withGrants(List<Grant> newGrants) {
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, caps, newGrants);
+    }
+}

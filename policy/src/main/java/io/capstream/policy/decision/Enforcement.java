@@ -1,0 +1,259 @@
+package io.capstream.policy.decision;
+
+import io.capstream.policy.catalogue.Model;
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.catalogue.Pricing;
+import io.capstream.policy.catalogue.UnpriceableUsageException;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.CurrentPeriods;
+import io.capstream.policy.limit.Limit;
+import io.capstream.policy.limit.LimitAction;
+import io.capstream.policy.limit.LimitState;
+import io.capstream.policy.limit.Measure;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.limit.Thresholds;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+/**
+ * The enforcement decision (DESIGN 4.5), pure. Evaluation order, first that applies wins:
+ * <ol>
+ *   <li>customer disabled → 403 {@code customer_disabled};</li>
+ *   <li>model not in the plan's tiers → downgrade along {@code downgrade_to} to an allowed model, or
+ *       403 {@code model_not_allowed};</li>
+ *   <li>burst limit → 429 {@code key_rate_limited} with {@code Retry-After} (decided by the caller,
+ *       passed in);</li>
+ *   <li>entitlements and caps with the request's estimated cost added → the limit's action:
+ *       block → 402, downgrade → allow on a cheaper model (or 402 when the chain ends), throttle →
+ *       429, notify / bill_overage → allow;</li>
+ *   <li>a limit at 80 % or more → allow with warnings.</li>
+ * </ol>
+ * Customers with {@code no_hard_caps} are never refused by a limit; they still get warnings.
+ */
+public final class Enforcement {
+    private static final BigDecimal WARN_AT = new BigDecimal("0.8");
+
+    private Enforcement() {}
+
+    /**
+     * @param used  what a limit has counted in a period: (limit id, period start) → amount
+     * @param burst a burst limit's refusal (how long to wait), if one applies
+     */
+    public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
+                                  BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now) {
+        return decide(request, customer, policy, used, burst, now, new CurrentPeriods());
+    }
+
+    /** As above, with the caller's memo of current periods (the enforcer keeps one across checks). */
+    public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
+                                  BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now,
+                                  CurrentPeriods periods) {
+        Optional<Plan> plan = policy.plan(customer.plan());
+        if (customer.status() == Customer.Status.DISABLED) {
+            return Decision.refused(Decision.Code.CUSTOMER_DISABLED, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
+                    Optional.empty(), Optional.empty());
+        }
+        String model = request.model();
+        String downgradeReason = null;
+        if (model != null && plan.isPresent()) {
+            Optional<Model> m = policy.model(model);
+            if (m.isPresent() && !plan.get().modelTiers().contains(m.get().tier())) {
+                Optional<String> allowed = chain(policy, model).stream()
+                        .filter(c -> plan.get().modelTiers().contains(policy.model(c).map(Model::tier).orElse(""))).findFirst();
+                if (allowed.isEmpty()) {
+                    return Decision.refused(Decision.Code.MODEL_NOT_ALLOWED, "The " + plan.get().name() + " plan does not include " + model
+                            + " (tier " + m.get().tier() + "); upgrade to use it." + policy.links().upgradeFor(customer.id(), "model:" + model)
+                            .map(u -> " Upgrade: " + u).orElse(""), Optional.empty(), Optional.empty());
+                }
+                downgradeReason = "The " + plan.get().name() + " plan does not include " + model + "; using " + allowed.get() + ".";
+                model = allowed.get();
+            }
+        }
+        if (burst.isPresent()) {
+            return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
+                    + " s.", Optional.empty(), burst);
+        }
+        Limits limits = new Limits(request, customer, policy, plan, used, now, periods);
+        // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
+        String candidate = model;
+        // the policy loader refuses downgrade cycles; the walk is bounded all the same (each model tried once)
+        java.util.Set<String> tried = new java.util.HashSet<>();
+        tried.add(candidate);
+        while (true) {
+            Optional<Over> over = customer.noHardCaps() ? Optional.empty() : limits.firstOver(candidate);
+            if (over.isEmpty()) {
+                List<Decision.LimitInfo> warnings = limits.warnings(candidate);
+                if (candidate != null && !candidate.equals(request.model())) {
+                    String why = downgradeReason != null && candidate.equals(model) ? downgradeReason
+                            : "Over a limit on " + request.model() + "; using " + candidate + ".";
+                    return Decision.downgraded(candidate, why, limits.lastOver, warnings);
+                }
+                return Decision.allowed(warnings);
+            }
+            Over o = over.get();
+            LimitAction action = o.limit().action();
+            if (action == LimitAction.DOWNGRADE && candidate != null) {
+                Optional<String> cheaper = policy.model(candidate).flatMap(Model::downgradeTo);
+                if (cheaper.isPresent() && tried.add(cheaper.get())) {
+                    candidate = cheaper.get();
+                    continue;
+                }
+            }
+            if (action == LimitAction.THROTTLE) {
+                return Decision.refused(o.limit().refusalCode(), o.message() + " Requests are slowed down until it resets.",
+                        Optional.of(o.info()), Optional.of(Duration.ofSeconds(30)));
+            }
+            return Decision.refused(o.limit().refusalCode(), o.message(), Optional.of(o.info()), Optional.empty());
+        }
+    }
+
+    /** What a strict cap must hold for a request: its id, current period, the amount and the cap. */
+    public record StrictHold(String limitId, Instant periodStart, BigDecimal amount, BigDecimal limit, Decision.LimitInfo info) {}
+
+    /**
+     * The holds a request needs on the customer's strict limits (those it matches), each in the limit's
+     * current period: the request's estimated cost for a USD limit, its units for a meter limit.
+     */
+    public static List<StrictHold> strictHolds(CheckRequest request, Customer customer, PolicyDocument policy, Instant now) {
+        Optional<Plan> plan = policy.plan(customer.plan());
+        Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now, new CurrentPeriods());
+        BigDecimal cost = limits.cost(request.model());
+        List<StrictHold> holds = new ArrayList<>();
+        for (Limit limit : customer.limits(plan)) {
+            if (limit.strict() && limit.matches(request.feature(), request.model(), request.user(), request.apiKey())) {
+                Period period = limit.periodAt(customer, now);
+                holds.add(new StrictHold(limit.limitId(), period.start(), limit.estimated(cost, request.estimate()), limit.amount(),
+                        limits.info(limit, BigDecimal.ZERO, period)));
+            }
+        }
+        return holds;
+    }
+
+    private static List<String> chain(PolicyDocument policy, String model) {
+        List<String> chain = new ArrayList<>();
+        Optional<String> next = policy.model(model).flatMap(Model::downgradeTo);
+        while (next.isPresent() && !chain.contains(next.get())) {
+            chain.add(next.get());
+            next = policy.model(next.get()).flatMap(Model::downgradeTo);
+        }
+        return chain;
+    }
+
+    /** The first limit a request would take past 100 %, and the sentence that says so. */
+    private record Over(Limit limit, String message, Decision.LimitInfo info) {}
+
+    /** The customer's limits for one request. */
+    private static final class Limits {
+        private final CheckRequest request;
+        private final Customer customer;
+        private final PolicyDocument policy;
+        private final Optional<Plan> plan;
+        private final List<Limit> all;
+        private final BiFunction<String, Instant, BigDecimal> used;
+        private final Instant now;
+        private final CurrentPeriods periods;
+        Optional<Decision.LimitInfo> lastOver = Optional.empty();
+
+        Limits(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan,
+               BiFunction<String, Instant, BigDecimal> used, Instant now, CurrentPeriods periods) {
+            this.request = request;
+            this.customer = customer;
+            this.policy = policy;
+            this.plan = plan;
+            this.all = customer.limits(plan);
+            this.used = used;
+            this.now = now;
+            this.periods = periods;
+        }
+
+        private String pricedModel;
+        private BigDecimal pricedCost;
+
+        /** The request's estimated cost on {@code model}, priced once per model. */
+        BigDecimal cost(String model) {
+            if (pricedCost == null || !java.util.Objects.equals(model, pricedModel)) {
+                pricedModel = model;
+                pricedCost = request.estimatedCost().orElseGet(() -> {
+                    try {
+                        return Pricing.cost(policy, model, request.estimate());
+                    } catch (UnpriceableUsageException e) {
+                        return BigDecimal.ZERO;
+                    }
+                });
+            }
+            return pricedCost;
+        }
+
+        /** The first limit that would refuse the request on {@code model}; limits that only notify or bill never refuse. */
+        Optional<Over> firstOver(String model) {
+            BigDecimal cost = cost(model);
+            for (Limit limit : all) {
+                if (limit.action().lets() || !limit.matches(request.feature(), model, request.user(), request.apiKey())) {
+                    continue;
+                }
+                Period period = periods.of(limit, customer, now);
+                BigDecimal u = used.apply(limit.limitId(), period.start());
+                if (over(u, limit.estimated(cost, request.estimate()), limit.amount())) {
+                    Decision.LimitInfo info = info(limit, u, period);
+                    lastOver = Optional.of(info);
+                    return Optional.of(new Over(limit, sentence(limit, info), info));
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** The limits at 80 % or more with this request's cost added (units are not added: a warning is about spend). */
+        List<Decision.LimitInfo> warnings(String model) {
+            BigDecimal cost = cost(model);
+            List<Decision.LimitInfo> warnings = new ArrayList<>();
+            for (Limit limit : all) {
+                if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
+                    Period period = periods.of(limit, customer, now);
+                    BigDecimal u = used.apply(limit.limitId(), period.start()).add(limit.measure().isMoney() ? cost : BigDecimal.ZERO);
+                    if (Thresholds.reached(u, limit.amount(), WARN_AT)) {
+                        warnings.add(info(limit, u, period));
+                    }
+                }
+            }
+            return warnings;
+        }
+
+        private static boolean over(BigDecimal used, BigDecimal add, BigDecimal limit) {
+            return used.add(add).compareTo(limit) > 0 || (add.signum() == 0 && used.compareTo(limit) >= 0);
+        }
+
+        private Decision.LimitInfo info(Limit limit, BigDecimal u, Period period) {
+            Measure measure = limit.measure();
+            ZoneId zone = limit.zone(customer);
+            String id = limit.limitId();
+            return new Decision.LimitInfo(id, limit.displayLabel(), measure.name(),
+                    measure.isMoney() ? Decimals.formatMoney(u) : Decimals.formatQuantity(u),
+                    measure.isMoney() ? Decimals.formatMoney(limit.amount()) : Decimals.formatQuantity(limit.amount()),
+                    LimitState.percent(u, limit.amount()).toPlainString(), period.end().atZone(zone).toOffsetDateTime(), zone.getId(),
+                    policy.links().raiseCapFor(customer.id(), id), policy.links().upgradeFor(customer.id(), id),
+                    policy.links().topUpFor(customer.id(), id));
+        }
+
+        private String sentence(Limit limit, Decision.LimitInfo info) {
+            Measure measure = Measure.of(info.measure());
+            String subject = limit.wayOut() == Limit.WayOut.UPGRADE
+                    ? "The " + plan.map(Plan::name).orElse("") + " plan's " + limit.displayLabel() + " allowance"
+                    : "Your " + limit.displayLabel();
+            Optional<String> url = limit.wayOut() == Limit.WayOut.UPGRADE ? info.upgradeUrl() : info.raiseCapUrl();
+            String way = limit.wayOut() == Limit.WayOut.UPGRADE ? "Upgrade" : "Raise the cap";
+            return subject + " of " + Wording.amount(new BigDecimal(info.limit()), measure.name()) + " is used up ("
+                    + Wording.amount(new BigDecimal(info.used()), measure.name()) + " used). It resets on "
+                    + Wording.when(info.resetsAt().toInstant(), ZoneId.of(info.timezone())) + "."
+                    + url.map(u -> " " + way + ": " + u).orElse("");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package io.capstream.policy.decision;
+
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.Measure;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+/** How amounts and times are said to people, the same in refusals, emails and webhooks. */
+public final class Wording {
+    private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("MMMM d, uuuu 'at' HH:mm", Locale.ENGLISH);
+
+    private Wording() {}
+
+    /** {@code $90.12} for money (to the cent), {@code 900 requests} for a meter. */
+    public static String amount(BigDecimal value, String measure) {
+        return Measure.of(measure).isMoney() ? "$" + value.setScale(2, RoundingMode.HALF_UP).toPlainString()
+                : Decimals.formatQuantity(value) + " " + measure;
+    }
+
+    /** {@code December 1, 2026 at 00:00 (America/Los_Angeles, UTC-08:00)}. */
+    public static String when(Instant t, ZoneId zone) {
+        ZonedDateTime at = t.atZone(zone);
+        String offset = at.getOffset().getTotalSeconds() == 0 ? "" : at.getOffset().getId();
+        return WHEN.format(at) + " (" + zone.getId() + ", UTC" + offset + ")";
+    }
+
+    /** {@code 90 %} for 0.9. */
+    public static String percent(BigDecimal fraction) {
+        return fraction.movePointRight(2).stripTrailingZeros().toPlainString() + " %";
+    }
+}
