@@ -62,28 +62,29 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
-        this.streams = openStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
+        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
                 streamsProperties(config, topics, self), config);
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("stream thread failed; replacing it", e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
-        streams.setStateListener((now, before) -> LOG.info("aggregator state {} -> {}", before, now));
         new KafkaStreamsMetrics(streams).bindTo(metrics);
-        streams.start();
         this.started = streams;
         LOG.info("aggregator query API on {}:{} (advertised as {})", config.service().httpHost(), http.port(), self);
     }
 
     /**
-     * Opens the streams client on the local state. A process killed at the wrong moment can leave a
-     * store's files unreadable (a RocksDB directory without its MANIFEST); then the local state of
-     * this application is dropped and rebuilt from the changelogs, which exactly-once keeps complete.
+     * Opens the streams client on the local state and starts it. A process killed at the wrong moment
+     * can leave a store's files unreadable (a RocksDB directory without its MANIFEST), found either when
+     * the client is created or when it starts; then the local state of this application is dropped and
+     * rebuilt from the changelogs, which exactly-once keeps complete.
      */
-    private static KafkaStreams openStreams(org.apache.kafka.streams.Topology topology, Properties props, AggregatorConfig config) {
+    private static KafkaStreams startStreams(org.apache.kafka.streams.Topology topology, Properties props, AggregatorConfig config) {
+        KafkaStreams streams = null;
         try {
-            return new KafkaStreams(topology, props);
+            streams = configured(new KafkaStreams(topology, props));
+            streams.start();
+            return streams;
         } catch (org.apache.kafka.streams.errors.ProcessorStateException e) {
+            if (streams != null) {
+                streams.close(java.time.Duration.ofSeconds(10));
+            }
             java.io.File local = config.stateDir().resolve(config.applicationId()).toFile();
             LOG.warn("local state in {} cannot be opened ({}); rebuilding it from the changelogs", local, e.getMessage());
             try {
@@ -91,8 +92,19 @@ public final class AggregatorService implements AutoCloseable {
             } catch (java.io.IOException io) {
                 throw new java.io.UncheckedIOException("cannot remove unreadable local state " + local, io);
             }
-            return new KafkaStreams(topology, props);
+            KafkaStreams rebuilt = configured(new KafkaStreams(topology, props));
+            rebuilt.start();
+            return rebuilt;
         }
+    }
+
+    private static KafkaStreams configured(KafkaStreams streams) {
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("stream thread failed; replacing it", e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.setStateListener((now, before) -> LOG.info("aggregator state {} -> {}", before, now));
+        return streams;
     }
 
     static Properties streamsProperties(AggregatorConfig config, Topics topics, HostInfo self) {
