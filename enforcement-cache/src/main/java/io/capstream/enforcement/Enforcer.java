@@ -155,10 +155,20 @@ public final class Enforcer {
 
     /** The decision; a request the policy cannot price ({@link #problems}) is refused with 400 {@code invalid_request}. */
     public Decision check(CheckRequest request) {
-        Instant now = clock.instant();
         java.util.List<io.capstream.policy.input.Problem> problems = problems(request);
-        Decision decision = problems.isEmpty() ? decide(request, now) : Decision.refused(Decision.Code.INVALID_REQUEST,
+        if (problems.isEmpty()) {
+            return checkValidated(request);
+        }
+        Decision refused = Decision.refused(Decision.Code.INVALID_REQUEST,
                 String.join("; ", problems.stream().map(io.capstream.policy.input.Problem::toString).toList()), Optional.empty(), Optional.empty());
+        listener.decided(request, refused, clock.instant());
+        return refused;
+    }
+
+    /** {@link #check} for a request already checked against the policy ({@link CheckRequest#read}): it is not priced twice. */
+    Decision checkValidated(CheckRequest request) {
+        Instant now = clock.instant();
+        Decision decision = decide(request, now);
         listener.decided(request, decision, now);
         return decision;
     }

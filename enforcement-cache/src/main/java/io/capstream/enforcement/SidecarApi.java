@@ -34,7 +34,7 @@ final class SidecarApi {
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("this API key has no 'check' scope");
         }
-        Decision decision = enforcer.check(CheckRequest.read(HttpServer.jsonBody(ctx), enforcer.policy()));
+        Decision decision = enforcer.checkValidated(CheckRequest.read(HttpServer.jsonBody(ctx), enforcer.policy()));
         decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Decision.retryAfterSeconds(d))));
         decision.rateLimit().ifPresent(r -> {
             // IETF httpapi RateLimit fields: the policy (quota per window) and what is left now
