@@ -133,15 +133,15 @@ public final class ThroughputBenchmark {
                     Thread.sleep(10);
                 }
                 started = System.nanoTime();
-                long streamCpu0 = cpuOfThreads("StreamThread");
-                long aggregatorCpu0 = cpuOfThreads("bench-aggregator");
+                long streamCpu0 = cpuOfThreads(ThroughputBenchmark::isStreamThread);
+                long aggregatorCpu0 = cpuOfThreads(name -> name.contains("bench-aggregator"));
                 Map<TopicPartition, Long> ends = endOffsets(admin, topics.usageEvents());
                 while (!caughtUp(admin, "bench-aggregator", ends)) {
                     Thread.sleep(20);
                 }
                 finished = System.nanoTime();
-                streamCpu = cpuOfThreads("StreamThread") - streamCpu0;
-                aggregatorCpu = cpuOfThreads("bench-aggregator") - aggregatorCpu0;
+                streamCpu = cpuOfThreads(ThroughputBenchmark::isStreamThread) - streamCpu0;
+                aggregatorCpu = cpuOfThreads(name -> name.contains("bench-aggregator")) - aggregatorCpu0;
                 streams.close(Duration.ofSeconds(30));
                 produced = countRecords(kafka, admin, "bench-aggregator-", topics.usageAggregates());
             }
@@ -233,12 +233,17 @@ public final class ThroughputBenchmark {
                 System.getProperty("os.name") + " " + System.getProperty("os.arch"), rawRate, aggregatorRate, aggregatorRate / rawRate);
     }
 
-    /** CPU time, in ns, of the live threads whose name contains {@code part}. */
-    static long cpuOfThreads(String part) {
+    /** A stream thread itself ({@code <client>-StreamThread-1}), not its producer's network thread. */
+    static boolean isStreamThread(String name) {
+        return name.matches(".*-StreamThread-\\d+");
+    }
+
+    /** CPU time, in ns, of the live threads whose name {@code matches}. */
+    static long cpuOfThreads(java.util.function.Predicate<String> matches) {
         java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         long sum = 0;
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().contains(part)) {
+            if (matches.test(t.getName())) {
                 long cpu = mx.getThreadCpuTime(t.threadId());
                 sum += Math.max(cpu, 0);
             }

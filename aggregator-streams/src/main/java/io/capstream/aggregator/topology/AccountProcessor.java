@@ -1,36 +1,72 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.schemas.LimitUsage;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
+import org.apache.kafka.streams.processor.internals.ProcessorNode;
+import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * Applies each unique priced event, and each customer's new configuration, to the task's
- * {@link Ledger} and emits what changed: running totals, threshold crossings, and (on a stream-time
+ * {@link Ledger} and emits what changed: threshold crossings at once, running totals when the
+ * {@link TotalsStore} writes them (once per changed total per commit), and (on a stream-time
  * punctuation) the final totals of closed periods.
  */
 final class AccountProcessor extends ContextualProcessor<String, LedgerInput, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
     private final EventTimeWindow window;
-    private final java.util.function.BiConsumer<String, String> settle;
-    private Ledger ledger;
-    private org.apache.kafka.streams.state.WindowStore<String, Long> seen;
-
+    private final BiConsumer<String, String> settle;
     private final PolicyCache policies;
+    private Ledger ledger;
+    private WindowStore<String, Long> seen;
+    private InternalProcessorContext<String, SpecificRecord> internal;
+    private ProcessorNode<?, ?, ?, ?> node;
+    /**
+     * Reservations of events booked since the totals were last written (customer, reservation id). Lost
+     * with a crash together with the uncommitted bookings: the events are booked again, and a reservation
+     * that is not settled expires with its hold, which errs on the side of refusing.
+     */
+    private final List<Map.Entry<String, String>> booked = new ArrayList<>();
 
-    AccountProcessor(EventTimeWindow window, PolicyCache policies, java.util.function.BiConsumer<String, String> settle) {
+    AccountProcessor(EventTimeWindow window, PolicyCache policies, BiConsumer<String, String> settle) {
         this.window = window;
         this.policies = policies;
         this.settle = settle;
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public void init(ProcessorContext<String, SpecificRecord> context) {
         super.init(context);
+        // the totals are written when the task commits, outside any processor: their records are then
+        // forwarded from this node, as Kafka Streams' own cache flush listeners do
+        internal = (InternalProcessorContext<String, SpecificRecord>) context;
+        node = internal.currentNode();
+        booked.clear();
+        TotalsStore totals = context.getStateStore(UsageTopology.LIMITS_STORE);
+        totals.open(new TotalsStore.Emitter() {
+            @Override
+            public void emit(String key, LimitUsage total, long timestamp) {
+                emitTotal(key, total, timestamp);
+            }
+
+            @Override
+            public void written() {
+                settleBooked();
+            }
+        });
         ledger = UsageTopology.ledger(context, window, policies);
         seen = context.getStateStore(UsageTopology.DEDUP_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,
@@ -41,24 +77,46 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
     public void process(Record<String, LedgerInput> record) {
         switch (record.value()) {
             case PricedEvent priced -> book(priced, record.timestamp());
-            case LedgerInput.CustomerChanged changed -> forward(ledger.reconfigure(changed.record(), changed.at()), record.timestamp());
+            case LedgerInput.CustomerChanged changed -> forward(ledger.reconfigure(changed, record.timestamp()), record.timestamp());
         }
     }
 
     private void book(PricedEvent priced, long timestamp) {
-        java.util.List<Ledger.Output> booked = ledger.account(priced, context().currentStreamTimeMs());
+        List<Ledger.Output> crossings = ledger.account(priced, context().currentStreamTimeMs(), timestamp);
         DedupProcessor.remember(seen, priced.event(), timestamp); // only now: a refused event keeps its id
-        forward(booked, timestamp);
+        forward(crossings, timestamp);
         String reservation = priced.event().getReservationId();
         if (reservation != null) {
-            // the real usage is in the totals now: the estimate no longer holds (only the customer's own reservation)
-            settle.accept(priced.event().getCustomer(), reservation);
+            // the estimate no longer holds once the real usage is in the totals that reservations are checked
+            // against: when the totals store writes it (settleBooked), not before, or a strict cap could overshoot
+            booked.add(Map.entry(priced.event().getCustomer(), reservation));
         }
     }
 
-    private void forward(java.util.List<Ledger.Output> outputs, long timestamp) {
+    /** Settles the reservations of booked events (only the customer's own reservation). */
+    private void settleBooked() {
+        booked.forEach(b -> settle.accept(b.getKey(), b.getValue()));
+        booked.clear();
+    }
+
+    private void forward(List<Ledger.Output> outputs, long timestamp) {
         for (Ledger.Output o : outputs) {
             context().forward(new Record<>(o.key(), o.value(), timestamp), o.sink());
+        }
+    }
+
+    private void emitTotal(String key, LimitUsage total, long timestamp) {
+        ProcessorNode<?, ?, ?, ?> previousNode = internal.currentNode();
+        ProcessorRecordContext previousContext = internal.recordContext();
+        internal.setCurrentNode(node);
+        if (previousContext == null) {
+            internal.setRecordContext(new ProcessorRecordContext(timestamp, -1L, -1, null, new RecordHeaders()));
+        }
+        try {
+            context().forward(new Record<>(key, total, timestamp), UsageTopology.AGGREGATES_SINK);
+        } finally {
+            internal.setCurrentNode(previousNode);
+            internal.setRecordContext(previousContext);
         }
     }
 }

@@ -26,9 +26,10 @@ final class CustomerUpdateProcessor extends ContextualProcessor<String, Customer
     public void process(Record<String, CustomerRecord> record) {
         if (record.value() == null) {
             customers.delete(record.key());
-            return;
+        } else {
+            customers.put(record.key(), record.value());
         }
-        customers.put(record.key(), record.value());
-        context().forward(record.withValue(new LedgerInput.CustomerChanged(record.value(), Instant.ofEpochMilli(record.timestamp()))));
+        // every change, deletes too: the ledger keeps parsed customers and must see each one
+        context().forward(record.withValue(new LedgerInput.CustomerChanged(record.key(), record.value(), Instant.ofEpochMilli(record.timestamp()))));
     }
 }

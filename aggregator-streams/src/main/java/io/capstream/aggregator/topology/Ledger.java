@@ -42,24 +42,24 @@ final class Ledger {
     /** A record to emit: to which sink, under which key. */
     record Output(String sink, String key, SpecificRecord value) {}
 
-    private final KeyValueStore<String, LimitUsage> limits;
+    private final TotalsStore limits;
     private final KeyValueStore<String, CustomerRecord> customers;
     private final Supplier<PolicyDocument> policy;
     private final Duration closeAfter;
     /**
-     * This task's current totals as objects, written through to the store with every change, so that
-     * reading one costs no decode. It lives only as long as this processor: a task that is revived or
-     * moves starts a new one from the store.
+     * Parsed configurations of this task's customers, so an event costs no decode: the ledger sees every
+     * change of the customers store ({@link #reconfigure}), and lives only as long as its processor (a
+     * task that starts again, or moves, starts with an empty one).
      */
-    private final Map<String, Total> current = new LinkedHashMap<>(1024, 0.75f, true) {
+    private final Map<String, Account> accounts = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Total> eldest) {
-            return size() > MAX_CACHED_TOTALS;
+        protected boolean removeEldestEntry(Map.Entry<String, Account> eldest) {
+            return size() > MAX_ACCOUNTS;
         }
     };
-    private static final int MAX_CACHED_TOTALS = 50_000;
+    private static final int MAX_ACCOUNTS = 50_000;
 
-    Ledger(KeyValueStore<String, LimitUsage> limits, KeyValueStore<String, CustomerRecord> customers,
+    Ledger(TotalsStore limits, KeyValueStore<String, CustomerRecord> customers,
            Supplier<PolicyDocument> policy, EventTimeWindow window) {
         this.limits = limits;
         this.customers = customers;
@@ -68,9 +68,30 @@ final class Ledger {
         this.closeAfter = window.lateWindow().plus(EventTimeWindow.MAX_FUTURE_SKEW);
     }
 
-    Customer customer(String id, PolicyDocument doc) {
-        CustomerRecord record = customers.get(id);
-        return record == null ? Customer.unconfigured(id, doc.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
+    /** A customer (configured or not) and its limits under one version of the policy. */
+    private record Account(Customer customer, boolean configured, PolicyDocument policy, List<Limit> limits) {
+        static Account of(Customer customer, boolean configured, PolicyDocument policy) {
+            return new Account(customer, configured, policy, customer.limits(policy.plan(customer.plan())));
+        }
+    }
+
+    private Account account(String id, PolicyDocument doc) {
+        Account a = accounts.get(id);
+        if (a != null && a.policy() == doc) {
+            return a;
+        }
+        if (a == null) {
+            CustomerRecord record = customers.get(id);
+            a = record == null ? unconfigured(id, doc) : Account.of(CustomerMapping.fromRecord(record), true, doc);
+        } else { // a new version of the policy: the default plan or a plan's limits may have changed
+            a = a.configured() ? Account.of(a.customer(), true, doc) : unconfigured(id, doc);
+        }
+        accounts.put(id, a);
+        return a;
+    }
+
+    private static Account unconfigured(String id, PolicyDocument doc) {
+        return Account.of(Customer.unconfigured(id, doc.defaultPlan().orElse(null)), false, doc);
     }
 
     /**
@@ -79,10 +100,11 @@ final class Ledger {
      * {@link RejectedEventException} with nothing written (and, as the dedup store records an id only
      * after this returns, its id is not used up).
      */
-    List<Output> account(PricedEvent priced, long streamTime) {
+    List<Output> account(PricedEvent priced, long streamTime, long timestamp) {
         UsageEvent event = priced.event();
         PolicyDocument doc = policy.get();
-        Customer customer = customer(event.getCustomer(), doc);
+        Account account = account(event.getCustomer(), doc);
+        Customer customer = account.customer();
         Instant t = event.getTime();
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(t, customer.timezone());
         if (!billing.end().plus(closeAfter).isAfter(Instant.ofEpochMilli(streamTime))) {
@@ -95,7 +117,7 @@ final class Ledger {
         Booking.PricedUsage booked = new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), t,
                 usage, priced.cost());
         try {
-            return write(customer.id(), Booking.book(booked, customer, doc, totals(customer.id())), doc.links(), t);
+            return write(customer.id(), Booking.book(booked, customer, account.limits(), totals(customer.id())), doc.links(), t, timestamp);
         } catch (ArithmeticException e) {
             throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");
         }
@@ -105,28 +127,26 @@ final class Ledger {
      * Applies a customer's new configuration to the current periods of its limits: a raised limit
      * re-arms the thresholds no longer reached, a lowered one emits its crossings at once.
      */
-    List<Output> reconfigure(CustomerRecord record, Instant at) {
+    List<Output> reconfigure(LedgerInput.CustomerChanged change, long timestamp) {
+        accounts.remove(change.customer());
+        if (change.record() == null) {
+            return List.of();
+        }
         PolicyDocument doc = policy.get();
-        Customer customer = CustomerMapping.fromRecord(record);
+        Customer customer = CustomerMapping.fromRecord(change.record());
+        accounts.put(change.customer(), Account.of(customer, true, doc));
+        Instant at = change.at();
         Booking.Result result = Booking.reconfigure(customer, doc, totals(customer.id()), () -> featureTotals(customer.id()), at);
-        return write(customer.id(), result, doc.links(), at);
+        return write(customer.id(), result, doc.links(), at, timestamp);
     }
 
     private Booking.Totals totals(String customer) {
-        return (id, periodStart) -> {
-            String key = UsageKey.of(customer, id, periodStart);
-            Total cached = current.get(key);
-            if (cached != null) {
-                return Optional.of(cached);
-            }
-            Optional<Total> stored = Optional.ofNullable(limits.get(key)).map(LimitRecords::toTotal);
-            stored.ifPresent(t -> current.put(key, t));
-            return stored;
-        };
+        return (id, periodStart) -> limits.total(UsageKey.of(customer, id, periodStart));
     }
 
     private List<Total> featureTotals(String customer) {
         List<Total> features = new ArrayList<>();
+        limits.writeChanged();
         try (KeyValueIterator<String, LimitUsage> it = limits.prefixScan(UsageKey.customerPrefix(customer), new StringSerializer())) {
             it.forEachRemaining(kv -> {
                 if (Total.FEATURE.equals(kv.value.getKind())) {
@@ -137,8 +157,11 @@ final class Ledger {
         return features;
     }
 
-    /** Checks every changed total against its wire type, then writes them all and says what to emit. */
-    private List<Output> write(String customer, Booking.Result result, Links links, Instant at) {
+    /**
+     * Checks every changed total against its wire type, then changes them all in the store (which emits
+     * them at the next commit) and says which crossings to emit now.
+     */
+    private List<Output> write(String customer, Booking.Result result, Links links, Instant at, long timestamp) {
         for (Total t : result.changed()) {
             String misfit = LimitRecords.misfit(t);
             if (misfit != null) {
@@ -146,17 +169,10 @@ final class Ledger {
                         + " past the largest amount kept (" + io.capstream.policy.input.Decimals.MAX_TOTAL.toPlainString() + "); nothing was booked");
             }
         }
-        List<KeyValue<String, LimitUsage>> records = new ArrayList<>();
         for (Total t : result.changed()) {
-            records.add(KeyValue.pair(UsageKey.of(customer, t.limitId(), t.period().start()), LimitRecords.toRecord(customer, t)));
+            limits.put(customer, UsageKey.of(customer, t.limitId(), t.period().start()), t, timestamp);
         }
-        List<Output> out = new ArrayList<>();
-        for (int i = 0; i < records.size(); i++) {
-            KeyValue<String, LimitUsage> kv = records.get(i);
-            limits.put(kv.key, kv.value);
-            current.put(kv.key, result.changed().get(i));
-            out.add(new Output(UsageTopology.AGGREGATES_SINK, kv.key, kv.value));
-        }
+        List<Output> out = new ArrayList<>(result.crossings().size());
         result.crossings().forEach(c -> out.add(crossing(customer, c, links, at)));
         return out;
     }
@@ -166,6 +182,7 @@ final class Ledger {
         Instant now = Instant.ofEpochMilli(streamTime);
         List<Output> out = new ArrayList<>();
         List<String> closed = new ArrayList<>();
+        limits.writeChanged();
         try (KeyValueIterator<String, LimitUsage> all = limits.all()) {
             while (all.hasNext()) {
                 KeyValue<String, LimitUsage> entry = all.next();
@@ -186,10 +203,7 @@ final class Ledger {
                 closed.add(entry.key);
             }
         }
-        closed.forEach(key -> {
-            limits.delete(key);
-            current.remove(key);
-        });
+        closed.forEach(limits::delete);
         return out;
     }
 

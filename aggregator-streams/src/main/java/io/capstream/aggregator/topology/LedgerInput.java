@@ -9,6 +9,9 @@ import java.time.Instant;
  * sees every change of the task's totals. Passed between processors of one task, never serialized.
  */
 sealed interface LedgerInput permits PricedEvent, LedgerInput.CustomerChanged {
-    /** A customer's configuration changed at {@code at}: apply it to the current periods of its limits. */
-    record CustomerChanged(CustomerRecord record, Instant at) implements LedgerInput {}
+    /**
+     * A customer's configuration changed at {@code at}: apply it to the current periods of its limits.
+     * A null record: the customer's configuration was deleted.
+     */
+    record CustomerChanged(String customer, CustomerRecord record, Instant at) implements LedgerInput {}
 }

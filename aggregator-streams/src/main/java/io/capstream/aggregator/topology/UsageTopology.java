@@ -85,10 +85,10 @@ public final class UsageTopology {
         topology.addStateStore(Stores.windowStoreBuilder(
                 Stores.persistentWindowStore(DEDUP_STORE, window.dedupWindow().multipliedBy(2), Duration.ofMillis(1), false),
                 Serdes.String(), Serdes.Long()), DEDUP, ACCOUNT);
-        // cached: a running total changed by many events between two commits is written to RocksDB and its
-        // changelog once per commit (the cache is flushed before the transaction commits: still exactly once)
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
-                new InternalAvroSerde<>(LimitUsage.class)).withCachingEnabled(), ACCOUNT);
+        // a running total changed by many events between two commits is written to RocksDB, its changelog and
+        // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
+        topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
 

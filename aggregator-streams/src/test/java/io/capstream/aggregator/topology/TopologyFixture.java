@@ -87,7 +87,7 @@ final class TopologyFixture implements AutoCloseable {
     }
 
     LimitUsage limit(String customer, String limitId, Instant periodStart) {
-        KeyValueStore<String, LimitUsage> store = driver.getKeyValueStore(UsageTopology.LIMITS_STORE);
+        TotalsStore store = (TotalsStore) driver.getAllStateStores().get(UsageTopology.LIMITS_STORE);
         return store.get(UsageKey.of(customer, limitId, periodStart));
     }
 

@@ -51,8 +51,20 @@ public final class Booking {
 
     /** Books one event (its id already known to be new). */
     public static Result book(PricedUsage e, Customer customer, PolicyDocument policy, Totals totals) {
-        Optional<Plan> plan = policy.plan(customer.plan());
-        List<Limit> limits = customer.limits(plan).stream().filter(l -> l.matches(e.feature(), e.model(), e.user(), e.apiKey())).toList();
+        return book(e, customer, customer.limits(policy.plan(customer.plan())), totals);
+    }
+
+    /**
+     * Books one event with the customer's limits under the policy in force already listed
+     * ({@code customer.limits(policy.plan(customer.plan()))}: a caller that books many events keeps the list).
+     */
+    public static Result book(PricedUsage e, Customer customer, List<Limit> customerLimits, Totals totals) {
+        List<Limit> limits = new ArrayList<>(customerLimits.size());
+        for (Limit l : customerLimits) {
+            if (l.matches(e.feature(), e.model(), e.user(), e.apiKey())) {
+                limits.add(l);
+            }
+        }
         Changes changes = new Changes(totals);
         BigDecimal cost = e.cost();
 
@@ -144,7 +156,8 @@ public final class Booking {
     /** The totals changed so far by one booking, read through to the current ones. */
     private static final class Changes {
         private final Totals totals;
-        private final Map<String, Total> changed = new java.util.LinkedHashMap<>();
+        private record Key(String id, Instant periodStart) {}
+        private final Map<Key, Total> changed = new java.util.LinkedHashMap<>();
         private final List<Crossing> crossings = new ArrayList<>();
 
         Changes(Totals totals) {
@@ -152,7 +165,7 @@ public final class Booking {
         }
 
         Total getOrEmpty(String id, Instant periodStart, java.util.function.Supplier<Total> empty) {
-            Total t = changed.get(id + '|' + periodStart);
+            Total t = changed.get(new Key(id, periodStart));
             return t != null ? t : totals.get(id, periodStart).orElseGet(empty);
         }
 
@@ -168,7 +181,7 @@ public final class Booking {
         }
 
         void put(Total t) {
-            changed.put(t.limitId() + '|' + t.period().start(), t);
+            changed.put(new Key(t.limitId(), t.period().start()), t);
         }
 
         /** The limit in force applied to its total, {@code amount} added; thresholds no longer reached re-arm first. */

@@ -13,7 +13,26 @@ public final class UsageKey {
     private UsageKey() {}
 
     public static String of(String customer, String limitId, Instant periodStart) {
-        return customer + '|' + limitId + '|' + periodStart;
+        return customer + '|' + limitId + '|' + text(periodStart);
+    }
+
+    /**
+     * Period starts are few and repeat for every event: their ISO text (what {@link Instant#toString}
+     * gives, the costly part of a key) is kept, up to a bound.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<Instant, String> PERIOD_TEXT = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_PERIOD_TEXTS = 4096;
+
+    private static String text(Instant periodStart) {
+        String text = PERIOD_TEXT.get(periodStart);
+        if (text == null) {
+            if (PERIOD_TEXT.size() >= MAX_PERIOD_TEXTS) {
+                PERIOD_TEXT.clear();
+            }
+            text = periodStart.toString();
+            PERIOD_TEXT.put(periodStart, text);
+        }
+        return text;
     }
 
     public static String customerPrefix(String customer) {
