@@ -69,7 +69,7 @@ public final class Booking {
         BigDecimal cost = e.cost();
 
         // 1–3. the included part, from the limit that includes usage
-        Optional<Limit> allowance = limits.stream().filter(Limit::includes).findFirst();
+        Optional<Limit> allowance = includingUsage(limits);
         BigDecimal included = allowance.map(a -> {
             Total before = changes.get(a.limitId(), a.periodAt(customer, e.time()), a, customer);
             return Accounting.includedPart(allowance, cost, a.estimated(cost, e.usage()), before.used());
@@ -149,6 +149,15 @@ public final class Booking {
         return Optional.of(used);
     }
 
+    private static Optional<Limit> includingUsage(List<Limit> limits) {
+        for (Limit l : limits) {
+            if (l.includes()) {
+                return Optional.of(l);
+            }
+        }
+        return Optional.empty();
+    }
+
     private static Instant later(Instant a, Instant b) {
         return b.isAfter(a) ? b : a;
     }
@@ -186,11 +195,15 @@ public final class Booking {
 
         /** The limit in force applied to its total, {@code amount} added; thresholds no longer reached re-arm first. */
         void count(Limit limit, Total t, BigDecimal amount) {
-            List<BigDecimal> crossed = new ArrayList<>(Thresholds.stillCrossed(t.used(), limit.amount(), t.crossed()));
+            List<BigDecimal> still = Thresholds.stillCrossed(t.used(), limit.amount(), t.crossed());
             BigDecimal used = t.used().add(amount);
-            List<BigDecimal> newly = Thresholds.newlyCrossed(used, limit.amount(), limit.thresholds(), crossed);
-            crossed.addAll(newly);
-            crossed.sort(Comparator.naturalOrder());
+            List<BigDecimal> newly = Thresholds.newlyCrossed(used, limit.amount(), limit.thresholds(), still);
+            List<BigDecimal> crossed = still;
+            if (!newly.isEmpty()) {
+                crossed = new ArrayList<>(still);
+                crossed.addAll(newly);
+                crossed.sort(Comparator.naturalOrder());
+            }
             Total after = t.with(used, limit.amount(), t.events(), t.updatedAt(), crossed);
             put(after);
             newly.forEach(threshold -> crossings.add(new Crossing(limit, after, threshold)));
