@@ -83,7 +83,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
 
     private void book(PricedEvent priced, long timestamp) {
         List<Ledger.Output> crossings = ledger.account(priced, context().currentStreamTimeMs(), timestamp);
-        DedupProcessor.remember(seen, priced.event(), timestamp); // only now: a refused event keeps its id
+        DedupProcessor.remember(seen, priced.event(), timestamp, window.dedupWindow()); // only now: a refused event keeps its id
         forward(crossings, timestamp);
         String reservation = priced.event().getReservationId();
         if (reservation != null) {

@@ -6,7 +6,6 @@ import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.WindowStore;
-import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
  * Passes each event identity (customer, source, id) once within the dedup window. Identities live in
@@ -41,14 +40,41 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
         }
     }
 
+    /**
+     * Whether the identity was remembered within {@code window} of {@code at}. Identities are kept at
+     * the start of a bucket one window wide ({@link #remember}), so this is three point lookups (each
+     * answered by RocksDB's bloom filters when the id is new, the common case) instead of a range scan
+     * over the store's segments.
+     */
     static boolean isDuplicate(WindowStore<String, Long> seen, UsageEvent event, long at, Duration window) {
-        try (WindowStoreIterator<Long> earlier = seen.fetch(identity(event), at - window.toMillis(), at + window.toMillis())) {
-            return earlier.hasNext();
+        String identity = identity(event);
+        long width = window.toMillis();
+        for (long bucket = bucket(at - width, width); bucket <= at + width; bucket += width) {
+            if (seen.fetch(identity, bucket) != null) {
+                return true;
+            }
         }
+        return false;
     }
 
-    static void remember(WindowStore<String, Long> seen, UsageEvent event, long at) {
-        seen.put(identity(event), at, at);
+    /**
+     * Remembers the identity at the start of the bucket of {@code at}; the store keeps it for two windows
+     * from there, longer than any retry within a window of {@code at} can come.
+     */
+    static void remember(WindowStore<String, Long> seen, UsageEvent event, long at, Duration window) {
+        seen.put(identity(event), at, bucket(at, window.toMillis()));
+    }
+
+    /**
+     * How long the store keeps an identity after the start of its bucket: the bucket and a window after
+     * it, and an hour for record timestamps out of order (stream time may be ahead of a record's).
+     */
+    static Duration retention(Duration window) {
+        return window.multipliedBy(2).plus(Duration.ofHours(1));
+    }
+
+    private static long bucket(long at, long width) {
+        return Math.floorDiv(at, width) * width;
     }
 
     /** Unambiguous even when source or id contain separators: the source is length-prefixed. */

@@ -83,7 +83,7 @@ public final class UsageTopology {
         topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, settle), DEDUP, CUSTOMER_UPDATE);
 
         topology.addStateStore(Stores.windowStoreBuilder(
-                Stores.persistentWindowStore(DEDUP_STORE, window.dedupWindow().multipliedBy(2), Duration.ofMillis(1), false),
+                Stores.persistentWindowStore(DEDUP_STORE, DedupProcessor.retention(window.dedupWindow()), Duration.ofMillis(1), false),
                 Serdes.String(), Serdes.Long()), DEDUP, ACCOUNT);
         // a running total changed by many events between two commits is written to RocksDB, its changelog and
         // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)

@@ -78,6 +78,22 @@ class UsageTopologyTest {
     }
 
     @Test
+    void anEventSentAgainAnyTimeWithinTheLateWindowIsCountedOnceWhicheverStoreBucketsItsTimesFallIn() {
+        // received just before a bucket boundary of the dedup store (buckets are one dedup window wide, from the epoch)
+        long width = new io.capstream.policy.booking.EventTimeWindow(Duration.ofHours(24)).dedupWindow().toMillis();
+        Instant boundary = Instant.ofEpochMilli((NOV.toEpochMilli() / width + 1) * width);
+        Instant first = boundary.minusMillis(1);
+        UsageEvent e = event("retried", "cus_r", "chat", "gpt-4o", first, Map.of("input_tokens", 1000L));
+        f.send(e, first);
+        // sent again across the boundary, a day later (still within the late window of its event time), and out of order
+        f.send(e, boundary);
+        f.send(e, first.plus(Duration.ofHours(23)).plusSeconds(3599));
+        f.send(e, first.minusSeconds(60));
+
+        assertThat(total("cus_r", "chat", Instant.parse("2026-11-01T00:00:00Z")).getEvents()).isEqualTo(1);
+    }
+
+    @Test
     void eventsInANewMonthStartFromZeroAndTheClosedMonthIsFinalisedOnce() {
         f.events.pipeInput(new TestRecord<>("cus_a", event("oct", "cus_a", "chat", "gpt-4o", Instant.parse("2026-10-31T23:59:59.999Z"),
                 Map.of("input_tokens", 1000L)), Instant.parse("2026-11-01T00:00:01Z")));
