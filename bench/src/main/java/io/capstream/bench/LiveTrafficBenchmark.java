@@ -43,7 +43,7 @@ import org.apache.kafka.clients.admin.Admin;
  * (production settings, commit interval 100 ms) and the sidecar run in this process on a real broker
  * and registry. Prints one line per rate and the highest rate whose freshness p99 is at most 500 ms,
  * then the records the aggregator produced per event over the whole run.
- * Usage: {@code LiveTrafficBenchmark [seconds per step] [rates...]} (defaults 10 and 1000 2000 4000 6000 8000 10000 12000 14000).
+ * Usage: {@code LiveTrafficBenchmark [seconds per step] [rates...]} (defaults 10 and 1000 2000 4000 8000 12000 16000 20000 24000 28000; a ramp: the JIT and caches warm up on the way).
  */
 public final class LiveTrafficBenchmark {
     private static final int CUSTOMERS = 1_000;
@@ -56,7 +56,7 @@ public final class LiveTrafficBenchmark {
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int[] rates = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray()
-                : new int[] {1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000};
+                : new int[] {1000, 2000, 4000, 8000, 12000, 16000, 20000, 24000, 28000};
         Path work = Files.createTempDirectory("capstream-live");
         try (KafkaCluster kafka = KafkaCluster.start(); ApicurioRegistry registry = ApicurioRegistry.start(work.resolve("registry.log"))) {
             Topics topics = new Topics("live.");
