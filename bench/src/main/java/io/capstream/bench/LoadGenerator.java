@@ -1,24 +1,35 @@
 package io.capstream.bench;
 
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * An HTTP load generator at a fixed request rate, meant to run in its own process. Each request has
- * a scheduled time and its latency is measured from it, so a server that falls behind shows it
- * (no coordinated omission within the workers' capacity). Prints one result line.
+ * An open-loop HTTP/1.1 load generator meant to run in its own process, light enough not to measure
+ * itself: one sender thread writes each request at its scheduled time on an idle kept-alive
+ * connection (or, when all are busy, as soon as one frees up), one receiver thread reads every
+ * connection with a selector. Latency is measured from the scheduled time, so a server that falls
+ * behind shows it (no coordinated omission). Prints one result line, with its own CPU per request.
  *
- * <p>Usage: {@code LoadGenerator URL METHOD RATE_PER_S SECONDS BEARER_KEY [BODY]}
+ * <p>Usage: {@code LoadGenerator URL METHOD RATE_PER_S SECONDS BEARER_KEY [BODY]} (a second of warm-up
+ * at the same rate comes first, not measured).
  */
 public final class LoadGenerator {
+    private static final int CONNECTIONS = 64;
+
     private LoadGenerator() {}
 
     public static void main(String[] args) throws Exception {
@@ -27,75 +38,210 @@ public final class LoadGenerator {
         int rate = Integer.parseInt(args[2]);
         int seconds = Integer.parseInt(args[3]);
         String key = args[4];
-        String body = args.length > 5 ? args[5] : "";
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5))
-                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
-                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build();
-
-        // warm-up: a second at the target rate, not measured
-        run(http, request, rate, 1, null);
-        int total = rate * seconds;
-        long[] latencies = new long[total];
-        Result result = run(http, request, rate, seconds, latencies);
-        Arrays.sort(latencies, 0, result.completed);
-        System.out.printf(Locale.ROOT, "RESULT sent=%d completed=%d errors=%d achieved_rate=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f%n",
-                total, result.completed, result.errors, result.completed / (result.elapsedNanos / 1e9),
-                pct(latencies, result.completed, 0.50), pct(latencies, result.completed, 0.99), pct(latencies, result.completed, 0.999),
-                result.completed == 0 ? 0 : latencies[result.completed - 1] / 1e6);
+        byte[] body = (args.length > 5 ? args[5] : "").getBytes(StandardCharsets.UTF_8);
+        byte[] request = (method + " " + uri.getRawPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
+                + "\r\nAuthorization: Bearer " + key + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        request = concat(request, body);
+        try (Run run = new Run(new InetSocketAddress(uri.getHost(), uri.getPort()), request)) {
+            Result warm = run.run(rate, 1); // warm-up
+            long processCpu0 = processCpu();
+            Result r = run.run(rate, seconds);
+            long processCpu = processCpu() - processCpu0;
+            long[] sorted = Arrays.copyOf(r.latencies, r.completed);
+            Arrays.sort(sorted);
+            System.out.printf(Locale.ROOT, "RESULT sent=%d completed=%d errors=%d achieved_rate=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f"
+                            + " generator_us_per_request=%.1f sent_with_warmup=%d%n",
+                    r.sent, r.completed, r.errors, r.completed / (r.elapsedNanos / 1e9), pct(sorted, 0.50), pct(sorted, 0.99), pct(sorted, 0.999),
+                    sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1e6, processCpu / 1e3 / Math.max(1, r.sent), warm.sent + r.sent);
+        }
     }
 
-    private record Result(int completed, int errors, long elapsedNanos) {}
+    private static long processCpu() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
 
-    private static final int WORKERS = 32;
+    private record Result(int sent, int completed, int errors, long elapsedNanos, long[] latencies) {}
 
-    /**
-     * {@value #WORKERS} workers, each with its own share of the schedule: worker {@code w} sends
-     * request {@code i} (i ≡ w mod workers) at {@code start + i / rate}, or at once if it is behind,
-     * and the latency counts from the scheduled time — a late start is part of the latency.
-     */
-    private static Result run(HttpClient http, HttpRequest request, int rate, int seconds, long[] latencies) throws InterruptedException {
-        int total = rate * seconds;
-        long interval = 1_000_000_000L / rate;
-        AtomicInteger completed = new AtomicInteger();
-        AtomicInteger errors = new AtomicInteger();
-        AtomicLong lastEnd = new AtomicLong();
-        long start = System.nanoTime() + 10_000_000L;
-        Thread[] workers = new Thread[WORKERS];
-        for (int w = 0; w < WORKERS; w++) {
-            int worker = w;
-            workers[w] = Thread.ofPlatform().start(() -> {
-                for (int i = worker; i < total; i += WORKERS) {
-                    long scheduled = start + i * interval;
-                    long wait = scheduled - System.nanoTime();
-                    if (wait > 0) {
-                        LockSupport.parkNanos(wait);
+    /** A kept-alive connection with at most one request in flight. */
+    private static final class Connection {
+        final SocketChannel channel;
+        final ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+        volatile long scheduled;
+
+        Connection(SocketChannel channel) {
+            this.channel = channel;
+        }
+    }
+
+    private static final class Run implements AutoCloseable {
+        final byte[] request;
+        final Selector selector;
+        final Connection[] connections = new Connection[CONNECTIONS];
+        final ConcurrentLinkedQueue<Connection> idle = new ConcurrentLinkedQueue<>();
+        final Thread receiver;
+        volatile long[] latencies = new long[0];
+        final AtomicInteger completed = new AtomicInteger();
+        final AtomicInteger errors = new AtomicInteger();
+        volatile long lastEnd;
+        volatile boolean open = true;
+
+        Run(InetSocketAddress server, byte[] request) throws IOException {
+            this.request = request;
+            this.selector = Selector.open();
+            for (int i = 0; i < CONNECTIONS; i++) {
+                SocketChannel channel = SocketChannel.open(server);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                channel.configureBlocking(false);
+                connections[i] = new Connection(channel);
+                channel.register(selector, SelectionKey.OP_READ, connections[i]);
+                idle.add(connections[i]);
+            }
+            receiver = Thread.ofPlatform().name("load-receiver").start(this::receive);
+        }
+
+        Result run(int rate, int seconds) throws IOException {
+            int total = rate * seconds;
+            long interval = 1_000_000_000L / rate;
+            latencies = new long[total];
+            completed.set(0);
+            errors.set(0);
+            ArrayDeque<Long> backlog = new ArrayDeque<>();
+            long start = System.nanoTime() + 5_000_000L;
+            int sent = 0;
+            for (int i = 0; i < total || !backlog.isEmpty(); ) {
+                long now = System.nanoTime();
+                while (i < total && start + i * interval <= now) {
+                    backlog.add(start + i * interval);
+                    i++;
+                }
+                for (Connection c; !backlog.isEmpty() && (c = idle.poll()) != null; ) {
+                    c.scheduled = backlog.poll();
+                    ByteBuffer out = ByteBuffer.wrap(request);
+                    while (out.hasRemaining()) {
+                        c.channel.write(out); // a request fits the socket's send buffer of an idle connection
                     }
-                    try {
-                        HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
-                        long end = System.nanoTime();
-                        if (response.statusCode() >= 500) {
+                    sent++;
+                }
+                if (i < total) {
+                    LockSupport.parkNanos(start + i * interval - System.nanoTime());
+                } else if (!backlog.isEmpty()) {
+                    LockSupport.parkNanos(20_000);
+                }
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (completed.get() + errors.get() < sent && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            return new Result(sent, Math.min(completed.get(), total), errors.get(), lastEnd - start, latencies);
+        }
+
+        private void receive() {
+            try {
+                while (open) {
+                    selector.select(100);
+                    long now = System.nanoTime();
+                    for (SelectionKey k : selector.selectedKeys()) {
+                        Connection c = (Connection) k.attachment();
+                        if (c.channel.read(c.in) < 0) {
+                            k.cancel();
+                            continue;
+                        }
+                        int status = complete(c.in);
+                        if (status >= 500) {
                             errors.incrementAndGet();
-                        } else {
+                        } else if (status > 0) {
                             int slot = completed.getAndIncrement();
-                            if (latencies != null && slot < latencies.length) {
-                                latencies[slot] = end - scheduled;
+                            long[] l = latencies;
+                            if (slot < l.length) {
+                                l[slot] = now - c.scheduled;
                             }
                         }
-                        lastEnd.accumulateAndGet(end, Math::max);
-                    } catch (Exception e) {
-                        errors.incrementAndGet();
+                        if (status > 0) {
+                            lastEnd = now;
+                            idle.add(c);
+                        }
+                    }
+                    selector.selectedKeys().clear();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        /**
+         * The status of the response in the buffer when it is complete (and consumes it), else 0. Handles
+         * {@code Content-Length} and chunked bodies, one response at a time.
+         */
+        private static int complete(ByteBuffer in) {
+            byte[] a = in.array();
+            int n = in.position();
+            int headersEnd = indexOf(a, n, "\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), 0);
+            if (headersEnd < 0) {
+                return 0;
+            }
+            String headers = new String(a, 0, headersEnd, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
+            int bodyStart = headersEnd + 4;
+            int end;
+            int cl = headers.indexOf("\r\ncontent-length:");
+            if (cl >= 0) {
+                int lineEnd = headers.indexOf("\r\n", cl + 2);
+                int length = Integer.parseInt(headers.substring(cl + 17, lineEnd < 0 ? headers.length() : lineEnd).trim());
+                end = bodyStart + length;
+                if (n < end) {
+                    return 0;
+                }
+            } else if (headers.contains("\r\ntransfer-encoding: chunked")) {
+                int last = indexOf(a, n, "0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), bodyStart);
+                if (last < 0) {
+                    return 0;
+                }
+                end = last + 5;
+            } else {
+                end = bodyStart;
+            }
+            int status = Integer.parseInt(headers.substring(9, 12));
+            System.arraycopy(a, end, a, 0, n - end);
+            in.position(n - end);
+            return status;
+        }
+
+        private static int indexOf(byte[] a, int n, byte[] what, int from) {
+            outer:
+            for (int i = from; i <= n - what.length; i++) {
+                for (int j = 0; j < what.length; j++) {
+                    if (a[i + j] != what[j]) {
+                        continue outer;
                     }
                 }
-            });
+                return i;
+            }
+            return -1;
         }
-        for (Thread t : workers) {
-            t.join();
+
+        @Override
+        public void close() throws IOException {
+            open = false;
+            selector.wakeup();
+            try {
+                receiver.join(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            for (Connection c : connections) {
+                c.channel.close();
+            }
+            selector.close();
         }
-        return new Result(Math.min(completed.get(), latencies == null ? completed.get() : latencies.length), errors.get(), lastEnd.get() - start);
     }
 
-    private static double pct(long[] sorted, int n, double p) {
-        return n == 0 ? 0 : sorted[Math.min(n - 1, (int) Math.ceil(p * n) - 1)] / 1e6;
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    private static double pct(long[] sorted, double p) {
+        return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)] / 1e6;
     }
 }

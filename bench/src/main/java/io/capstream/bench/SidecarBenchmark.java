@@ -11,31 +11,46 @@ import io.capstream.schemas.serde.RegistryAvroSerde;
 import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.Topics;
 import io.capstream.testkit.ApicurioRegistry;
+import io.capstream.testkit.FreePort;
 import io.capstream.testkit.KafkaCluster;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The sidecar's {@code POST /v1/check} at a steady request rate from another process
- * ({@link LoadGenerator}), next to a no-op endpoint of the same server ({@code GET /health/live})
- * measured in the same run. Usage: {@code SidecarBenchmark [rate] [seconds]} (default 10000, 10).
+ * The sidecar's {@code POST /v1/check} at fixed offered rates. The sidecar runs in its own JVM (as
+ * deployed: {@code EnforcementService}, ZGC unless {@code -Dsidecar.gc=G1}), so its CPU per check is
+ * its process's CPU time over the requests; the open-loop {@link LoadGenerator} runs in another
+ * process; the broker and registry in this one. Next to it, in the same run: a no-op endpoint of the
+ * same server ({@code GET /health/live}) at the first rate. Prints one line per rate, then the
+ * highest rate whose p99 is at most 2 ms.
+ * Usage: {@code SidecarBenchmark [seconds] [rates...]} (defaults 10 and 10000 20000 30000 40000).
  */
 public final class SidecarBenchmark {
     private SidecarBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        int rate = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        int[] rates = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray() : new int[] {10000, 20000, 30000, 40000};
+        String gc = System.getProperty("sidecar.gc", "ZGC");
         Path work = Files.createTempDirectory("capstream-sidecar-bench");
         try (KafkaCluster kafka = KafkaCluster.start(); ApicurioRegistry registry = ApicurioRegistry.start(work.resolve("registry.log"))) {
             Topics topics = new Topics("bench.");
@@ -51,38 +66,95 @@ public final class SidecarBenchmark {
             }
             Path keys = work.resolve("keys.txt");
             Files.writeString(keys, "bench sha256:" + ApiKeys.hash("bench-key") + " check\n");
-            try (EnforcementService sidecar = new EnforcementService(EnforcementConfig.from(Map.of(
-                    EnforcementConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers(), RegistryAvroSerde.REGISTRY_URL, registry.url(),
+            int port = FreePort.pick();
+            Properties config = new Properties();
+            config.putAll(Map.of(EnforcementConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers(), RegistryAvroSerde.REGISTRY_URL, registry.url(),
                     RegistryAvroSerde.AUTO_REGISTER, "true", EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
-                    EnforcementConfig.HTTP_HOST, "127.0.0.1", EnforcementConfig.HTTP_PORT, "0", EnforcementConfig.API_KEYS_FILE, keys.toString())),
-                    Clock.systemUTC())) {
-                while (!sidecar.enforcer().ready()) {
-                    Thread.sleep(50);
-                }
-                String base = "http://127.0.0.1:" + sidecar.port();
+                    EnforcementConfig.HTTP_HOST, "127.0.0.1", EnforcementConfig.HTTP_PORT, Integer.toString(port),
+                    EnforcementConfig.API_KEYS_FILE, keys.toString()));
+            Path configFile = work.resolve("sidecar.properties");
+            try (OutputStream out = Files.newOutputStream(configFile)) {
+                config.store(out, "sidecar benchmark");
+            }
+            String java = ProcessHandle.current().info().command().orElse("java");
+            Process sidecar = new ProcessBuilder(java, "-Xmx512m", "-XX:+Use" + gc, "-cp", System.getProperty("java.class.path"),
+                    EnforcementService.class.getName(), configFile.toString())
+                    .redirectErrorStream(true).redirectOutput(work.resolve("sidecar.log").toFile()).start();
+            try {
+                String base = "http://127.0.0.1:" + port;
+                awaitReady(base);
                 String body = "{\"customer\": \"acme\", \"user\": \"alice\", \"api_key\": \"key_1\", \"feature\": \"chat\", \"model\": \"gpt-4o\","
                         + " \"estimate\": {\"input_tokens\": 1200, \"output_tokens\": 400}}";
-                String noop = generate(base + "/health/live", "GET", rate, seconds, "");
-                String check = generate(base + "/v1/check", "POST", rate, seconds, body);
-                System.out.printf("%nSidecar at %d requests/s for %d s, load generator in another process, %d cores%n%s%n%s%n",
-                        rate, seconds, Runtime.getRuntime().availableProcessors(), "no-op  GET /health/live: " + noop, "check POST /v1/check:  " + check);
+                generate(base + "/v1/check", "POST", 5_000, 5, body); // warm-up (JIT), not reported
+                Generated noop = generate(base + "/health/live", "GET", rates[0], seconds, "");
+                System.out.printf(Locale.ROOT, "%nSidecar (own JVM, %s) at fixed offered rates for %d s each, open-loop load generator in another"
+                        + " process, %d cores%n", gc, seconds, Runtime.getRuntime().availableProcessors());
+                int best = 0;
+                List<String> lines = new ArrayList<>();
+                for (int rate : rates) {
+                    long cpu0 = cpuNanos(sidecar);
+                    Generated check = generate(base + "/v1/check", "POST", rate, seconds, body);
+                    double serverUs = (cpuNanos(sidecar) - cpu0) / 1e3 / Math.max(1, check.sentWithWarmup());
+                    String line = String.format(Locale.ROOT, "sidecar check at %d/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.1f ms,"
+                                    + " server %.0f us/check (no-op p99 %.2f ms; generator %.0f us/request)",
+                            rate, check.achieved(), check.p50(), check.p99(), check.p999(), serverUs, noop.p99(), check.generatorUs());
+                    lines.add(line);
+                    System.out.println(line);
+                    if (check.p99() <= 2.0 && check.achieved() >= rate * 0.95 && check.errors() == 0) {
+                        best = rate;
+                    }
+                }
+                System.out.printf(Locale.ROOT, "sidecar: highest rate with p99 <= 2 ms: %d/s%n", best);
+            } finally {
+                sidecar.destroy();
+                sidecar.waitFor();
             }
         }
     }
 
-    private static String generate(String url, String method, int rate, int seconds, String body) throws Exception {
+    private static long cpuNanos(Process process) {
+        return process.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+
+    private static void awaitReady(String base) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the sidecar did not become ready");
+    }
+
+    record Generated(double achieved, double p50, double p99, double p999, int errors, double generatorUs, long sentWithWarmup) {}
+
+    private static Generated generate(String url, String method, int rate, int seconds, String body) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         Process process = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), LoadGenerator.class.getName(),
                 url, method, Integer.toString(rate), Integer.toString(seconds), "bench-key", body)).redirectErrorStream(true).start();
-        String result = "no result";
+        Map<String, String> result = new HashMap<>();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream()))) {
             for (String line; (line = out.readLine()) != null; ) {
-                if (line.startsWith("RESULT")) {
-                    result = line.substring("RESULT ".length());
+                if (line.startsWith("RESULT ")) {
+                    for (String field : line.substring(7).split(" ")) {
+                        String[] kv = field.split("=", 2);
+                        result.put(kv[0], kv[1]);
+                    }
                 }
             }
         }
         process.waitFor();
-        return result;
+        if (result.isEmpty()) {
+            throw new IllegalStateException("the load generator printed no result");
+        }
+        return new Generated(Double.parseDouble(result.get("achieved_rate")), Double.parseDouble(result.get("p50_ms")),
+                Double.parseDouble(result.get("p99_ms")), Double.parseDouble(result.get("p999_ms")), Integer.parseInt(result.get("errors")),
+                Double.parseDouble(result.get("generator_us_per_request")), Long.parseLong(result.get("sent_with_warmup")));
     }
 }

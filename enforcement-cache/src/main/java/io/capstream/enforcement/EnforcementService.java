@@ -50,7 +50,8 @@ public final class EnforcementService implements AutoCloseable {
                 .listener(log).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
                 .build();
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
-        this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready, api::routes);
+        this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready,
+                javalin -> { }, api.routes());
     }
 
     public Enforcer enforcer() {

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The hot-path check (DESIGN 4.5): {@code check(request) → Decision} from local state only —
@@ -167,17 +168,27 @@ public final class Enforcer {
 
     /** {@link #check} for a request already checked against the policy ({@link CheckRequest#read}): it is not priced twice. */
     Decision checkValidated(CheckRequest request) {
-        Instant now = clock.instant();
-        Decision decision = decide(request, now);
-        listener.decided(request, decision, now);
-        return decision;
+        return checkValidatedAsync(request).join();
     }
 
-    private Decision decide(CheckRequest request, Instant now) {
+    /**
+     * {@link #checkValidated} without waiting: complete at once unless a strict cap has to reserve at
+     * the aggregator, then when it answered (within the reservation timeout). Never completes
+     * exceptionally for a failure of the aggregator: that is a decision too.
+     */
+    CompletableFuture<Decision> checkValidatedAsync(CheckRequest request) {
+        Instant now = clock.instant();
+        return decide(request, now).thenApply(decision -> {
+            listener.decided(request, decision, now);
+            return decision;
+        });
+    }
+
+    private CompletableFuture<Decision> decide(CheckRequest request, Instant now) {
         Optional<PolicyRecord> policyRecord = policies.get(Topics.POLICY_KEY);
         if (policyRecord.isEmpty()) {
-            return Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "No policy document has been applied yet.", Optional.empty(),
-                    Optional.of(Duration.ofSeconds(5)));
+            return CompletableFuture.completedFuture(Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
+                    "No policy document has been applied yet.", Optional.empty(), Optional.of(Duration.ofSeconds(5))));
         }
         PolicyDocument policy = parsed.parse(policyRecord.get());
         Customer customer = customers.get(request.customer()).map(this::parse)
@@ -185,34 +196,28 @@ public final class Enforcer {
         Optional<Plan> plan = policy.plan(customer.plan());
         boolean stale = !ready() || usage.lastHeard().isBefore(now.minus(stalenessBound));
         if (stale && !failsOpen(customer, plan, request)) {
-            return Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "Usage state is unavailable, and this account's limits fail closed;"
-                    + " try again shortly.", Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
+            return CompletableFuture.completedFuture(Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
+                    "Usage state is unavailable, and this account's limits fail closed; try again shortly.", Optional.empty(),
+                    Optional.of(Duration.ofSeconds(1))).asDegraded());
         }
         Optional<Decision.RateLimit> burst = bursts.refusal(request, plan);
-        Decision decision = Enforcement.decide(request, customer, policy,
+        Decision local = Enforcement.decide(request, customer, policy,
                 (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now, periods);
-        if (burst.isPresent() && decision.code() == Decision.Code.KEY_RATE_LIMITED) {
-            decision = decision.withRateLimit(burst.get());
-        }
+        Decision decision = burst.isPresent() && local.code() == Decision.Code.KEY_RATE_LIMITED ? local.withRateLimit(burst.get()) : local;
         if (decision.allowsRequest() && !customer.noHardCaps()) {
-            decision = reserveStrict(request, customer, policy, plan, decision, now);
+            // strict caps are decided at the aggregator that owns the customer, against every instance's reservations
+            CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
+                    m, request.estimate(), request.estimatedCost())).orElse(request);
+            if (!Enforcement.strictHolds(asked, customer, policy, now).isEmpty()) {
+                CompletableFuture<Reserver.Outcome> outcome = reserver.map(r -> r.reserve(asked)).orElse(CompletableFuture.completedFuture(
+                        new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps")));
+                return outcome.thenApply(o -> settle(request, customer, policy, now, stale, reserved(o, decision, customer, plan, asked)));
+            }
         }
-        if (decision.allowsRequest()) {
-            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key, periods);
-        }
-        return stale ? decision.asDegraded() : decision;
+        return CompletableFuture.completedFuture(settle(request, customer, policy, now, stale, decision));
     }
 
-    /** Strict caps are decided at the aggregator that owns the customer, against every instance's reservations. */
-    private Decision reserveStrict(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan, Decision decision,
-                                   Instant now) {
-        CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
-                m, request.estimate(), request.estimatedCost())).orElse(request);
-        if (Enforcement.strictHolds(asked, customer, policy, now).isEmpty()) {
-            return decision;
-        }
-        Reserver.Outcome outcome = reserver.map(r -> r.reserve(asked))
-                .orElse(new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps"));
+    private static Decision reserved(Reserver.Outcome outcome, Decision decision, Customer customer, Optional<Plan> plan, CheckRequest asked) {
         return switch (outcome) {
             case Reserver.Outcome.Reserved r -> decision.withReservation(r.id());
             case Reserver.Outcome.Refused r -> Decision.refused(Decision.Code.SPEND_CAP_REACHED, r.message(), Optional.empty(), Optional.empty());
@@ -220,6 +225,14 @@ public final class Enforcer {
                     : Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "A strict cap cannot be checked now (" + u.why() + "); try again shortly.",
                             Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         };
+    }
+
+    /** An allowed request's estimate counts locally until its usage arrives; a stale state marks the decision degraded. */
+    private Decision settle(CheckRequest request, Customer customer, PolicyDocument policy, Instant now, boolean stale, Decision decision) {
+        if (decision.allowsRequest()) {
+            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key, periods);
+        }
+        return stale ? decision.asDegraded() : decision;
     }
 
     /** A matching limit's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */

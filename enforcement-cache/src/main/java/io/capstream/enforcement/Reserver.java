@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Strict mode from the sidecar: asks the aggregator (any instance; it routes to the owner of the
@@ -39,7 +40,8 @@ final class Reserver {
         this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
     }
 
-    Outcome reserve(CheckRequest request) {
+    /** Asks for the reservation without waiting: completes with the outcome (never exceptionally) within the timeout. */
+    CompletableFuture<Outcome> reserve(CheckRequest request) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("customer", request.customer());
         body.put("user", request.user());
@@ -50,22 +52,29 @@ final class Reserver {
         request.estimate().forEach((m, q) -> estimate.put(m, q.toPlainString()));
         request.estimatedCost().ifPresent(c -> estimate.put("cost", c.toPlainString()));
         body.put("estimate", estimate);
+        HttpRequest post;
         try {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(timeout)
+            post = HttpRequest.newBuilder(uri).timeout(timeout)
                     .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.writeValueAsString(body))).build(), HttpResponse.BodyHandlers.ofString());
-            JsonNode answer = Json.MAPPER.readTree(response.body());
-            return switch (response.statusCode()) {
-                case 200, 201 -> new Outcome.Reserved(answer.path("reservation_id").asText());
-                case 402 -> new Outcome.Refused(answer.path("error").path("message").asText());
-                default -> new Outcome.Unavailable("the aggregator answered " + response.statusCode());
-            };
+                    .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.writeValueAsString(body))).build();
         } catch (IOException e) {
-            return new Outcome.Unavailable("the aggregator did not answer in " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Outcome.Unavailable("interrupted");
+            return CompletableFuture.completedFuture(new Outcome.Unavailable("the reservation could not be written: " + e.getMessage()));
         }
+        return http.sendAsync(post, HttpResponse.BodyHandlers.ofString()).handle((response, failure) -> {
+            if (failure != null) {
+                return new Outcome.Unavailable("the aggregator did not answer in " + timeout.toMillis() + " ms");
+            }
+            try {
+                JsonNode answer = Json.MAPPER.readTree(response.body());
+                return switch (response.statusCode()) {
+                    case 200, 201 -> new Outcome.Reserved(answer.path("reservation_id").asText());
+                    case 402 -> new Outcome.Refused(answer.path("error").path("message").asText());
+                    default -> new Outcome.Unavailable("the aggregator answered " + response.statusCode());
+                };
+            } catch (IOException e) {
+                return new Outcome.Unavailable("the aggregator's answer could not be read (" + response.statusCode() + ")");
+            }
+        });
     }
 
     static Optional<Reserver> of(String aggregatorUrl, String key, Duration timeout) {

@@ -6,10 +6,15 @@ import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
-import io.javalin.config.JavalinConfig;
-import io.javalin.http.Context;
+import io.capstream.runtime.DirectRoute;
+import io.capstream.runtime.Json;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 
 /**
  * {@code POST /v1/check} for services not on the JVM: the {@link Enforcer}'s decision as JSON, with
@@ -25,23 +30,33 @@ final class SidecarApi {
         this.keys = keys;
     }
 
-    void routes(JavalinConfig config) {
-        config.routes.post("/v1/check", this::check);
+    /** {@code POST /v1/check}, served directly on Jetty's core API ({@link DirectRoute}): it never blocks. */
+    Map<String, DirectRoute> routes() {
+        return Map.of("/v1/check", this::check);
     }
 
-    private void check(Context ctx) {
-        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+    private CompletionStage<DirectRoute.Answer> check(String authorization, byte[] body) {
+        Principal principal = keys.authenticate(authorization).orElseThrow(ApiException::unauthorized);
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("this API key has no 'check' scope");
         }
-        Decision decision = enforcer.checkValidated(CheckRequest.read(HttpServer.jsonBody(ctx), enforcer.policy()));
-        decision.retryAfter().ifPresent(d -> ctx.header("Retry-After", Long.toString(Decision.retryAfterSeconds(d))));
+        CheckRequest request = CheckRequest.read(HttpServer.jsonObject(body), enforcer.policy());
+        return enforcer.checkValidatedAsync(request).thenApply(SidecarApi::answer);
+    }
+
+    static DirectRoute.Answer answer(Decision decision) {
+        List<DirectRoute.Header> headers = new ArrayList<>(3);
+        decision.retryAfter().ifPresent(d -> headers.add(new DirectRoute.Header("Retry-After", Long.toString(Decision.retryAfterSeconds(d)))));
         decision.rateLimit().ifPresent(r -> {
             // IETF httpapi RateLimit fields: the policy (quota per window) and what is left now
-            ctx.header("RateLimit-Policy", "\"" + r.policy() + "\";q=" + r.quota() + ";w=" + r.window().toSeconds());
-            ctx.header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Decision.retryAfterSeconds(r.reset()));
+            headers.add(new DirectRoute.Header("RateLimit-Policy", "\"" + r.policy() + "\";q=" + r.quota() + ";w=" + r.window().toSeconds()));
+            headers.add(new DirectRoute.Header("RateLimit", "\"" + r.policy() + "\";r=0;t=" + Decision.retryAfterSeconds(r.reset())));
         });
-        HttpServer.json(ctx, status(decision), body(decision));
+        try {
+            return new DirectRoute.Answer(status(decision), headers, Json.MAPPER.writeValueAsBytes(body(decision)));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The HTTP status of a decision (DESIGN 4.5): the one place codes become statuses. */

@@ -32,15 +32,36 @@ public final class HttpServer {
      */
     public static Javalin start(String host, int port, PrometheusMeterRegistry metrics, String openApiResource,
                                 BooleanSupplier ready, Consumer<JavalinConfig> routes) {
+        return start(host, port, metrics, openApiResource, ready, routes, Map.of());
+    }
+
+    /**
+     * @param direct POST endpoints on the hot path, by path: served on Jetty's core API without a
+     *               servlet or a thread hand-off ({@link DirectRoute}); every other route is Javalin's
+     */
+    public static Javalin start(String host, int port, PrometheusMeterRegistry metrics, String openApiResource,
+                                BooleanSupplier ready, Consumer<JavalinConfig> routes, Map<String, DirectRoute> direct) {
         String openApi = resource(openApiResource);
         Javalin app = Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
+            if (!direct.isEmpty()) {
+                // platform threads select and run the direct routes; Javalin's blocking routes run on virtual threads
+                org.eclipse.jetty.util.thread.QueuedThreadPool pool = new org.eclipse.jetty.util.thread.QueuedThreadPool();
+                pool.setName("http");
+                pool.setVirtualThreadsExecutor(org.eclipse.jetty.util.VirtualThreads.getNamedVirtualThreadsExecutor("http-virtual"));
+                config.jetty.threadPool = pool;
+            }
             config.startup.showJavalinBanner = false;
             config.http.prefer405over404 = true;
             // requests Jetty refuses before routing (a %00 in the path, a 10 kB URL) answer JSON too
-            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler());
+                if (!direct.isEmpty()) {
+                    server.setHandler(new DirectHandler(direct)); // Javalin attaches its servlet inside it
+                }
+            });
             config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler()));
             config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
             config.routes.get("/health/ready", ctx -> {
@@ -54,12 +75,7 @@ public final class HttpServer {
             config.routes.exception(io.capstream.policy.input.InvalidInputException.class, (e, ctx) -> writeError(ctx, ApiException.invalid(e.problems())));
             config.routes.exception(HttpResponseException.class, (e, ctx) ->
                     writeError(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
-            config.routes.exception(Exception.class, (e, ctx) -> {
-                String correlation = java.util.UUID.randomUUID().toString();
-                LOG.error("{} {} failed (correlation id {})", ctx.method(), ctx.path(), correlation, e);
-                writeError(ctx, new ApiException(500, "internal_error", "the server failed to handle this request; it has been logged"
-                        + " with correlation id " + correlation, Map.of("correlation_id", correlation), Map.of()));
-            });
+            config.routes.exception(Exception.class, (e, ctx) -> writeError(ctx, asApiException(e, ctx.method().name(), ctx.path())));
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null) {
                     writeError(ctx, new ApiException(404, "not_found", "no such endpoint: " + ctx.method() + " " + ctx.path()));
@@ -73,17 +89,46 @@ public final class HttpServer {
     }
 
     public static void writeError(Context ctx, ApiException e) {
+        e.headers().forEach(ctx::header);
+        ctx.status(e.status()).contentType("application/json").result(errorJson(e));
+    }
+
+    /** The same error as a {@link DirectRoute.Answer}. */
+    static DirectRoute.Answer errorAnswer(ApiException e) {
+        return new DirectRoute.Answer(e.status(), e.headers().entrySet().stream().map(h -> new DirectRoute.Header(h.getKey(), h.getValue())).toList(),
+                errorJson(e).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static String errorJson(ApiException e) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", e.code());
         error.put("message", e.getMessage());
         error.putAll(e.details());
-        e.headers().forEach(ctx::header);
-        ctx.status(e.status()).contentType("application/json").result(write(Map.of("error", error)));
+        return write(Map.of("error", error));
+    }
+
+    /** What a failure of a request is answered with: its own status for the API's errors, otherwise 500 with a logged correlation id. */
+    static ApiException asApiException(Throwable e, String method, String path) {
+        if (e instanceof ApiException api) {
+            return api;
+        }
+        if (e instanceof io.capstream.policy.input.InvalidInputException invalid) {
+            return ApiException.invalid(invalid.problems());
+        }
+        String correlation = java.util.UUID.randomUUID().toString();
+        LOG.error("{} {} failed (correlation id {})", method, path, correlation, e);
+        return new ApiException(500, "internal_error", "the server failed to handle this request; it has been logged"
+                + " with correlation id " + correlation, Map.of("correlation_id", correlation), Map.of());
     }
 
     /** The request body as one JSON object, or 400 {@code invalid_json} saying what is wrong (see {@link Json}). */
     public static com.fasterxml.jackson.databind.JsonNode jsonBody(Context ctx) {
-        com.fasterxml.jackson.databind.JsonNode node = readJson(ctx.bodyAsBytes());
+        return jsonObject(ctx.bodyAsBytes());
+    }
+
+    /** A body as one JSON object, or 400 {@code invalid_json} saying what is wrong (see {@link Json}). */
+    public static com.fasterxml.jackson.databind.JsonNode jsonObject(byte[] body) {
+        com.fasterxml.jackson.databind.JsonNode node = readJson(body);
         if (!node.isObject()) {
             throw new ApiException(400, "invalid_json", "the body must be a JSON object");
         }
