@@ -1,6 +1,8 @@
 package io.capstream.enforcement;
 
+import io.capstream.policy.decision.Account;
 import io.capstream.policy.decision.CheckRequest;
+import io.capstream.policy.limit.Limit;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.decision.Decision;
 import io.capstream.policy.decision.Enforcement;
@@ -40,12 +42,12 @@ public final class Enforcer {
     private final BurstLimiter bursts = new BurstLimiter();
     private final io.capstream.policy.limit.CurrentPeriods periods = new io.capstream.policy.limit.CurrentPeriods();
     private final ParsedPolicy parsed = new ParsedPolicy();
-    /** Bounded: customers not checked for a while are parsed again when they come back. */
-    private final com.github.benmanes.caffeine.cache.Cache<String, ParsedCustomer> parsedCustomers =
+    /** Bounded: customers not checked for a while are resolved again when they come back. */
+    private final com.github.benmanes.caffeine.cache.Cache<String, Resolved> accounts =
             com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
 
-    /** A customer's configuration parsed once per record, not once per check. */
-    private record ParsedCustomer(CustomerRecord record, Customer customer) {}
+    /** A customer's record (null: not configured) resolved under a policy once, not once per check. */
+    private record Resolved(CustomerRecord record, PolicyDocument policy, Account account) {}
     private final Clock clock;
     private final Duration stalenessBound;
     private final Listener listener;
@@ -146,7 +148,8 @@ public final class Enforcer {
      * a price), as {@code field: message}; empty when it can, or before any policy is known.
      */
     public java.util.List<io.capstream.policy.input.Problem> problems(CheckRequest request) {
-        return policy().map(request::problems).orElse(java.util.List.of());
+        PolicyRecord record = policies.get(Topics.POLICY_KEY).orElse(null);
+        return record == null ? java.util.List.of() : request.problems(parsed.parse(record));
     }
 
     /** The policy document in force, if one was applied. */
@@ -187,72 +190,78 @@ public final class Enforcer {
     private CompletableFuture<Decision> decide(CheckRequest request, Instant now) {
         Optional<PolicyRecord> policyRecord = policies.get(Topics.POLICY_KEY);
         if (policyRecord.isEmpty()) {
-            return CompletableFuture.completedFuture(Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
-                    "No policy document has been applied yet.", Optional.empty(), Optional.of(Duration.ofSeconds(5))));
+            return CompletableFuture.completedFuture(NO_POLICY);
         }
-        PolicyDocument policy = parsed.parse(policyRecord.get());
-        Customer customer = customers.get(request.customer()).map(this::parse)
-                .orElseGet(() -> Customer.unconfigured(request.customer(), policy.defaultPlan().orElse(null)));
-        Optional<Plan> plan = policy.plan(customer.plan());
-        boolean stale = !ready() || usage.lastHeard().isBefore(now.minus(stalenessBound));
-        if (stale && !failsOpen(customer, plan, request)) {
-            return CompletableFuture.completedFuture(Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
-                    "Usage state is unavailable, and this account's limits fail closed; try again shortly.", Optional.empty(),
-                    Optional.of(Duration.ofSeconds(1))).asDegraded());
+        Account account = account(request.customer(), parsed.parse(policyRecord.get()));
+        boolean stale = !ready() || now.toEpochMilli() - usage.lastHeard().toEpochMilli() > stalenessBound.toMillis();
+        if (stale && !failsOpen(account, request)) {
+            return CompletableFuture.completedFuture(STALE_CLOSED);
         }
-        Optional<Decision.RateLimit> burst = bursts.refusal(request, plan);
-        Decision local = Enforcement.decide(request, customer, policy,
-                (limitId, periodStart) -> used(customer.id(), limitId, periodStart, now), burst.map(Decision.RateLimit::reset), now, periods);
+        Optional<Decision.RateLimit> burst = bursts.refusal(request, account.plan());
+        Decision local = Enforcement.decide(request, account, (limitId, periodStart) -> used(request.customer(), limitId, periodStart, now),
+                burst.map(Decision.RateLimit::reset), now, periods);
         Decision decision = burst.isPresent() && local.code() == Decision.Code.KEY_RATE_LIMITED ? local.withRateLimit(burst.get()) : local;
-        if (decision.allowsRequest() && !customer.noHardCaps()) {
+        if (decision.allowsRequest() && account.anyStrict() && !account.customer().noHardCaps()) {
             // strict caps are decided at the aggregator that owns the customer, against every instance's reservations
             CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
                     m, request.estimate(), request.estimatedCost())).orElse(request);
-            if (!Enforcement.strictHolds(asked, customer, policy, now).isEmpty()) {
+            if (!Enforcement.strictHolds(asked, account, now).isEmpty()) {
                 CompletableFuture<Reserver.Outcome> outcome = reserver.map(r -> r.reserve(asked)).orElse(CompletableFuture.completedFuture(
                         new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps")));
-                return outcome.thenApply(o -> settle(request, customer, policy, now, stale, reserved(o, decision, customer, plan, asked)));
+                return outcome.thenApply(o -> settle(request, account, now, stale, reserved(o, decision, account, asked)));
             }
         }
-        return CompletableFuture.completedFuture(settle(request, customer, policy, now, stale, decision));
+        return CompletableFuture.completedFuture(settle(request, account, now, stale, decision));
     }
 
-    private static Decision reserved(Reserver.Outcome outcome, Decision decision, Customer customer, Optional<Plan> plan, CheckRequest asked) {
+    private static final Decision NO_POLICY = Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
+            "No policy document has been applied yet.", Optional.empty(), Optional.of(Duration.ofSeconds(5)));
+    private static final Decision STALE_CLOSED = Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
+            "Usage state is unavailable, and this account's limits fail closed; try again shortly.", Optional.empty(),
+            Optional.of(Duration.ofSeconds(1))).asDegraded();
+
+    private static Decision reserved(Reserver.Outcome outcome, Decision decision, Account account, CheckRequest asked) {
         return switch (outcome) {
             case Reserver.Outcome.Reserved r -> decision.withReservation(r.id());
             case Reserver.Outcome.Refused r -> Decision.refused(Decision.Code.SPEND_CAP_REACHED, r.message(), Optional.empty(), Optional.empty());
-            case Reserver.Outcome.Unavailable u -> failsOpen(customer, plan, asked) ? decision.asDegraded()
+            case Reserver.Outcome.Unavailable u -> failsOpen(account, asked) ? decision.asDegraded()
                     : Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE, "A strict cap cannot be checked now (" + u.why() + "); try again shortly.",
                             Optional.empty(), Optional.of(Duration.ofSeconds(1))).asDegraded();
         };
     }
 
     /** An allowed request's estimate counts locally until its usage arrives; a stale state marks the decision degraded. */
-    private Decision settle(CheckRequest request, Customer customer, PolicyDocument policy, Instant now, boolean stale, Decision decision) {
+    private Decision settle(CheckRequest request, Account account, Instant now, boolean stale, Decision decision) {
         if (decision.allowsRequest()) {
-            pending.add(request, customer, policy, decision.model().orElse(request.model()), now, this::key, periods);
+            pending.add(request, account, decision.model().orElse(request.model()), now, this::key, periods);
         }
         return stale ? decision.asDegraded() : decision;
     }
 
     /** A matching limit's own setting wins (closed over open); otherwise the plan's (defaults: paid plans open, free closed). */
-    private static boolean failsOpen(Customer customer, Optional<Plan> plan, CheckRequest request) {
-        List<Boolean> explicit = customer.limits(plan).stream()
-                .filter(l -> l.matches(request.feature(), request.model(), request.user(), request.apiKey()))
-                .flatMap(l -> l.failOpen().stream()).toList();
-        if (explicit.contains(false)) {
-            return false;
+    private static boolean failsOpen(Account account, CheckRequest request) {
+        boolean explicitOpen = false;
+        for (Limit limit : account.limits()) {
+            if (limit.failOpen().isPresent() && limit.matches(request.feature(), request.model(), request.user(), request.apiKey())) {
+                if (!limit.failOpen().get()) {
+                    return false;
+                }
+                explicitOpen = true;
+            }
         }
-        return explicit.contains(true) || plan.map(Plan::failOpen).orElse(true);
+        return explicitOpen || account.plan().map(Plan::failOpen).orElse(true);
     }
 
-    private Customer parse(CustomerRecord record) {
-        ParsedCustomer cached = parsedCustomers.getIfPresent(record.getId());
-        if (cached == null || cached.record() != record) {
-            cached = new ParsedCustomer(record, CustomerMapping.fromRecord(record));
-            parsedCustomers.put(record.getId(), cached);
+    /** The customer resolved under the policy in force, kept until its record or the policy changes. */
+    private Account account(String id, PolicyDocument policy) {
+        CustomerRecord record = customers.get(id).orElse(null);
+        Resolved cached = accounts.getIfPresent(id);
+        if (cached == null || cached.record() != record || cached.policy() != policy) {
+            Customer customer = record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
+            cached = new Resolved(record, policy, Account.of(customer, policy));
+            accounts.put(id, cached);
         }
-        return cached.customer();
+        return cached.account();
     }
 
     /** The running total's key of a limit's current period, built once per period rather than per check. */
@@ -273,7 +282,9 @@ public final class Enforcer {
 
     private BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
         String key = key(customer, limitId, periodStart);
-        BigDecimal known = usage.get(key).map(LimitUsage::getUsed).orElse(BigDecimal.ZERO);
-        return known.add(pending.sum(key, now));
+        LimitUsage total = usage.get(key).orElse(null);
+        BigDecimal known = total == null ? BigDecimal.ZERO : total.getUsed();
+        BigDecimal pendingHere = pending.sum(key, now);
+        return pendingHere.signum() == 0 ? known : known.add(pendingHere);
     }
 }

@@ -4,7 +4,7 @@ import io.capstream.policy.limit.Limit;
 import io.capstream.policy.decision.CheckRequest;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.limit.Period;
-import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.decision.Account;
 import io.capstream.policy.catalogue.Pricing;
 import io.capstream.policy.catalogue.UnpriceableUsageException;
 import java.math.BigDecimal;
@@ -64,16 +64,20 @@ final class LocalPending {
         String of(String customer, String limitId, Instant periodStart);
     }
 
-    void add(CheckRequest request, Customer customer, PolicyDocument policy, String model, Instant now, Keys keys,
-             io.capstream.policy.limit.CurrentPeriods periods) {
-        BigDecimal cost = request.estimatedCost().orElseGet(() -> {
+    void add(CheckRequest request, Account account, String model, Instant now, Keys keys, io.capstream.policy.limit.CurrentPeriods periods) {
+        if (pendingFor.isZero()) {
+            return;
+        }
+        BigDecimal cost = request.estimatedCost().orElse(null);
+        if (cost == null) {
             try {
-                return Pricing.cost(policy, model, request.estimate());
+                cost = Pricing.cost(account.policy(), model, request.estimate());
             } catch (UnpriceableUsageException e) {
-                return BigDecimal.ZERO;
+                cost = BigDecimal.ZERO;
             }
-        });
-        for (Limit limit : customer.limits(policy.plan(customer.plan()))) {
+        }
+        Customer customer = account.customer();
+        for (Limit limit : account.limits()) {
             if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                 Period period = periods.of(limit, customer, now);
                 record(keys.of(customer.id(), limit.limitId(), period.start()), limit.estimated(cost, request.estimate()), now);

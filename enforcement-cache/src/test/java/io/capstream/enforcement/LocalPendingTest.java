@@ -1,5 +1,6 @@
 package io.capstream.enforcement;
 
+import io.capstream.policy.decision.Account;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.capstream.policy.decision.CheckRequest;
@@ -37,8 +38,8 @@ class LocalPendingTest {
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
         Instant month = Instant.parse("2026-11-01T00:00:00Z");
 
-        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
-        pending.add(check("gpt-4o", 400), acme, POLICY, "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
 
         assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(3))).isEqualByComparingTo("800");
         assertThat(pending.sum(UsageKey.of("acme", "cap:budget", month), NOW.plusSeconds(3))).isEqualByComparingTo("0.002");
@@ -53,8 +54,8 @@ class LocalPendingTest {
         Customer acme = Customer.unconfigured("acme", "pro");
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
 
-        pending.add(check("gpt-4o", 300), acme, ModelAllowance.policy(), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
-        pending.add(check("mini", 300), acme, ModelAllowance.policy(), "mini", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 300), Account.of(acme, ModelAllowance.policy()), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("mini", 300), Account.of(acme, ModelAllowance.policy()), "mini", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
 
         assertThat(pending.sum(UsageKey.of("acme", "model:gpt-4o", day), NOW)).isEqualByComparingTo("300");
     }

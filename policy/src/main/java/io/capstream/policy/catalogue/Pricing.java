@@ -28,11 +28,11 @@ public final class Pricing {
         BigDecimal cost = BigDecimal.ZERO;
         for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
             BigDecimal part = priceOf(policy, priced, entry.getKey()).times(entry.getValue());
-            if (part.signum() != 0 && part.stripTrailingZeros().scale() > Decimals.MONEY_SCALE) {
+            if (part.scale() > Decimals.MONEY_SCALE && part.signum() != 0 && part.stripTrailingZeros().scale() > Decimals.MONEY_SCALE) {
                 throw new UnpriceableUsageException("usage." + entry.getKey(), "costs " + part.toPlainString() + " USD, finer than the "
                         + Decimals.MONEY_SCALE + " decimals money is kept with; send fewer digits after the point");
             }
-            cost = cost.add(part);
+            cost = cost.signum() == 0 ? part : cost.add(part);
         }
         return cost;
     }

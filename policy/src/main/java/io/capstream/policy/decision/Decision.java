@@ -62,9 +62,12 @@ public record Decision(Outcome outcome, Code code, String message, Optional<Limi
         return new Decision(outcome, code, message, this.limit, model, warnings, retryAfter, degraded, reservationId, Optional.of(limit));
     }
 
+    private static final Decision ALLOWED = new Decision(Outcome.ALLOW, Code.ALLOW, "allowed", Optional.empty(), Optional.empty(), List.of(),
+            Optional.empty(), false);
+
     public static Decision allowed(List<LimitInfo> warnings) {
         return warnings.isEmpty()
-                ? new Decision(Outcome.ALLOW, Code.ALLOW, "allowed", Optional.empty(), Optional.empty(), List.of(), Optional.empty(), false)
+                ? ALLOWED // the common answer, shared: a decision is a value
                 : new Decision(Outcome.WARN, Code.WARN, "allowed; " + warnings.size() + " limit(s) at 80 % or more",
                         Optional.empty(), Optional.empty(), warnings, Optional.empty(), false);
     }

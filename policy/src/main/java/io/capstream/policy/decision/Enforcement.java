@@ -13,7 +13,6 @@ import io.capstream.policy.limit.LimitAction;
 import io.capstream.policy.limit.LimitState;
 import io.capstream.policy.limit.Measure;
 import io.capstream.policy.limit.Period;
-import io.capstream.policy.limit.Thresholds;
 
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -40,8 +39,6 @@ import java.util.function.BiFunction;
  * Customers with {@code no_hard_caps} are never refused by a limit; they still get warnings.
  */
 public final class Enforcement {
-    private static final BigDecimal WARN_AT = new BigDecimal("0.8");
-
     private Enforcement() {}
 
     /**
@@ -57,7 +54,15 @@ public final class Enforcement {
     public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
                                   BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now,
                                   CurrentPeriods periods) {
-        Optional<Plan> plan = policy.plan(customer.plan());
+        return decide(request, Account.of(customer, policy), used, burst, now, periods);
+    }
+
+    /** As above, for a customer already resolved under the policy (the enforcer keeps its {@link Account}s across checks). */
+    public static Decision decide(CheckRequest request, Account account, BiFunction<String, Instant, BigDecimal> used,
+                                  Optional<Duration> burst, Instant now, CurrentPeriods periods) {
+        Customer customer = account.customer();
+        PolicyDocument policy = account.policy();
+        Optional<Plan> plan = account.plan();
         if (customer.status() == Customer.Status.DISABLED) {
             return Decision.refused(Decision.Code.CUSTOMER_DISABLED, "The account " + customer.id() + " is disabled; contact support to re-enable it.",
                     Optional.empty(), Optional.empty());
@@ -82,12 +87,11 @@ public final class Enforcement {
             return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
         }
-        Limits limits = new Limits(request, customer, policy, plan, used, now, periods);
+        Limits limits = new Limits(request, account, used, now, periods);
         // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
         String candidate = model;
         // the policy loader refuses downgrade cycles; the walk is bounded all the same (each model tried once)
-        java.util.Set<String> tried = new java.util.HashSet<>();
-        tried.add(candidate);
+        java.util.Set<String> tried = null; // allocated only when a downgrade is tried
         while (true) {
             Optional<Over> over = customer.noHardCaps() ? Optional.empty() : limits.firstOver(candidate);
             if (over.isEmpty()) {
@@ -103,6 +107,10 @@ public final class Enforcement {
             LimitAction action = o.limit().action();
             if (action == LimitAction.DOWNGRADE && candidate != null) {
                 Optional<String> cheaper = policy.model(candidate).flatMap(Model::downgradeTo);
+                if (tried == null) {
+                    tried = new java.util.HashSet<>();
+                    tried.add(model);
+                }
                 if (cheaper.isPresent() && tried.add(cheaper.get())) {
                     candidate = cheaper.get();
                     continue;
@@ -124,13 +132,20 @@ public final class Enforcement {
      * current period: the request's estimated cost for a USD limit, its units for a meter limit.
      */
     public static List<StrictHold> strictHolds(CheckRequest request, Customer customer, PolicyDocument policy, Instant now) {
-        Optional<Plan> plan = policy.plan(customer.plan());
-        Limits limits = new Limits(request, customer, policy, plan, (l, s) -> BigDecimal.ZERO, now, new CurrentPeriods());
+        return strictHolds(request, Account.of(customer, policy), now);
+    }
+
+    /** As above, for a customer already resolved under the policy. */
+    public static List<StrictHold> strictHolds(CheckRequest request, Account account, Instant now) {
+        if (!account.anyStrict()) {
+            return List.of();
+        }
+        Limits limits = new Limits(request, account, (l, s) -> BigDecimal.ZERO, now, new CurrentPeriods());
         BigDecimal cost = limits.cost(request.model());
         List<StrictHold> holds = new ArrayList<>();
-        for (Limit limit : customer.limits(plan)) {
+        for (Limit limit : account.limits()) {
             if (limit.strict() && limit.matches(request.feature(), request.model(), request.user(), request.apiKey())) {
-                Period period = limit.periodAt(customer, now);
+                Period period = limit.periodAt(account.customer(), now);
                 holds.add(new StrictHold(limit.limitId(), period.start(), limit.estimated(cost, request.estimate()), limit.amount(),
                         limits.info(limit, BigDecimal.ZERO, period)));
             }
@@ -154,6 +169,7 @@ public final class Enforcement {
     /** The customer's limits for one request. */
     private static final class Limits {
         private final CheckRequest request;
+        private final Account account;
         private final Customer customer;
         private final PolicyDocument policy;
         private final Optional<Plan> plan;
@@ -163,13 +179,13 @@ public final class Enforcement {
         private final CurrentPeriods periods;
         Optional<Decision.LimitInfo> lastOver = Optional.empty();
 
-        Limits(CheckRequest request, Customer customer, PolicyDocument policy, Optional<Plan> plan,
-               BiFunction<String, Instant, BigDecimal> used, Instant now, CurrentPeriods periods) {
+        Limits(CheckRequest request, Account account, BiFunction<String, Instant, BigDecimal> used, Instant now, CurrentPeriods periods) {
             this.request = request;
-            this.customer = customer;
-            this.policy = policy;
-            this.plan = plan;
-            this.all = customer.limits(plan);
+            this.account = account;
+            this.customer = account.customer();
+            this.policy = account.policy();
+            this.plan = account.plan();
+            this.all = account.limits();
             this.used = used;
             this.now = now;
             this.periods = periods;
@@ -196,12 +212,13 @@ public final class Enforcement {
         /** The first limit that would refuse the request on {@code model}; limits that only notify or bill never refuse. */
         Optional<Over> firstOver(String model) {
             BigDecimal cost = cost(model);
-            for (Limit limit : all) {
+            for (int i = 0; i < all.size(); i++) {
+                Limit limit = all.get(i);
                 if (limit.action().lets() || !limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     continue;
                 }
                 Period period = periods.of(limit, customer, now);
-                BigDecimal u = used.apply(limit.limitId(), period.start());
+                BigDecimal u = used.apply(account.limitId(i), period.start());
                 if (over(u, limit.estimated(cost, request.estimate()), limit.amount())) {
                     Decision.LimitInfo info = info(limit, u, period);
                     lastOver = Optional.of(info);
@@ -214,21 +231,28 @@ public final class Enforcement {
         /** The limits at 80 % or more with this request's cost added (units are not added: a warning is about spend). */
         List<Decision.LimitInfo> warnings(String model) {
             BigDecimal cost = cost(model);
-            List<Decision.LimitInfo> warnings = new ArrayList<>();
-            for (Limit limit : all) {
+            List<Decision.LimitInfo> warnings = null; // allocated only when a limit warns
+            for (int i = 0; i < all.size(); i++) {
+                Limit limit = all.get(i);
                 if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     Period period = periods.of(limit, customer, now);
-                    BigDecimal u = used.apply(limit.limitId(), period.start()).add(limit.measure().isMoney() ? cost : BigDecimal.ZERO);
-                    if (Thresholds.reached(u, limit.amount(), WARN_AT)) {
+                    BigDecimal u = used.apply(account.limitId(i), period.start());
+                    if (limit.measure().isMoney() && cost.signum() != 0) {
+                        u = u.add(cost);
+                    }
+                    if (account.warns(i, u)) {
+                        if (warnings == null) {
+                            warnings = new ArrayList<>(2);
+                        }
                         warnings.add(info(limit, u, period));
                     }
                 }
             }
-            return warnings;
+            return warnings == null ? List.of() : warnings;
         }
 
         private static boolean over(BigDecimal used, BigDecimal add, BigDecimal limit) {
-            return used.add(add).compareTo(limit) > 0 || (add.signum() == 0 && used.compareTo(limit) >= 0);
+            return add.signum() == 0 ? used.compareTo(limit) >= 0 : used.add(add).compareTo(limit) > 0;
         }
 
         private Decision.LimitInfo info(Limit limit, BigDecimal u, Period period) {

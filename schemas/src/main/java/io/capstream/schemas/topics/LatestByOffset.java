@@ -11,18 +11,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * lost-update guard of the control API. Thread-safe.
  */
 final class LatestByOffset<V> {
-    private record Entry<V>(V value, long offset) {}
+    /** The value wrapped once when it arrives: the hot path reads it many times a second and allocates nothing. */
+    private record Entry<V>(Optional<V> value, long offset) {}
 
     private final Map<String, Entry<V>> values = new ConcurrentHashMap<>();
 
     /** {@code value} (null: deleted) at {@code offset}, unless a newer offset is known for the key. */
     void apply(String key, V value, long offset) {
         values.compute(key, (k, current) -> current != null && current.offset() > offset ? current
-                : value == null ? null : new Entry<>(value, offset));
+                : value == null ? null : new Entry<>(Optional.of(value), offset));
     }
 
     Optional<V> get(String key) {
-        return Optional.ofNullable(values.get(key)).map(Entry::value);
+        Entry<V> entry = values.get(key);
+        return entry == null ? Optional.empty() : entry.value();
     }
 
     int size() {
