@@ -41,7 +41,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * its process's CPU time over the requests; the open-loop {@link LoadGenerator} runs in another
  * process; the broker and registry in this one. Next to it, in the same run: a no-op endpoint of the
  * same server ({@code GET /health/live}) at the first rate. Prints one line per rate, then the
- * highest rate whose p99 is at most 2 ms.
+ * highest rate whose p99 is at most 2 ms. {@code -Dsidecar.jvm="..."} adds JVM options to the sidecar
+ * (a flight recording, another heap size).
  * Usage: {@code SidecarBenchmark [seconds] [rates...]} (defaults 10 and 10000 20000 30000 40000).
  */
 public final class SidecarBenchmark {
@@ -77,8 +78,11 @@ public final class SidecarBenchmark {
                 config.store(out, "sidecar benchmark");
             }
             String java = ProcessHandle.current().info().command().orElse("java");
-            Process sidecar = new ProcessBuilder(java, "-Xmx512m", "-XX:+Use" + gc, "-cp", System.getProperty("java.class.path"),
-                    EnforcementService.class.getName(), configFile.toString())
+            List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+Use" + (gc.endsWith("GC") ? gc : gc + "GC")));
+            // extra JVM options for the sidecar, e.g. -Dsidecar.jvm=-XX:StartFlightRecording=filename=sidecar.jfr,settings=profile
+            command.addAll(Arrays.stream(System.getProperty("sidecar.jvm", "").split(" ")).filter(a -> !a.isBlank()).toList());
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), EnforcementService.class.getName(), configFile.toString()));
+            Process sidecar = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(work.resolve("sidecar.log").toFile()).start();
             try {
                 String base = "http://127.0.0.1:" + port;
@@ -86,6 +90,7 @@ public final class SidecarBenchmark {
                 String body = "{\"customer\": \"acme\", \"user\": \"alice\", \"api_key\": \"key_1\", \"feature\": \"chat\", \"model\": \"gpt-4o\","
                         + " \"estimate\": {\"input_tokens\": 1200, \"output_tokens\": 400}}";
                 generate(base + "/v1/check", "POST", 5_000, 5, body); // warm-up (JIT), not reported
+                generate(base + "/health/live", "GET", 5_000, 3, "");
                 Generated noop = generate(base + "/health/live", "GET", rates[0], seconds, "");
                 System.out.printf(Locale.ROOT, "%nSidecar (own JVM, %s) at fixed offered rates for %d s each, open-loop load generator in another"
                         + " process, %d cores%n", gc, seconds, Runtime.getRuntime().availableProcessors());

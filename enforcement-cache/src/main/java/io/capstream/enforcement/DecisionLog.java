@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -17,8 +18,10 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The decision log on {@code enforcement-decisions}: every refusal, downgrade and warning, and a
- * sample of plain allows. The hot path only offers to a bounded queue and never waits for Kafka;
+ * The decision log on {@code enforcement-decisions}: refusals, downgrades and warnings, and a
+ * sample of plain allows. A customer refused or warned thousands of times a second about the same
+ * limit is written once a second per code and limit, each record counting the repeats it stands for
+ * ({@code represents}), so the totals stay exact and the log does not grow with the request rate. The hot path only offers to a bounded queue and never waits for Kafka;
  * when the log falls behind, decisions are dropped and counted
  * ({@code capstream_enforcement_decisions_dropped_total}), checks are never slowed.
  */
@@ -30,10 +33,19 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
     private final String instance;
     private final Counter dropped;
     private final Thread writer;
+    private final java.time.Clock clock;
+    private final Map<RepeatKey, Repeats> repeats = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean running = true;
 
     DecisionLog(Producer<String, EnforcementDecision> producer, String topic, double sampleAllows, int capacity, String instance,
                 MeterRegistry metrics) {
+        this(producer, topic, sampleAllows, capacity, instance, metrics, java.time.Clock.systemUTC());
+    }
+
+    /** @param clock the enforcer's: which second a decision was made in, and which seconds have passed */
+    DecisionLog(Producer<String, EnforcementDecision> producer, String topic, double sampleAllows, int capacity, String instance,
+                MeterRegistry metrics, java.time.Clock clock) {
+        this.clock = clock;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.producer = producer;
         this.topic = topic;
@@ -46,19 +58,101 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
 
     @Override
     public void decided(CheckRequest request, Decision decision, Instant at) {
-        if (decision.outcome() == Decision.Outcome.ALLOW && ThreadLocalRandom.current().nextDouble() >= sampleAllows) {
+        if (decision.outcome() == Decision.Outcome.ALLOW) {
+            if (ThreadLocalRandom.current().nextDouble() < sampleAllows) {
+                offer(record(request, decision, at, 1));
+            }
             return;
         }
-        EnforcementDecision record = EnforcementDecision.newBuilder()
+        RepeatKey key = new RepeatKey(request.customer(), decision.code(), limitOf(decision));
+        long second = at.getEpochSecond();
+        while (true) {
+            Repeats r = repeats.computeIfAbsent(key, k -> new Repeats());
+            int represents;
+            synchronized (r) {
+                if (r.removed) {
+                    continue; // swept away meanwhile: start a new one
+                }
+                if (r.second == second) {
+                    r.folded++;
+                    r.lastRequest = request;
+                    r.lastDecision = decision;
+                    r.lastAt = at;
+                    return;
+                }
+                represents = r.folded + 1;
+                r.folded = 0;
+                r.second = second;
+            }
+            offer(record(request, decision, at, represents));
+            return;
+        }
+    }
+
+    /** The limit a decision is about: the refusing or downgrading limit, else the first warning's. */
+    private static String limitOf(Decision decision) {
+        if (decision.limit().isPresent()) {
+            return decision.limit().get().id();
+        }
+        return decision.warnings().isEmpty() ? null : decision.warnings().getFirst().id();
+    }
+
+    private EnforcementDecision record(CheckRequest request, Decision decision, Instant at, int represents) {
+        return EnforcementDecision.newBuilder()
                 .setCustomer(request.customer()).setFeature(request.feature()).setModel(request.model()).setUser(request.user())
                 .setApiKey(request.apiKey()).setDecision(decision.outcome().name().toLowerCase()).setCode(decision.code().wire())
                 .setStatus(SidecarApi.status(decision)).setModelUsed(decision.model().orElse(null))
                 .setLimitId(decision.limit().map(Decision.LimitInfo::id).orElse(null)).setMessage(decision.message())
-                .setDegraded(decision.degraded()).setInstance(instance).setAt(at)
+                .setDegraded(decision.degraded()).setInstance(instance).setAt(at).setRepresents(represents)
                 .build();
+    }
+
+    private void offer(EnforcementDecision record) {
         if (!queue.offer(record)) {
-            dropped.increment();
+            dropped.increment(record.getRepresents());
         }
+    }
+
+    /**
+     * Writes the repeats folded in seconds that have passed (so a burst that stops is still counted in
+     * full), and forgets keys quiet for a second: the map holds only customers refused or warned just now.
+     */
+    private void sweepRepeats(long nowSecond) {
+        for (Map.Entry<RepeatKey, Repeats> e : repeats.entrySet()) {
+            Repeats r = e.getValue();
+            EnforcementDecision flushed = null;
+            synchronized (r) {
+                if (r.second >= nowSecond) {
+                    continue;
+                }
+                if (r.folded > 0) {
+                    flushed = record(r.lastRequest, r.lastDecision, r.lastAt, r.folded);
+                    r.folded = 0;
+                    r.lastRequest = null;
+                    r.lastDecision = null;
+                    r.lastAt = null;
+                } else if (r.second < nowSecond - 1) {
+                    r.removed = true;
+                    repeats.remove(e.getKey(), r);
+                }
+            }
+            if (flushed != null) {
+                offer(flushed);
+            }
+        }
+    }
+
+    /** Which repeats are folded together: one customer's decisions with the same code about the same limit. */
+    private record RepeatKey(String customer, Decision.Code code, String limitId) {}
+
+    /** The second a key was last written in, and the decisions folded since (the last of them kept to describe them). */
+    private static final class Repeats {
+        long second = Long.MIN_VALUE;
+        int folded;
+        CheckRequest lastRequest;
+        Decision lastDecision;
+        Instant lastAt;
+        boolean removed;
     }
 
     /**
@@ -67,9 +161,14 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
      */
     private void drain() {
         List<EnforcementDecision> batch = new ArrayList<>();
-        while (running || !queue.isEmpty()) {
+        while (true) {
+            boolean last = !running;
+            sweepRepeats(last ? Long.MAX_VALUE : clock.instant().getEpochSecond()); // closing: every fold is written
             queue.drainTo(batch, 1000);
             if (batch.isEmpty()) {
+                if (last) {
+                    return;
+                }
                 LockSupport.parkNanos(DRAIN_INTERVAL_NANOS);
                 continue;
             }
@@ -77,12 +176,12 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
                 for (EnforcementDecision d : batch) {
                     producer.send(new ProducerRecord<>(topic, d.getCustomer(), d), (m, e) -> {
                         if (e != null) {
-                            dropped.increment();
+                            dropped.increment(d.getRepresents());
                         }
                     });
                 }
             } catch (RuntimeException e) {
-                dropped.increment(batch.size());
+                dropped.increment(batch.stream().mapToInt(EnforcementDecision::getRepresents).sum());
             }
             batch.clear();
         }

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Bearer API keys, stored only as SHA-256 hashes. The keys file has one key a line:
  * {@code <name> sha256:<hex> <scope> [<scope> ...]}; blank lines and {@code #} comments are ignored.
- * A presented key is hashed and looked up by its hash, so the secret is never kept or compared.
+ * A presented key is hashed and looked up by its hash, so the secret is never stored or compared; a key
+ * that matched is remembered in memory for at most a second, so that it is not hashed on every request.
  *
  * <p>Keys read from a file follow the file: it is looked at again at most once per
  * {@link #RELOAD_INTERVAL_NANOS}, and a changed file replaces the keys at once (a key added, rotated or
@@ -85,7 +86,35 @@ public final class ApiKeys {
             return Optional.empty();
         }
         reloadIfChanged();
-        return Optional.ofNullable(byHash.get(hash(authorization.substring(7).strip())));
+        Recent recent = recent();
+        Optional<Principal> known = recent.principals().get(authorization);
+        if (known == null) {
+            known = Optional.ofNullable(byHash.get(hash(authorization.substring(7).strip())));
+            if (known.isPresent() && recent.principals().size() < RECENT_MAX) {
+                recent.principals().put(authorization, known);
+            }
+        }
+        return known;
+    }
+
+    /**
+     * Headers of keys that authenticated within the last {@link #RELOAD_INTERVAL_NANOS}, so a service
+     * checking thousands of times a second hashes its key once a second, not on every request. Only keys
+     * that matched are kept, at most {@link #RECENT_MAX}, and the whole set is dropped every interval
+     * and whenever the keys change: a revoked key stops working as soon as the file is read again.
+     */
+    private record Recent(long since, Map<String, Optional<Principal>> principals) {}
+
+    private static final int RECENT_MAX = 10_000;
+    private volatile Recent recent = new Recent(System.nanoTime(), new java.util.concurrent.ConcurrentHashMap<>());
+
+    private Recent recent() {
+        Recent current = recent;
+        if (System.nanoTime() - current.since() >= RELOAD_INTERVAL_NANOS) {
+            current = new Recent(System.nanoTime(), new java.util.concurrent.ConcurrentHashMap<>());
+            recent = current;
+        }
+        return current;
     }
 
     private void reloadIfChanged() {
@@ -105,6 +134,7 @@ public final class ApiKeys {
                 }
                 Map<String, Principal> keys = read(Files.readString(file), file.toString());
                 byHash = Map.copyOf(keys);
+                recent = new Recent(System.nanoTime(), new java.util.concurrent.ConcurrentHashMap<>());
                 modified = current;
                 LOG.info("API keys reloaded from {}: {} key(s)", file, keys.size());
             } catch (IOException | IllegalArgumentException e) {
