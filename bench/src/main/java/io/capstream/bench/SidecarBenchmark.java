@@ -39,14 +39,24 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * The sidecar's {@code POST /v1/check} at fixed offered rates. The sidecar runs in its own JVM (as
  * deployed: {@code EnforcementService}, ZGC unless {@code -Dsidecar.gc=G1}), so its CPU per check is
  * its process's CPU time over the requests; the open-loop {@link LoadGenerator} runs in another
- * process; the broker and registry in this one. Next to it, in the same run: a no-op endpoint of the
- * same server ({@code GET /health/live}) at the first rate. Prints one line per rate, then the
+ * process; the broker and registry in this one. Next to it, in the same run and at each rate: the
+ * floor, the same generator against a server that answers without doing anything ({@link LoopbackServer},
+ * its own process). Prints one line per rate, then the
  * highest rate whose p99 is at most 2 ms. {@code -Dsidecar.jvm="..."} adds JVM options to the sidecar
  * (a flight recording, another heap size).
  * Usage: {@code SidecarBenchmark [seconds] [rates...]} (defaults 10 and 10000 20000 30000 40000).
  */
 public final class SidecarBenchmark {
     private SidecarBenchmark() {}
+
+    /**
+     * {@link CheckBenchmark#POLICY} with amounts no run reaches: every allowed check's estimate counts
+     * locally for 10 s, and at 30,000 checks/s of $0.007 the benchmark's small allowance would turn every
+     * answer into a warning, then a refusal. Measured here is the common answer, a plain allow; a warning
+     * or a refusal costs more (limit details in the body, a decision-log record a second).
+     */
+    static final String POLICY = CheckBenchmark.POLICY.replace("included: \"10\"", "included: \"100000000\"")
+            .replace("amount: \"1000\"", "amount: \"100000000\"");
 
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
@@ -59,7 +69,7 @@ public final class SidecarBenchmark {
             SchemaRegistryClient client = new SchemaRegistryClient(registry.url());
             Map<String, Object> props = Map.of("bootstrap.servers", kafka.bootstrapServers());
             try (PolicyPublisher publisher = new PolicyPublisher(props, client, true, topics)) {
-                publisher.publish(CheckBenchmark.POLICY, Instant.now());
+                publisher.publish(POLICY, Instant.now());
             }
             try (KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(props, new StringSerializer(),
                     RegistryAvroSerde.of(CustomerRecord.class, client, true))) {
@@ -90,19 +100,28 @@ public final class SidecarBenchmark {
                 String body = "{\"customer\": \"acme\", \"user\": \"alice\", \"api_key\": \"key_1\", \"feature\": \"chat\", \"model\": \"gpt-4o\","
                         + " \"estimate\": {\"input_tokens\": 1200, \"output_tokens\": 400}}";
                 generate(base + "/v1/check", "POST", 5_000, 5, body); // warm-up (JIT), not reported
-                generate(base + "/health/live", "GET", 5_000, 3, "");
-                Generated noop = generate(base + "/health/live", "GET", rates[0], seconds, "");
+                int floorPort = FreePort.pick();
+                String floorUrl = "http://127.0.0.1:" + floorPort + "/v1/check";
+                Process floorServer = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), LoopbackServer.class.getName(),
+                        Integer.toString(floorPort)).redirectErrorStream(true).redirectOutput(work.resolve("loopback.log").toFile()).start();
+                Thread.sleep(1_000);
+                generate(floorUrl, "POST", 5_000, 3, body);
                 System.out.printf(Locale.ROOT, "%nSidecar (own JVM, %s) at fixed offered rates for %d s each, open-loop load generator in another"
                         + " process, %d cores%n", gc, seconds, Runtime.getRuntime().availableProcessors());
                 int best = 0;
                 List<String> lines = new ArrayList<>();
                 for (int rate : rates) {
+                    // the floor first, at the same rate: the same generator against a server that does nothing (LoopbackServer)
+                    long floorCpu0 = cpuNanos(floorServer);
+                    Generated floor = generate(floorUrl, "POST", rate, seconds, body);
+                    double floorUs = (cpuNanos(floorServer) - floorCpu0) / 1e3 / Math.max(1, floor.sentWithWarmup());
                     long cpu0 = cpuNanos(sidecar);
                     Generated check = generate(base + "/v1/check", "POST", rate, seconds, body);
                     double serverUs = (cpuNanos(sidecar) - cpu0) / 1e3 / Math.max(1, check.sentWithWarmup());
                     String line = String.format(Locale.ROOT, "sidecar check at %d/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.1f ms,"
-                                    + " server %.0f us/check (no-op p99 %.2f ms; generator %.0f us/request)",
-                            rate, check.achieved(), check.p50(), check.p99(), check.p999(), serverUs, noop.p99(), check.generatorUs());
+                                    + " server %.0f us/check (no-op p99 %.2f ms, p99.9 %.1f ms, %.0f us/request; generator %.0f us/request)",
+                            rate, check.achieved(), check.p50(), check.p99(), check.p999(), serverUs, floor.p99(), floor.p999(), floorUs,
+                            check.generatorUs());
                     lines.add(line);
                     System.out.println(line);
                     if (check.p99() <= 2.0 && check.achieved() >= rate * 0.95 && check.errors() == 0) {
@@ -110,6 +129,7 @@ public final class SidecarBenchmark {
                     }
                 }
                 System.out.printf(Locale.ROOT, "sidecar: highest rate with p99 <= 2 ms: %d/s%n", best);
+                floorServer.destroy();
             } finally {
                 sidecar.destroy();
                 sidecar.waitFor();

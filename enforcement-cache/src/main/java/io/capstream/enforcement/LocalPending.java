@@ -25,6 +25,10 @@ final class LocalPending {
     private static final class Window {
         private final long[] seconds;
         private final BigDecimal[] sums;
+        /** The sum of the seconds before {@code pastTo} in the last window asked for: they do not change, so a check adds one sum, not one per second. */
+        private long pastTo = Long.MIN_VALUE;
+        private long pastFrom;
+        private BigDecimal past = BigDecimal.ZERO;
 
         Window(int size) {
             seconds = new long[size];
@@ -39,16 +43,24 @@ final class LocalPending {
                 sums[i] = BigDecimal.ZERO;
             }
             sums[i] = sums[i].add(amount);
+            if (second < pastTo) {
+                pastTo = Long.MIN_VALUE; // a second already summed changed (a clock read a moment earlier)
+            }
         }
 
         synchronized BigDecimal sum(long fromSecond, long toSecond) {
-            BigDecimal total = BigDecimal.ZERO;
-            for (int i = 0; i < seconds.length; i++) {
-                if (seconds[i] >= fromSecond && seconds[i] <= toSecond) {
-                    total = total.add(sums[i]);
+            if (pastTo != toSecond || pastFrom != fromSecond) {
+                past = BigDecimal.ZERO;
+                for (int i = 0; i < seconds.length; i++) {
+                    if (seconds[i] >= fromSecond && seconds[i] < toSecond && sums[i].signum() != 0) {
+                        past = past.add(sums[i]);
+                    }
                 }
+                pastTo = toSecond;
+                pastFrom = fromSecond;
             }
-            return total;
+            int now = (int) Math.floorMod(toSecond, (long) seconds.length);
+            return seconds[now] == toSecond && sums[now].signum() != 0 ? (past.signum() == 0 ? sums[now] : past.add(sums[now])) : past;
         }
     }
 

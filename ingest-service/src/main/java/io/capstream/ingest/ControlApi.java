@@ -238,7 +238,7 @@ final class ControlApi {
     }
 
     private static String identifier(String id) {
-        if (!Specs.IDENTIFIER.matcher(id).matches()) {
+        if (!Specs.isIdentifier(id)) {
             throw new ApiException(400, "invalid_request", "customer ids are letters, digits and _ . : @ / - (at most 128)");
         }
         return id;

@@ -152,7 +152,7 @@ final class EventParser {
             } else {
                 node.fields().forEachRemaining(e -> {
                     String field = path + "." + e.getKey();
-                    if (!Specs.IDENTIFIER.matcher(e.getKey()).matches()) {
+                    if (!Specs.isIdentifier(e.getKey())) {
                         fail(field, "meter names are letters, digits and _ . : @ / -");
                     } else {
                         Optional.ofNullable(specs.decimal(field, e.getValue(), true, Decimals.QUANTITY)).ifPresent(q -> usage.put(e.getKey(), q));

@@ -23,6 +23,24 @@ import java.util.regex.Pattern;
  */
 public class Fields {
     public static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}");
+
+    /** {@link #IDENTIFIER}, without a matcher: read on every check and event, so it allocates nothing. */
+    public static boolean isIdentifier(String s) {
+        if (s.isEmpty() || s.length() > 128 || !alphanumeric(s.charAt(0))) {
+            return false;
+        }
+        for (int i = 1; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!alphanumeric(c) && c != '_' && c != '.' && c != ':' && c != '@' && c != '/' && c != '-') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean alphanumeric(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    }
     /** The areas of IANA region ids ({@code Europe/Berlin}); legacy aliases (SystemV/PST8, US/Pacific) are refused. */
     private static final Set<String> ZONE_AREAS = Set.of("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
             "Europe", "Indian", "Pacific");
@@ -146,7 +164,7 @@ public class Fields {
             }
             return null;
         }
-        if (!node.isTextual() || !IDENTIFIER.matcher(node.asText()).matches()) {
+        if (!node.isTextual() || !isIdentifier(node.asText())) {
             problems.add(new Problem(path, "letters, digits and _ . : @ / - (at most 128)"));
             return null;
         }

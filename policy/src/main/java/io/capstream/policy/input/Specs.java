@@ -50,7 +50,7 @@ public final class Specs extends Fields {
         }
         unknown(path, node, CAP_FIELDS);
         String id = idFromPath != null ? idFromPath : identifier(path + ".id", node.get("id"), true);
-        if (idFromPath != null && !IDENTIFIER.matcher(idFromPath).matches()) {
+        if (idFromPath != null && !isIdentifier(idFromPath)) {
             problems().add(new Problem(path + ".id", "letters, digits and _ . : @ / - (at most 128)"));
         }
         BigDecimal amount = decimal(path + ".amount", node.get("amount"), true);
@@ -184,7 +184,7 @@ public final class Specs extends Fields {
             for (var it = est.fields(); it.hasNext(); ) {
                 var e = it.next();
                 String field = "estimate." + e.getKey();
-                if (!IDENTIFIER.matcher(e.getKey()).matches()) {
+                if (!isIdentifier(e.getKey())) {
                     problems().add(new Problem(field, "meter names are letters, digits and _ . : @ / - (at most 128)"));
                 } else if (e.getKey().equals("cost")) {
                     cost = Optional.ofNullable(decimal(field, e.getValue(), true));
