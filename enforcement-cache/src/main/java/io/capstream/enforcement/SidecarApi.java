@@ -2,6 +2,7 @@ package io.capstream.enforcement;
 
 import io.capstream.policy.decision.CheckRequest;
 import io.capstream.policy.decision.Decision;
+import io.capstream.policy.input.Specs;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
@@ -15,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -41,7 +43,10 @@ final class SidecarApi {
         if (!principal.isAdmin() && !principal.scopes().contains("check")) {
             throw ApiException.forbidden("this API key has no 'check' scope");
         }
-        CheckRequest request = CheckRequest.read(HttpServer.jsonObject(body), enforcer.policy());
+        // the common shape without a tree; anything else read in full, which names every problem
+        Optional<CheckRequest> simple = Specs.simpleCheckRequest(Json.MAPPER.getFactory(), body);
+        CheckRequest request = simple.isPresent() ? CheckRequest.priceable(simple.get(), enforcer.policy())
+                : CheckRequest.read(HttpServer.jsonObject(body), enforcer.policy());
         return enforcer.checkValidatedAsync(request).thenApply(SidecarApi::answer);
     }
 

@@ -48,8 +48,17 @@ public record CheckRequest(String customer, String user, String apiKey, String f
      */
     public static CheckRequest read(com.fasterxml.jackson.databind.JsonNode body, java.util.Optional<PolicyDocument> policy) {
         Specs specs = new Specs();
-        CheckRequest request = specs.require(specs.checkRequest(body));
-        java.util.List<Problem> problems = policy.map(request::problems).orElse(java.util.List.of());
+        return priceable(specs.require(specs.checkRequest(body)), policy);
+    }
+
+    /**
+     * A request read without a tree ({@link Specs#simpleCheckRequest}) checked against the policy in force as
+     * {@link #read} checks it.
+     *
+     * @throws InvalidInputException naming what the policy cannot price
+     */
+    public static CheckRequest priceable(CheckRequest request, java.util.Optional<PolicyDocument> policy) {
+        java.util.List<Problem> problems = policy.isPresent() ? request.problems(policy.get()) : java.util.List.of();
         if (!problems.isEmpty()) {
             throw new InvalidInputException(problems);
         }

@@ -207,6 +207,83 @@ public final class Specs extends Fields {
         return Optional.of(new CheckRequest(customer, user, apiKey, feature, model, estimate, cost));
     }
 
+    /**
+     * A check request in its common shape, read from the body's bytes without a tree: a flat object of
+     * identifiers, {@code user} and {@code api_key} as identifiers too, and an {@code estimate} of
+     * whole-number quantities (or numbers as strings). Anything else — another shape, a problem, a
+     * duplicate field, a cost estimate — is empty, and the body is read with {@link #checkRequest(JsonNode)},
+     * which names every problem: this path may only ever accept what that one accepts, with the same
+     * result ({@code SimpleCheckRequestTest} holds it to that).
+     *
+     * @param json a factory with the service's limits and duplicate detection
+     */
+    public static Optional<CheckRequest> simpleCheckRequest(com.fasterxml.jackson.core.JsonFactory json, byte[] body) {
+        try (com.fasterxml.jackson.core.JsonParser p = json.createParser(body)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return Optional.empty();
+            }
+            String customer = null;
+            String feature = null;
+            String model = null;
+            String user = null;
+            String apiKey = null;
+            Map<String, BigDecimal> estimate = Map.of();
+            for (String field; (field = p.nextFieldName()) != null; ) {
+                com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+                if (field.equals("estimate")) {
+                    if (value != com.fasterxml.jackson.core.JsonToken.START_OBJECT || (estimate = simpleEstimate(p)) == null) {
+                        return Optional.empty();
+                    }
+                    continue;
+                }
+                if (field.equals("reserve")) {
+                    if (!value.isBoolean()) {
+                        return Optional.empty();
+                    }
+                    continue;
+                }
+                if (value != com.fasterxml.jackson.core.JsonToken.VALUE_STRING || !isIdentifier(p.getText())) {
+                    return Optional.empty();
+                }
+                switch (field) {
+                    case "customer" -> customer = p.getText();
+                    case "feature" -> feature = p.getText();
+                    case "model" -> model = p.getText();
+                    case "user" -> user = p.getText();
+                    case "api_key" -> apiKey = p.getText();
+                    default -> {
+                        return Optional.empty();
+                    }
+                }
+            }
+            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.END_OBJECT || p.nextToken() != null || customer == null || feature == null) {
+                return Optional.empty();
+            }
+            return Optional.of(new CheckRequest(customer, user, apiKey, feature, model, estimate, Optional.empty()));
+        } catch (java.io.IOException | RuntimeException e) { // malformed, duplicate, out of bounds: the tree path says what
+            return Optional.empty();
+        }
+    }
+
+    /** Meter → whole number or decimal string, as {@link #checkRequest(JsonNode)} reads them; null for anything else. */
+    private static Map<String, BigDecimal> simpleEstimate(com.fasterxml.jackson.core.JsonParser p) throws java.io.IOException {
+        Map<String, BigDecimal> estimate = new java.util.HashMap<>(4);
+        for (String meter; (meter = p.nextFieldName()) != null; ) {
+            com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+            if (!isIdentifier(meter) || meter.equals("cost") || estimate.size() == Bounds.METERS) {
+                return null;
+            }
+            if (value == com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT && p.getNumberType() != com.fasterxml.jackson.core.JsonParser.NumberType.BIG_INTEGER) {
+                estimate.put(meter, Decimals.check(BigDecimal.valueOf(p.getLongValue()), Decimals.QUANTITY));
+            } else if (value == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                estimate.put(meter, Decimals.parse(p.getText(), Decimals.QUANTITY));
+            } else {
+                return null;
+            }
+        }
+        return p.currentToken() == com.fasterxml.jackson.core.JsonToken.END_OBJECT ? estimate : null;
+    }
+
     /** A grant; {@code generatedId} is used when the body has no id. */
     public Optional<Grant> grant(String path, JsonNode node, String generatedId, Instant now) {
         if (!object(path, node)) {
