@@ -8,6 +8,7 @@ import io.capstream.policy.input.Decimals;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.math.BigDecimal;
 import java.util.Map;
@@ -77,5 +78,38 @@ class PricingTest {
         }
         assertThat(sum).isEqualByComparingTo(new BigDecimal("0.0000006").multiply(BigDecimal.valueOf(n)));
         assertThat(Decimals.money(sum)).isEqualByComparingTo(sum); // fits the wire scale without rounding
+    }
+
+    @Property(tries = 2_000)
+    void checkingRefusesExactlyWhatPricingRefuses(@ForAll @LongRange(min = 0, max = 999_999_999_999_999L) long unscaled,
+                                                  @ForAll @IntRange(min = 0, max = 9) int scale,
+                                                  @ForAll("meters") String meter, @ForAll("models") String model) {
+        Map<String, BigDecimal> usage = Map.of(meter, BigDecimal.valueOf(unscaled, scale));
+        String priced = model.isEmpty() ? null : model;
+        Throwable byCost = catchThrowable(() -> Pricing.cost(POLICY_FINE, priced, usage));
+        Throwable byCheck = catchThrowable(() -> Pricing.check(POLICY_FINE, priced, usage));
+        assertThat(byCheck == null).isEqualTo(byCost == null);
+        if (byCost != null) {
+            assertThat(byCheck).hasMessage(byCost.getMessage());
+        }
+    }
+
+    /** Prices with many decimals, so that some quantities cost finer than money is kept with. */
+    static final PolicyDocument POLICY_FINE = PolicyLoader.fromYaml("""
+            models:
+              fine: {prices: {input_tokens: "0.000000000001"}}
+            meters:
+              gpu_seconds: {price: "0.0011"}
+              pages: {price: "0.123456789012"}
+            """);
+
+    @net.jqwik.api.Provide
+    net.jqwik.api.Arbitrary<String> meters() {
+        return net.jqwik.api.Arbitraries.of("input_tokens", "gpu_seconds", "pages", "unpriced");
+    }
+
+    @net.jqwik.api.Provide
+    net.jqwik.api.Arbitrary<String> models() {
+        return net.jqwik.api.Arbitraries.of("fine", "", "unknown");
     }
 }

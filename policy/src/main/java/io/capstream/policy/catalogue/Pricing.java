@@ -20,21 +20,47 @@ public final class Pricing {
      * @throws UnpriceableUsageException when the model is unknown or a meter has no price
      */
     public static BigDecimal cost(PolicyDocument policy, String model, Map<String, BigDecimal> usage) {
-        Model priced = null;
-        if (model != null) {
-            priced = policy.model(model).orElseThrow(() ->
-                    new UnpriceableUsageException("model", "unknown model '" + model + "'; known: " + policy.models().keySet()));
-        }
+        Model priced = model(policy, model);
         BigDecimal cost = BigDecimal.ZERO;
         for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
-            BigDecimal part = priceOf(policy, priced, entry.getKey()).times(entry.getValue());
-            if (part.scale() > Decimals.MONEY_SCALE && part.signum() != 0 && part.stripTrailingZeros().scale() > Decimals.MONEY_SCALE) {
-                throw new UnpriceableUsageException("usage." + entry.getKey(), "costs " + part.toPlainString() + " USD, finer than the "
-                        + Decimals.MONEY_SCALE + " decimals money is kept with; send fewer digits after the point");
-            }
+            BigDecimal part = exact(entry.getKey(), priceOf(policy, priced, entry.getKey()).times(entry.getValue()));
             cost = cost.signum() == 0 ? part : cost.add(part);
         }
         return cost;
+    }
+
+    /**
+     * Whether {@link #cost} would price this usage, without pricing it where the digits cannot be too
+     * fine (the price's and the quantity's decimals together within {@link Decimals#MONEY_SCALE}): the
+     * check every request passes before it is decided.
+     *
+     * @throws UnpriceableUsageException as {@link #cost} does
+     */
+    public static void check(PolicyDocument policy, String model, Map<String, BigDecimal> usage) {
+        Model priced = model(policy, model);
+        for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
+            UnitPrice price = priceOf(policy, priced, entry.getKey());
+            if (price.perUnit().scale() + entry.getValue().scale() > Decimals.MONEY_SCALE) {
+                exact(entry.getKey(), price.times(entry.getValue()));
+            }
+        }
+    }
+
+    private static Model model(PolicyDocument policy, String model) {
+        if (model == null) {
+            return null;
+        }
+        return policy.model(model).orElseThrow(() ->
+                new UnpriceableUsageException("model", "unknown model '" + model + "'; known: " + policy.models().keySet()));
+    }
+
+    /** A meter's part of a cost, refused when it is finer than money is kept with. */
+    private static BigDecimal exact(String meter, BigDecimal part) {
+        if (part.scale() > Decimals.MONEY_SCALE && part.signum() != 0 && part.stripTrailingZeros().scale() > Decimals.MONEY_SCALE) {
+            throw new UnpriceableUsageException("usage." + meter, "costs " + part.toPlainString() + " USD, finer than the "
+                    + Decimals.MONEY_SCALE + " decimals money is kept with; send fewer digits after the point");
+        }
+        return part;
     }
 
     private static UnitPrice priceOf(PolicyDocument policy, Model model, String meter) {

@@ -33,7 +33,7 @@ public record CheckRequest(String customer, String user, String apiKey, String f
             return java.util.List.of(new Problem("model", "unknown model '" + model + "'; known: " + new java.util.TreeSet<>(policy.models().keySet())));
         }
         try {
-            Pricing.cost(policy, model, estimate);
+            Pricing.check(policy, model, estimate);
             return java.util.List.of();
         } catch (UnpriceableUsageException e) {
             return java.util.List.of(new Problem(e.field().replaceFirst("^usage", "estimate"), e.reason()));

@@ -218,8 +218,11 @@ public final class Enforcement {
                     continue;
                 }
                 Period period = periods.of(limit, customer, now);
-                BigDecimal u = used.apply(account.limitId(i), period.start());
-                if (over(u, limit.estimated(cost, request.estimate()), limit.amount())) {
+                BigDecimal u = usedBy(i, period);
+                boolean over = limit.measure().isMoney()
+                        ? (cost.signum() == 0 ? u.compareTo(limit.amount()) >= 0 : spent(i, period, model, cost).compareTo(limit.amount()) > 0)
+                        : over(u, limit.estimated(cost, request.estimate()), limit.amount());
+                if (over) {
                     Decision.LimitInfo info = info(limit, u, period);
                     lastOver = Optional.of(info);
                     return Optional.of(new Over(limit, sentence(limit, info), info));
@@ -236,10 +239,7 @@ public final class Enforcement {
                 Limit limit = all.get(i);
                 if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     Period period = periods.of(limit, customer, now);
-                    BigDecimal u = used.apply(account.limitId(i), period.start());
-                    if (limit.measure().isMoney() && cost.signum() != 0) {
-                        u = u.add(cost);
-                    }
+                    BigDecimal u = limit.measure().isMoney() && cost.signum() != 0 ? spent(i, period, model, cost) : usedBy(i, period);
                     if (account.warns(i, u)) {
                         if (warnings == null) {
                             warnings = new ArrayList<>(2);
@@ -249,6 +249,37 @@ public final class Enforcement {
                 }
             }
             return warnings == null ? List.of() : warnings;
+        }
+
+        private BigDecimal[] usedMemo;
+        private BigDecimal[] spentMemo;
+        private String spentModel;
+
+        /** What the {@code i}-th limit has counted in its current period: looked up once per check, for refusing and for warning. */
+        private BigDecimal usedBy(int i, Period period) {
+            if (usedMemo == null) {
+                usedMemo = new BigDecimal[all.size()];
+            }
+            BigDecimal u = usedMemo[i];
+            if (u == null) {
+                u = used.apply(account.limitId(i), period.start());
+                usedMemo[i] = u;
+            }
+            return u;
+        }
+
+        /** A money limit's use with the request's cost on {@code model} added: one sum decides both refusing and warning. */
+        private BigDecimal spent(int i, Period period, String model, BigDecimal cost) {
+            if (spentMemo == null || !java.util.Objects.equals(spentModel, model)) {
+                spentMemo = new BigDecimal[all.size()];
+                spentModel = model;
+            }
+            BigDecimal s = spentMemo[i];
+            if (s == null) {
+                s = usedBy(i, period).add(cost);
+                spentMemo[i] = s;
+            }
+            return s;
         }
 
         private static boolean over(BigDecimal used, BigDecimal add, BigDecimal limit) {

@@ -132,8 +132,12 @@ public sealed interface ResetSchedule {
             return new Monthly(1).periodAt(t, zone);
         }
 
+        /** One {@link Monthly} per anchor day, made once: every check resolves its billing-period limits. */
+        private static final Monthly[] ON_DAY = java.util.stream.IntStream.rangeClosed(0, 31)
+                .mapToObj(d -> d == 0 ? null : new Monthly(d)).toArray(Monthly[]::new);
+
         public ResetSchedule resolve(int billingAnchorDay) {
-            return new Monthly(billingAnchorDay);
+            return billingAnchorDay >= 1 && billingAnchorDay <= 31 ? ON_DAY[billingAnchorDay] : new Monthly(billingAnchorDay);
         }
 
         public String text() {
