@@ -88,7 +88,8 @@ public final class SidecarBenchmark {
                 config.store(out, "sidecar benchmark");
             }
             String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+Use" + (gc.endsWith("GC") ? gc : gc + "GC")));
+            List<String> command = new ArrayList<>(pinned("sidecar.cpus"));
+            command.addAll(List.of(java, "-Xmx512m", "-XX:+Use" + (gc.endsWith("GC") ? gc : gc + "GC")));
             // extra JVM options for the sidecar, e.g. -Dsidecar.jvm=-XX:StartFlightRecording=filename=sidecar.jfr,settings=profile
             command.addAll(Arrays.stream(System.getProperty("sidecar.jvm", "").split(" ")).filter(a -> !a.isBlank()).toList());
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), EnforcementService.class.getName(), configFile.toString()));
@@ -102,8 +103,10 @@ public final class SidecarBenchmark {
                 generate(base + "/v1/check", "POST", 5_000, 5, body); // warm-up (JIT), not reported
                 int floorPort = FreePort.pick();
                 String floorUrl = "http://127.0.0.1:" + floorPort + "/v1/check";
-                Process floorServer = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), LoopbackServer.class.getName(),
-                        Integer.toString(floorPort)).redirectErrorStream(true).redirectOutput(work.resolve("loopback.log").toFile()).start();
+                List<String> floorCommand = new ArrayList<>(pinned("sidecar.cpus"));
+                floorCommand.addAll(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), LoopbackServer.class.getName(),
+                        Integer.toString(floorPort)));
+                Process floorServer = new ProcessBuilder(floorCommand).redirectErrorStream(true).redirectOutput(work.resolve("loopback.log").toFile()).start();
                 Thread.sleep(1_000);
                 generate(floorUrl, "POST", 5_000, 3, body);
                 System.out.printf(Locale.ROOT, "%nSidecar (own JVM, %s) at fixed offered rates for %d s each, open-loop load generator in another"
@@ -145,6 +148,15 @@ public final class SidecarBenchmark {
         }
     }
 
+    /**
+     * {@code taskset -c CPUS} when the property names CPUs (e.g. {@code -Dsidecar.cpus=0 -Dgenerator.cpus=1}):
+     * the server and the generator each on its own core, as a gateway and its sidecar would not share one.
+     */
+    private static List<String> pinned(String property) {
+        String cpus = System.getProperty(property, "");
+        return cpus.isBlank() ? List.of() : List.of("taskset", "-c", cpus);
+    }
+
     private static long cpuNanos(Process process) {
         return process.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
     }
@@ -169,8 +181,10 @@ public final class SidecarBenchmark {
 
     private static Generated generate(String url, String method, int rate, int seconds, String body) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process process = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), LoadGenerator.class.getName(),
-                url, method, Integer.toString(rate), Integer.toString(seconds), "bench-key", body)).redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(pinned("generator.cpus"));
+        command.addAll(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), LoadGenerator.class.getName(),
+                url, method, Integer.toString(rate), Integer.toString(seconds), "bench-key", body));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         Map<String, String> result = new HashMap<>();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream()))) {
             for (String line; (line = out.readLine()) != null; ) {
