@@ -161,9 +161,14 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
      */
     private void drain() {
         List<EnforcementDecision> batch = new ArrayList<>();
+        long swept = Long.MIN_VALUE;
         while (true) {
             boolean last = !running;
-            sweepRepeats(last ? Long.MAX_VALUE : clock.instant().getEpochSecond()); // closing: every fold is written
+            long second = clock.instant().getEpochSecond();
+            if (last || second != swept) { // once a second (folds wait for their second to end), and every fold on closing
+                sweepRepeats(last ? Long.MAX_VALUE : second);
+                swept = second;
+            }
             queue.drainTo(batch, 1000);
             if (batch.isEmpty()) {
                 if (last) {
