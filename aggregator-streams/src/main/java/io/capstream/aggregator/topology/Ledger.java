@@ -68,10 +68,22 @@ final class Ledger {
         this.closeAfter = window.lateWindow().plus(EventTimeWindow.MAX_FUTURE_SKEW);
     }
 
-    /** A customer (configured or not) and its limits under one version of the policy. */
-    private record Account(Customer customer, boolean configured, PolicyDocument policy, List<Limit> limits) {
+    /** A customer (configured or not) resolved under one version of the policy ({@link io.capstream.policy.decision.Account}). */
+    private record Account(io.capstream.policy.decision.Account resolved, boolean configured) {
         static Account of(Customer customer, boolean configured, PolicyDocument policy) {
-            return new Account(customer, configured, policy, customer.limits(policy.plan(customer.plan())));
+            return new Account(io.capstream.policy.decision.Account.of(customer, policy), configured);
+        }
+
+        Customer customer() {
+            return resolved.customer();
+        }
+
+        PolicyDocument policy() {
+            return resolved.policy();
+        }
+
+        List<Limit> limits() {
+            return resolved.limits();
         }
     }
 

@@ -13,8 +13,8 @@ import java.util.Optional;
  * A customer under one policy version, resolved once for the hot path: its plan, its limits in
  * order ({@link Customer#limits}) and what every check would otherwise recompute from them — each
  * limit's warning amount, whether any limit is strict. A check ({@link Enforcement#decide}) reads it
- * and allocates nothing for it; the enforcer keeps one per customer until the customer's record or
- * the policy changes.
+ * and allocates nothing for it. The enforcer and the aggregator's ledger each keep one per customer
+ * until the customer's record or the policy changes.
  */
 public final class Account {
     /** A limit warns from this fraction of its amount (DESIGN 4.5). */
