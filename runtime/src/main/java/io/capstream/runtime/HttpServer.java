@@ -53,6 +53,14 @@ public final class HttpServer {
                 pool.setVirtualThreadsExecutor(org.eclipse.jetty.util.VirtualThreads.getNamedVirtualThreadsExecutor("http-virtual"));
                 config.jetty.threadPool = pool;
             }
+            // HTTP/1.1, and HTTP/2 without TLS for clients that know to speak it (prior knowledge), on one port
+            config.jetty.addConnector((server, http) -> {
+                org.eclipse.jetty.server.ServerConnector connector = new org.eclipse.jetty.server.ServerConnector(server,
+                        new org.eclipse.jetty.server.HttpConnectionFactory(http), new PriorKnowledgeH2c(http));
+                connector.setHost(host);
+                connector.setPort(port);
+                return connector;
+            });
             config.startup.showJavalinBanner = false;
             config.http.prefer405over404 = true;
             // requests Jetty refuses before routing (a %00 in the path, a 10 kB URL) answer JSON too
@@ -187,6 +195,25 @@ public final class HttpServer {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * h2c by prior knowledge only (a connection that opens with HTTP/2's preface, as a gateway
+     * configured for it does): a request that asks to be upgraded from HTTP/1.1 stays on HTTP/1.1. The
+     * JDK's {@code HttpClient} asks by default, and after an upgrade a body refused before it is read
+     * (413) would reach it as a stream reset instead of an answer.
+     */
+    static final class PriorKnowledgeH2c extends org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory {
+        PriorKnowledgeH2c(org.eclipse.jetty.server.HttpConfiguration http) {
+            super(http);
+        }
+
+        @Override
+        public org.eclipse.jetty.io.Connection upgradeConnection(org.eclipse.jetty.server.Connector connector, org.eclipse.jetty.io.EndPoint endPoint,
+                                                                 org.eclipse.jetty.http.MetaData.Request request,
+                                                                 org.eclipse.jetty.http.HttpFields.Mutable response101) {
+            return "PRI".equals(request.getMethod()) ? super.upgradeConnection(connector, endPoint, request, response101) : null;
         }
     }
 }

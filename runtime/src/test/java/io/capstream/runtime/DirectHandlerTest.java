@@ -84,6 +84,73 @@ class DirectHandlerTest {
         assertThat(raw("GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 404").contains("\"not_found\"");
     }
 
+    @Test
+    void h2cByPriorKnowledgeServesTheDirectRouteAndAnUpgradeRequestStaysOnHttp1() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+            request.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            request.write(frame(0x4, 0, 0, new byte[0])); // SETTINGS
+            java.io.ByteArrayOutputStream headers = new java.io.ByteArrayOutputStream();
+            for (String[] field : new String[][] {{":method", "POST"}, {":scheme", "http"}, {":path", "/v1/echo"}, {":authority", "127.0.0.1"},
+                    {"authorization", "Bearer k"}, {"content-type", "application/json"}}) {
+                headers.write(0x00); // HPACK: literal, not indexed, new name
+                for (String part : field) {
+                    headers.write(part.length());
+                    headers.write(part.getBytes(StandardCharsets.US_ASCII));
+                }
+            }
+            request.write(frame(0x1, 0x4, 1, headers.toByteArray())); // HEADERS, END_HEADERS, stream 1
+            request.write(frame(0x0, 0x1, 1, "{\"n\":7}".getBytes(StandardCharsets.UTF_8))); // DATA, END_STREAM
+            out.write(request.toByteArray());
+            out.flush();
+
+            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            byte[] status = null;
+            java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+            while (true) {
+                int length = (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                byte[] payload = in.readNBytes(length);
+                if (stream == 1 && type == 0x1) {
+                    status = payload;
+                } else if (stream == 1 && type == 0x0) {
+                    body.write(payload);
+                }
+                if (stream == 1 && (flags & 0x1) != 0) {
+                    break;
+                }
+            }
+            assertThat(status).isNotEmpty();
+            int i = 0;
+            while ((status[i] & 0xe0) == 0x20) { // HPACK dynamic table size updates come first: skip them
+                boolean more = (status[i++] & 0x1f) == 0x1f;
+                while (more) {
+                    more = (status[i++] & 0x80) != 0;
+                }
+            }
+            assertThat(status[i]).isEqualTo((byte) 0x88); // HPACK static table index 8: ":status: 200"
+            assertThat(body.toString(StandardCharsets.UTF_8)).isEqualTo("{\"echo\":{\"n\":7}}");
+        }
+        // the JDK client asks to upgrade by default: it is answered on HTTP/1.1, as before
+        java.net.http.HttpResponse<String> upgraded = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/health/live")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(upgraded.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_1_1);
+        assertThat(upgraded.statusCode()).isEqualTo(200);
+    }
+
+    /** An HTTP/2 frame: 24-bit length, type, flags, stream id, payload. */
+    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(9 + payload.length);
+        b.put((byte) (payload.length >> 16)).put((byte) (payload.length >> 8)).put((byte) payload.length);
+        b.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+        return b.array();
+    }
+
     private static String post(String body, boolean keepAlive) {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         return "POST /v1/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length
