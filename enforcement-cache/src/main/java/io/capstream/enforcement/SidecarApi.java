@@ -98,12 +98,8 @@ final class SidecarApi {
         json.writeStringField("decision", d.outcome().name().toLowerCase(java.util.Locale.ROOT));
         json.writeStringField("code", d.code().wire());
         json.writeStringField("message", d.message());
-        if (d.model().isPresent()) {
-            json.writeStringField("model", d.model().get());
-        }
-        if (d.reservationId().isPresent()) {
-            json.writeStringField("reservation_id", d.reservationId().get());
-        }
+        optional(json, "model", d.model());
+        optional(json, "reservation_id", d.reservationId());
         if (d.limit().isPresent()) {
             json.writeFieldName("limit");
             limit(json, d.limit().get());
@@ -133,15 +129,15 @@ final class SidecarApi {
         json.writeStringField("percent", l.percent());
         json.writeStringField("resets_at", l.resetsAt().toString());
         json.writeStringField("timezone", l.timezone());
-        if (l.raiseCapUrl().isPresent()) {
-            json.writeStringField("raise_cap_url", l.raiseCapUrl().get());
-        }
-        if (l.upgradeUrl().isPresent()) {
-            json.writeStringField("upgrade_url", l.upgradeUrl().get());
-        }
-        if (l.topUpUrl().isPresent()) {
-            json.writeStringField("top_up_url", l.topUpUrl().get());
-        }
+        optional(json, "raise_cap_url", l.raiseCapUrl());
+        optional(json, "upgrade_url", l.upgradeUrl());
+        optional(json, "top_up_url", l.topUpUrl());
         json.writeEndObject();
+    }
+
+    private static void optional(JsonGenerator json, String name, Optional<String> value) throws IOException {
+        if (value.isPresent()) {
+            json.writeStringField(name, value.get());
+        }
     }
 }
