@@ -30,16 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import java.util.concurrent.locks.ReentrantLock;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The control API (DESIGN 5): customers, their caps and grants, written to the compacted
@@ -49,21 +40,18 @@ import org.slf4j.LoggerFactory;
  * Webhook secrets are sealed ({@link SecretBox}) before they are written.
  */
 final class ControlApi {
-    private static final Logger LOG = LoggerFactory.getLogger(ControlApi.class);
     private final ApiKeys keys;
     private final TopicView<CustomerRecord> customers;
     private final TopicView<PolicyRecord> policies;
-    private final KafkaProducer<String, CustomerRecord> producer;
+    private final CustomerWriter writer;
     private final PolicyPublisher policyPublisher;
-    private final String customersTopic;
     private final Clock clock;
-    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Supplier<Optional<PolicyDocument>> policy;
     private final SecretBox secrets;
     private final Set<String> allowedWebhookHosts;
 
     ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies, Supplier<Optional<PolicyDocument>> policy,
-               KafkaProducer<String, CustomerRecord> producer, PolicyPublisher policyPublisher, Topics topics, Clock clock,
+               CustomerWriter writer, PolicyPublisher policyPublisher, Clock clock,
                SecretBox secrets, Set<String> allowedWebhookHosts) {
         this.keys = keys;
         this.customers = customers;
@@ -71,9 +59,8 @@ final class ControlApi {
         this.policy = policy;
         this.secrets = secrets;
         this.allowedWebhookHosts = Set.copyOf(allowedWebhookHosts);
-        this.producer = producer;
+        this.writer = writer;
         this.policyPublisher = policyPublisher;
-        this.customersTopic = topics.customers();
         this.clock = clock;
     }
 
@@ -83,13 +70,17 @@ final class ControlApi {
             authorize(ctx, id, false);
             Customer customer = current(id).orElseThrow(() -> new ApiException(404, "customer_not_found",
                     "customer '" + id + "' has not been configured; PUT /v1/customers/" + id + " creates it"));
+            long version = customers.version(id);
+            if (version >= 0) {
+                ctx.header("ETag", CustomerWriter.etag(version));
+            }
             HttpServer.json(ctx, 200, CustomerView.of(customer));
         });
         config.routes.put("/v1/customers/{id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
             authorize(ctx, id, true);
             JsonNode body = body(ctx);
-            Customer saved = update(id, existing -> {
+            Customer saved = update(ctx, id, existing -> {
                 Specs specs = new Specs();
                 Customer customer = specs.require(specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
                 Customer.Contacts c = customer.contacts();
@@ -103,7 +94,7 @@ final class ControlApi {
             authorize(ctx, id, false);
             JsonNode body = body(ctx);
             String capId = ctx.pathParam("cap_id");
-            Customer saved = update(id, existing -> {
+            Customer saved = update(ctx, id, existing -> {
                 Specs specs = new Specs();
                 Optional<Cap> cap = specs.cap("cap", body, capId);
                 cap.filter(c -> policy().map(p -> !p.knowsMeasure(c.measure())).orElse(false))
@@ -124,7 +115,7 @@ final class ControlApi {
             String id = identifier(ctx.pathParam("id"));
             authorize(ctx, id, false);
             String capId = ctx.pathParam("cap_id");
-            update(id, existing -> {
+            update(ctx, id, existing -> {
                 Customer base = existing.filter(c -> c.caps().stream().anyMatch(cap -> cap.id().equals(capId)))
                         .orElseThrow(() -> new ApiException(404, "cap_not_found", "customer '" + id + "' has no cap '" + capId + "'"));
                 return base.withCaps(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
@@ -136,7 +127,7 @@ final class ControlApi {
             authorize(ctx, id, true);
             JsonNode body = body(ctx);
             Grant[] created = new Grant[1];
-            update(id, existing -> {
+            update(ctx, id, existing -> {
                 Specs specs = new Specs();
                 Optional<Grant> grant = specs.grant("grant", body, "grant_" + UUID.randomUUID().toString().substring(0, 8), clock.instant());
                 created[0] = specs.require(grant);
@@ -177,31 +168,36 @@ final class ControlApi {
         Customer apply(Optional<Customer> existing);
     }
 
-    /** Read-modify-write of one customer, serialized per customer in this instance, acknowledged by the broker. */
-    private Customer update(String id, Change change) {
-        if (!customers.caughtUp()) {
-            throw ApiException.unavailable("not_ready", "the customer directory is still loading; try again shortly", 1);
+    /**
+     * Read-modify-write of one customer with no lost update across instances ({@link CustomerWriter}); honours
+     * {@code If-Match} and answers the new version as {@code ETag}.
+     */
+    private Customer update(Context ctx, String id, Change change) {
+        Customer[] updated = new Customer[1];
+        CustomerWriter.Written written = writer.write(id, ifMatch(ctx), existing -> {
+            updated[0] = change.apply(existing.map(CustomerMapping::fromRecord));
+            return CustomerMapping.toRecord(updated[0], clock.instant());
+        });
+        ctx.header("ETag", CustomerWriter.etag(written.version()));
+        return updated[0];
+    }
+
+    private static Optional<Long> ifMatch(Context ctx) {
+        String header = ctx.header("If-Match");
+        if (header == null) {
+            return Optional.empty();
         }
-        ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
-        lock.lock();
+        String value = header.strip();
+        if (value.startsWith("W/")) {
+            value = value.substring(2);
+        }
+        if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+            value = value.substring(1, value.length() - 1);
+        }
         try {
-            Customer updated = change.apply(current(id));
-            CustomerRecord record = CustomerMapping.toRecord(updated, clock.instant());
-            long offset;
-            try {
-                // serialization errors are thrown by send() itself: a bug or a value the bounds missed, a 500 with a correlation id
-                offset = producer.send(new ProducerRecord<>(customersTopic, id, record)).get(10, TimeUnit.SECONDS).offset();
-            } catch (ExecutionException | TimeoutException e) {
-                LOG.warn("the change to customer {} was not acknowledged by Kafka: {}", id, e.toString());
-                throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not acknowledge it in time; try again", 2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.unavailable("control_unavailable", "the change was not stored; try again", 2);
-            }
-            customers.remember(id, record, offset);
-            return updated;
-        } finally {
-            lock.unlock();
+            return Optional.of(Long.parseLong(value));
+        } catch (NumberFormatException e) {
+            throw new ApiException(400, "invalid_request", "If-Match must be one ETag this API answered, like \"42\"");
         }
     }
 

@@ -10,9 +10,6 @@ import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
 import io.capstream.schemas.topics.PolicyPublisher;
 import io.capstream.schemas.topics.TopicView;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringSerializer;
 import io.capstream.schemas.topics.Topics;
 import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -40,7 +37,7 @@ public final class IngestService implements AutoCloseable {
     private final Admin admin;
     private final TopicView<CustomerRecord> customers;
     private final TopicView<PolicyRecord> policies;
-    private final KafkaProducer<String, CustomerRecord> customerProducer;
+    private final CustomerWriter customerWriter;
     private final PolicyPublisher policyPublisher;
     private final Javalin http;
 
@@ -57,16 +54,12 @@ public final class IngestService implements AutoCloseable {
         Map<String, Object> kafka = config.service().kafkaClient();
         this.customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
         this.policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
-        Map<String, Object> producerProps = new java.util.HashMap<>(kafka);
-        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
-        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
-        this.customerProducer = new KafkaProducer<>(producerProps, new StringSerializer(),
-                RegistryAvroSerde.of(CustomerRecord.class, registry, config.service().autoRegister()));
+        this.customerWriter = new CustomerWriter(kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, config.service().autoRegister()),
+                topics.customers(), customers, admin);
         this.policyPublisher = new PolicyPublisher(kafka, registry, config.service().autoRegister(), topics);
         Supplier<Optional<PolicyDocument>> policy = policyInForce();
         IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow()), policy), publisher, clock, metrics);
-        ControlApi control = new ControlApi(keys, customers, policies, policy, customerProducer, policyPublisher, topics, clock,
+        ControlApi control = new ControlApi(keys, customers, policies, policy, customerWriter, policyPublisher, clock,
                 config.secrets(), config.webhookAllowedHosts());
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-ingest.json",
                 () -> customers.caughtUp() && policies.caughtUp() && topicReachable(topics.usageEvents()), cfg -> {
@@ -106,7 +99,7 @@ public final class IngestService implements AutoCloseable {
     public void close() {
         http.stop();
         publisher.close();
-        customerProducer.close();
+        customerWriter.close();
         policyPublisher.close();
         customers.close();
         policies.close();

@@ -27,6 +27,12 @@ final class LatestByOffset<V> {
         return entry == null ? Optional.empty() : entry.value();
     }
 
+    /** The offset of the key's latest value, or -1 when none is known. */
+    long offset(String key) {
+        Entry<V> entry = values.get(key);
+        return entry == null ? -1 : entry.offset();
+    }
+
     int size() {
         return values.size();
     }

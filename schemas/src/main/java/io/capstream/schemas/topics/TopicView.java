@@ -30,6 +30,9 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     private volatile boolean caughtUp;
     private volatile java.time.Instant lastHeard = java.time.Instant.EPOCH;
     private volatile boolean running = true;
+    /** The reader's position on each partition (the next offset it will read); empty until the partitions are assigned. */
+    private volatile java.util.concurrent.atomic.AtomicLongArray positions = new java.util.concurrent.atomic.AtomicLongArray(0);
+    private final Object moved = new Object();
 
     public TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
         Map<String, Object> props = new HashMap<>(kafka);
@@ -50,16 +53,25 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
                     LOG.warn("topic {} not reachable yet: {}", topic, e.getMessage());
                 }
             }
+            partitions.sort(java.util.Comparator.comparingInt(TopicPartition::partition));
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+            java.util.concurrent.atomic.AtomicLongArray read = new java.util.concurrent.atomic.AtomicLongArray(partitions.size());
+            positions = read;
             while (running) {
-                var records = consumer.poll(Duration.ofMillis(500));
+                var records = consumer.poll(Duration.ofMillis(100)); // short: a writer may be waiting for the position (awaitRead)
                 if (!records.isEmpty() || connected()) {
                     lastHeard = java.time.Instant.now();
                 }
                 for (ConsumerRecord<String, V> r : records) {
                     values.apply(r.key(), r.value(), r.offset());
+                }
+                for (TopicPartition p : partitions) {
+                    read.set(p.partition(), consumer.position(p));
+                }
+                synchronized (moved) {
+                    moved.notifyAll();
                 }
                 if (!caughtUp && ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                     caughtUp = true;
@@ -98,6 +110,34 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     @Override
     public Optional<V> get(String key) {
         return values.get(key);
+    }
+
+    /** The number of partitions of the topic; 0 until the reader has found them. */
+    public int partitionCount() {
+        return positions.length();
+    }
+
+    /** The offset of the key's latest value (its version), or -1 when the key has none. */
+    public long version(String key) {
+        return values.offset(key);
+    }
+
+    /**
+     * Waits until the reader has read {@code partition} up to {@code offset} (exclusive): every record
+     * before it is then reflected in {@link #get}. False if that took longer than {@code timeout}.
+     */
+    public boolean awaitRead(int partition, long offset, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (moved) {
+            while (partition >= positions.length() || positions.get(partition) < offset) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                moved.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        return true;
     }
 
     /** A value this process wrote at {@code offset}, visible at once; records older than it are ignored when they arrive. */

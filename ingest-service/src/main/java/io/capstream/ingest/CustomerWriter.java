@@ -1,0 +1,215 @@
+package io.capstream.ingest;
+
+import io.capstream.runtime.ApiException;
+import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.topics.TopicView;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Read-modify-write of one customer on the compacted {@code customers} topic with no lost update,
+ * however many ingest instances write at once.
+ *
+ * <p>Each partition of the topic has one writer at a time across all instances: a transactional producer
+ * whose {@code transactional.id} names the partition. An instance that takes the partition over
+ * ({@code initTransactions}) fences the one before it and waits until the broker has finished that
+ * one's last transaction; it then reads the partition up to its last committed offset before it changes
+ * anything. While it stays the writer it applies changes to what it has read and written itself; if
+ * another instance took over meanwhile, its commit fails as fenced, and it takes the partition back,
+ * reads again and applies the change again. The log order is the order of the changes, each made on
+ * the state before it.
+ *
+ * <p>A customer's version is the offset of its latest record, shown as its {@code ETag}: a change with
+ * {@code If-Match} is applied only to that version (a client's own read-modify-write, checked against
+ * the state the change is really applied to).
+ */
+final class CustomerWriter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CustomerWriter.class);
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static final int ATTEMPTS = 5;
+
+    /** The stored customer record and its version (the offset it was written at). */
+    record Written(CustomerRecord record, long version) {}
+
+    private final Map<String, Object> producerProps;
+    private final Serializer<CustomerRecord> serializer;
+    private final String topic;
+    private final TopicView<CustomerRecord> view;
+    private final Admin admin;
+    private final Map<Integer, Partition> partitions = new ConcurrentHashMap<>();
+
+    /** The writer of one partition in this instance; {@code producer} is null until it is taken (again). */
+    private static final class Partition {
+        final ReentrantLock lock = new ReentrantLock();
+        KafkaProducer<String, CustomerRecord> producer;
+    }
+
+    CustomerWriter(Map<String, Object> kafka, Serializer<CustomerRecord> serializer, String topic, TopicView<CustomerRecord> view, Admin admin) {
+        this.producerProps = new HashMap<>(kafka);
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        producerProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) WAIT.toMillis());
+        // a writer that dies inside a transaction holds back readers of its partition until the broker aborts it
+        producerProps.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
+        producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        this.serializer = serializer;
+        this.topic = topic;
+        this.view = view;
+        this.admin = admin;
+    }
+
+    /**
+     * Applies {@code change} to the customer's current record (empty: none yet) and stores the result.
+     *
+     * @param ifMatch the version the caller's change is based on ({@code If-Match}), or empty for any
+     * @throws ApiException 412 when {@code ifMatch} is not the current version; 503 when Kafka does not answer in time;
+     *                      and whatever {@code change} throws, with nothing written
+     */
+    Written write(String id, Optional<Long> ifMatch, Function<Optional<CustomerRecord>, CustomerRecord> change) {
+        if (!view.caughtUp()) {
+            throw ApiException.unavailable("not_ready", "the customer directory is still loading; try again shortly", 1);
+        }
+        // the producer's own choice for the key: the customers topic stays co-partitioned with usage-events
+        int number = BuiltInPartitioner.partitionForKey(id.getBytes(StandardCharsets.UTF_8), view.partitionCount());
+        Partition partition = partitions.computeIfAbsent(number, n -> new Partition());
+        partition.lock.lock();
+        try {
+            for (int attempt = 1; ; attempt++) {
+                if (partition.producer == null) {
+                    partition.producer = take(number);
+                }
+                long current = view.version(id);
+                if (ifMatch.isPresent() && ifMatch.get() != current) {
+                    throw new ApiException(412, "version_mismatch", "customer '" + id + "' has changed since version " + ifMatch.get()
+                            + (current < 0 ? "; it no longer exists" : "; read it again (current version " + current + ") and apply the change to that"),
+                            Map.of(), current < 0 ? Map.of() : Map.of("ETag", etag(current)));
+                }
+                CustomerRecord record = change.apply(view.get(id));
+                try {
+                    return commit(partition.producer, number, id, record);
+                } catch (KafkaException e) {
+                    if (!fenced(e)) {
+                        LOG.warn("the change to customer {} was not stored: {}", id, e.toString());
+                        closeQuietly(partition);
+                        throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not accept it; try again", 2);
+                    }
+                    // another instance took the partition over: take it back, read what it wrote, apply the change again
+                    LOG.info("customers partition {} was taken over by another writer; taking it back (attempt {})", number, attempt);
+                    closeQuietly(partition);
+                    if (attempt >= ATTEMPTS) {
+                        throw ApiException.unavailable("control_contended", "customer '" + id + "' is being changed elsewhere at the same time; try again", 1);
+                    }
+                } catch (ExecutionException | TimeoutException e) {
+                    LOG.warn("the change to customer {} was not stored: {}", id, e.toString());
+                    closeQuietly(partition);
+                    throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not acknowledge it in time; try again", 2);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("control_unavailable", "the change was not stored; try again", 2);
+        } finally {
+            partition.lock.unlock();
+        }
+    }
+
+    private static boolean fenced(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String etag(long version) {
+        return "\"" + version + "\"";
+    }
+
+    private Written commit(KafkaProducer<String, CustomerRecord> producer, int partition, String id, CustomerRecord record)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        producer.beginTransaction();
+        java.util.concurrent.Future<RecordMetadata> sent;
+        try {
+            sent = producer.send(new ProducerRecord<>(topic, partition, id, record));
+        } catch (SerializationException e) {
+            producer.abortTransaction();
+            throw new IllegalStateException("customer '" + id + "' could not be serialized", e); // a bug or a bound missed: a 500
+        }
+        producer.commitTransaction();
+        RecordMetadata metadata = sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        view.remember(id, record, metadata.offset());
+        return new Written(record, metadata.offset());
+    }
+
+    /** Becomes the partition's writer: fences the previous one, then reads everything it committed. */
+    private KafkaProducer<String, CustomerRecord> take(int partition) throws InterruptedException {
+        Map<String, Object> props = new HashMap<>(producerProps);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, topic + "-writer-" + partition);
+        KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(props, new StringSerializer(), serializer);
+        try {
+            producer.initTransactions();
+            TopicPartition tp = new TopicPartition(topic, partition);
+            long committed = admin.listOffsets(Map.of(tp, OffsetSpec.latest()), new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+                    .partitionResult(tp).get(WAIT.toMillis(), TimeUnit.MILLISECONDS).offset();
+            if (!view.awaitRead(partition, committed, WAIT)) {
+                throw new TimeoutException("the customers view did not reach offset " + committed + " of partition " + partition);
+            }
+            return producer;
+        } catch (KafkaException | ExecutionException | TimeoutException e) {
+            producer.close(Duration.ZERO);
+            LOG.warn("could not become the writer of customers partition {}: {}", partition, e.toString());
+            throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not answer in time; try again", 2);
+        }
+    }
+
+    private static void closeQuietly(Partition partition) {
+        if (partition.producer != null) {
+            try {
+                partition.producer.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("closing a fenced producer", e);
+            }
+            partition.producer = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        partitions.values().forEach(p -> {
+            p.lock.lock();
+            try {
+                closeQuietly(p);
+            } finally {
+                p.lock.unlock();
+            }
+        });
+    }
+}
