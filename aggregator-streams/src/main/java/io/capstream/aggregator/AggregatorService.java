@@ -62,7 +62,7 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
-        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::release),
+        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::settle),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         this.started = streams;

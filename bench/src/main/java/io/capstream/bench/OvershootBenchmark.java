@@ -80,8 +80,14 @@ public final class OvershootBenchmark {
                     }
                     String defaultMode = run(ingest, sidecars, "default_co", false);
                     String strictMode = run(ingest, sidecars, "strict_co", true);
-                    System.out.printf("%n64 clients, 3 sidecars, one customer, $10.00 cap, $0.05 per request, %d cores%n%s%n%s%n",
-                            Runtime.getRuntime().availableProcessors(), defaultMode, strictMode);
+                    Map<String, String> production = new HashMap<>(sidecarConfig);
+                    production.remove(EnforcementConfig.RESERVE_TIMEOUT_MS); // the default, 40 ms
+                    String bursts;
+                    try (EnforcementService sidecar = sidecar(production)) {
+                        bursts = bursts(ingest, sidecar);
+                    }
+                    System.out.printf("%n64 clients, 3 sidecars, one customer, $10.00 cap, $0.05 per request, %d cores%n%s%n%s%n%s%n",
+                            Runtime.getRuntime().availableProcessors(), defaultMode, strictMode, bursts);
                 } finally {
                     sidecars.forEach(EnforcementService::close);
                 }
@@ -151,6 +157,69 @@ public final class OvershootBenchmark {
         return String.format(Locale.ROOT, "| %s | %d admitted | $%s spent | overshoot $%s (%d requests beyond the cap) | %d refusals |",
                 strict ? "strict" : "default", admitted.get(), spent.toPlainString(), over.toPlainString(),
                 over.divide(REQUEST_COST).intValue(), refused.get());
+    }
+
+    /**
+     * The strict burst: 48 checks of $0.10 sent at the same moment to one sidecar (production reservation timeout)
+     * against a fresh customer's $1.00 strict cap that fails closed, 20 times after 20 warm-up bursts; exactly 10
+     * must be admitted each time and none answered 503.
+     */
+    private static String bursts(IngestService ingest, EnforcementService sidecar) throws Exception {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        int runs = 20;
+        for (int run = 0; run < runs; run++) {
+            for (String customer : List.of("burst" + run, "warm" + run)) {
+                send(http, "PUT", "http://127.0.0.1:" + ingest.port() + "/v1/customers/" + customer + "/caps/hard",
+                        "{\"amount\": \"1.00\", \"strict\": true, \"fail_open\": false}");
+            }
+        }
+        for (int run = 0; run < runs; run++) {
+            for (String customer : List.of("burst" + run, "warm" + run)) {
+                String probe = "{\"customer\": \"" + customer + "\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0\"}}";
+                while (!send(http, "POST", "http://127.0.0.1:" + sidecar.port() + "/v1/check", probe).body().contains("\"reservation_id\":\"res_")) {
+                    Thread.sleep(20);
+                }
+            }
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(48);
+        try {
+            for (int run = 0; run < runs; run++) {
+                burst(http, pool, sidecar, "warm" + run);
+            }
+            int exact = 0;
+            int unavailable = 0;
+            List<String> outcomes = new ArrayList<>();
+            for (int run = 0; run < runs; run++) {
+                int[] answers = burst(http, pool, sidecar, "burst" + run);
+                exact += answers[200] == 10 && answers[402] == 38 ? 1 : 0;
+                unavailable += answers[503];
+                outcomes.add(answers[200] + "/" + answers[402] + "/" + answers[503]);
+            }
+            return String.format(Locale.ROOT, "strict burst (48 checks of $0.10 at once, $1.00 cap failing closed, reserve.timeout.ms 40): "
+                    + "exactly 10 admitted in %d of %d runs, %d answers 503 (allowed/402/503 per run: %s)", exact, runs, unavailable,
+                    String.join(" ", outcomes));
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static int[] burst(HttpClient http, java.util.concurrent.ExecutorService pool, EnforcementService sidecar, String customer)
+            throws Exception {
+        String check = "{\"customer\": \"" + customer + "\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.10\"}}";
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<HttpResponse<String>>> answers = new ArrayList<>();
+        for (int i = 0; i < 48; i++) {
+            answers.add(pool.submit(() -> {
+                go.await();
+                return send(http, "POST", "http://127.0.0.1:" + sidecar.port() + "/v1/check", check);
+            }));
+        }
+        go.countDown();
+        int[] byStatus = new int[600];
+        for (var a : answers) {
+            byStatus[a.get().statusCode()]++;
+        }
+        return byStatus;
     }
 
     private static HttpResponse<String> send(HttpClient http, String method, String url, String body) throws Exception {

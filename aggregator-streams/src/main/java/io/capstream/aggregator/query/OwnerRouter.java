@@ -57,6 +57,11 @@ final class OwnerRouter {
         this.self = self;
     }
 
+    /** This instance's query API as other instances reach it: {@code host:port}. */
+    String self() {
+        return self.get().host() + ":" + self.get().port();
+    }
+
     /** The customer's partition when this instance owns it; otherwise the request is forwarded (and answered) and empty is returned. */
     Optional<Partition> localOrForward(Context ctx, String customer) {
         KafkaStreams kafkaStreams = streams.get();
@@ -103,6 +108,7 @@ final class OwnerRouter {
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
             response.headers().firstValue("Retry-After").ifPresent(v -> ctx.header("Retry-After", v));
+            response.headers().firstValue(ReservationApi.OWNER).ifPresent(v -> ctx.header(ReservationApi.OWNER, v));
             ctx.status(response.statusCode()).contentType("application/json").result(response.body());
         } catch (IOException e) {
             throw ApiException.unavailable("usage_state_unavailable",

@@ -20,6 +20,11 @@ import java.util.function.Function;
  * total); a reservation can be released, and expires after the hold timeout so a lost one cannot
  * block a customer for ever.
  *
+ * <p>Reservation ids are chosen by the caller, so a reservation is idempotent: asking again with an
+ * open id answers the same reservation, and an id that was settled or released stays spent for the
+ * hold timeout. A caller that gave up waiting releases its id whether or not its reservation arrived:
+ * if the release comes first, the reservation that follows it is refused, so nothing leaks.
+ *
  * <p>Each customer has its own book and its own lock, with the open amount per limit kept as a running
  * sum and expiries in a queue, so one customer's many reservations never slow another customer's.
  * Reservations live in memory: when a customer's partition moves to another instance its open
@@ -32,19 +37,40 @@ public final class ReservationBook {
 
     private record Reservation(String id, Map<String, BigDecimal> holds, Instant expiresAt) {}
 
-    /** The outcome of a reservation: its id, or the limit that could not cover it. */
-    public record Result(Optional<String> id, Optional<Hold> refusedBy, Optional<BigDecimal> availableThere) {}
+    /**
+     * The outcome of a reservation: its id, or the limit that could not cover it, or (all empty) that the
+     * id was already settled or released.
+     */
+    public record Result(Optional<String> id, Optional<Hold> refusedBy, Optional<BigDecimal> availableThere) {
+        static final Result SPENT = new Result(Optional.empty(), Optional.empty(), Optional.empty());
+
+        /** The id was settled or released before: nothing is held for it again. */
+        public boolean spent() {
+            return id.isEmpty() && refusedBy.isEmpty();
+        }
+    }
 
     /** One customer's open reservations; guarded by its own monitor. */
     private static final class Book {
         final Map<String, Reservation> byId = new HashMap<>();
         final Map<String, BigDecimal> open = new HashMap<>();
         final PriorityQueue<Reservation> byExpiry = new PriorityQueue<>(Comparator.comparing(Reservation::expiresAt));
+        /** Ids settled or released, until the hold timeout after that: a late or repeated reservation with one is refused. */
+        final Map<String, Instant> spent = new HashMap<>();
+        final java.util.ArrayDeque<Map.Entry<String, Instant>> spentByExpiry = new java.util.ArrayDeque<>();
 
         void add(Reservation r) {
             byId.put(r.id(), r);
             byExpiry.add(r);
             r.holds().forEach((key, amount) -> open.merge(key, amount, BigDecimal::add));
+        }
+
+        /** Removes an open reservation and keeps its id spent until {@code until}; false if it was not open. */
+        boolean spend(String id, Instant until) {
+            if (spent.put(id, until) == null) {
+                spentByExpiry.add(Map.entry(id, until));
+            }
+            return remove(id);
         }
 
         boolean remove(String id) {
@@ -60,6 +86,10 @@ public final class ReservationBook {
         }
 
         void expire(Instant now) {
+            while (!spentByExpiry.isEmpty() && !spentByExpiry.peek().getValue().isAfter(now)) {
+                Map.Entry<String, Instant> e = spentByExpiry.poll();
+                spent.remove(e.getKey(), e.getValue());
+            }
             while (!byExpiry.isEmpty() && !byExpiry.peek().expiresAt().isAfter(now)) {
                 Reservation r = byExpiry.poll();
                 if (byId.get(r.id()) == r) {
@@ -79,7 +109,8 @@ public final class ReservationBook {
     }
 
     /**
-     * Reserves every hold, or none.
+     * Reserves every hold, or none. An id that is open answers that reservation again; one that was settled
+     * or released answers {@link Result#spent()}.
      *
      * @param used what each limit has counted so far (the running total), by limit key
      */
@@ -87,6 +118,12 @@ public final class ReservationBook {
         Book book = books.computeIfAbsent(customer, c -> new Book());
         synchronized (book) {
             book.expire(clock.instant());
+            if (book.byId.containsKey(id)) {
+                return new Result(Optional.of(id), Optional.empty(), Optional.empty());
+            }
+            if (book.spent.containsKey(id)) {
+                return Result.SPENT;
+            }
             Map<String, BigDecimal> amounts = new HashMap<>();
             for (Hold h : holds) {
                 BigDecimal available = h.limit().subtract(used.apply(h.limitKey()))
@@ -97,7 +134,6 @@ public final class ReservationBook {
                 }
                 amounts.merge(h.limitKey(), h.amount(), BigDecimal::add);
             }
-            book.remove(id);
             book.add(new Reservation(id, amounts, clock.instant().plus(hold)));
             return new Result(Optional.of(id), Optional.empty(), Optional.empty());
         }
@@ -116,16 +152,28 @@ public final class ReservationBook {
     }
 
     /**
-     * Its usage arrived (or the caller gave it up): the reservation no longer holds anything. Only the
-     * customer that made a reservation can settle or release it.
+     * The caller gave it up: the reservation no longer holds anything, and its id
+     * cannot be reserved again for the hold timeout, even if the reservation itself has not arrived yet.
+     * Only the customer that made a reservation can settle or release it.
+     *
+     * @return whether the reservation was open
      */
     public boolean release(String customer, String id) {
-        Book book = books.get(customer);
-        if (book == null) {
-            return false;
-        }
+        Book book = books.computeIfAbsent(customer, c -> new Book());
         synchronized (book) {
-            return book.remove(id);
+            Instant now = clock.instant();
+            book.expire(now);
+            return book.spend(id, now.plus(hold));
+        }
+    }
+
+    /** Its usage arrived: the reservation no longer holds anything (its real usage is in the running total). */
+    public void settle(String customer, String id) {
+        Book book = books.get(customer);
+        if (book != null) {
+            synchronized (book) {
+                book.remove(id);
+            }
         }
     }
 

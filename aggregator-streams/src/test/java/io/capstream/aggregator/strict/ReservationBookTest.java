@@ -73,10 +73,9 @@ class ReservationBookTest {
         assertThat(book.reserve("res_a", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
 
         // when globex's event carries acme's reservation id
-        boolean settled = book.release("globex", "res_a");
+        book.settle("globex", "res_a");
 
         // then the hold stays: a second 6 does not fit
-        assertThat(settled).isFalse();
         assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("6");
         assertThat(book.reserve("res_b", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isEmpty();
     }
@@ -94,5 +93,35 @@ class ReservationBookTest {
         assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("0");
         assertThat(book.release("whale", "r0")).isTrue();
         assertThat(book.open("whale", "whale|cap:c|p")).isEqualByComparingTo("0.019999");
+    }
+
+    @Test
+    void aRepeatedReservationIsTheSameOneAndHoldsOnce() {
+        assertThat(book.reserve("r1", "acme", hold("6"), k -> BigDecimal.ZERO).id()).contains("r1");
+        assertThat(book.reserve("r1", "acme", hold("6"), k -> BigDecimal.ZERO).id()).contains("r1");
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("6");
+    }
+
+    @Test
+    void aReleaseThatOvertakesItsReservationLeavesNothingHeld() {
+        // the caller gave up on r1 and released it before its reservation arrived
+        assertThat(book.release("acme", "r1")).isFalse();
+
+        // the late reservation holds nothing, and the whole cap is still there for others
+        ReservationBook.Result late = book.reserve("r1", "acme", hold("6"), k -> BigDecimal.ZERO);
+        assertThat(late.spent()).isTrue();
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("0");
+        assertThat(book.reserve("r2", "acme", hold("10"), k -> BigDecimal.ZERO).id()).contains("r2");
+
+        // a released id stays spent for the hold timeout, then is forgotten
+        now.set(now.get().plus(Duration.ofMinutes(10)));
+        assertThat(book.reserve("r1", "acme", hold("6"), k -> BigDecimal.ZERO).id()).contains("r1");
+    }
+
+    @Test
+    void aSettledReservationFreesItsHold() {
+        assertThat(book.reserve("r1", "acme", hold("6"), k -> BigDecimal.ZERO).id()).isPresent();
+        book.settle("acme", "r1");
+        assertThat(book.open("acme", "acme|cap:budget|p")).isEqualByComparingTo("0");
     }
 }

@@ -22,6 +22,8 @@ public final class Bounds {
     public static final int LABEL = 100;
     /** Characters of a URL (webhook, links). */
     public static final int URL = 2048;
+    /** Strict reservations of one customer in one request to the aggregator (a sidecar's batch). */
+    public static final int RESERVATIONS_PER_BATCH = 256;
 
     private Bounds() {}
 
