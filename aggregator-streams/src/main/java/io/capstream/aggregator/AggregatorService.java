@@ -3,6 +3,13 @@ package io.capstream.aggregator;
 import io.capstream.aggregator.query.ReservationApi;
 import io.capstream.aggregator.query.UsageQueryApi;
 import io.capstream.aggregator.strict.ReservationBook;
+import io.capstream.aggregator.strict.ReservationLog;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.StringSerializer;
 import io.capstream.aggregator.topology.DeadLetterHandler;
 import io.capstream.aggregator.topology.UsageTopology;
 import io.capstream.runtime.ApiKeys;
@@ -12,6 +19,7 @@ import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ReservationRecord;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.registry.SchemaRegistryClient;
@@ -41,28 +49,37 @@ public final class AggregatorService implements AutoCloseable {
     private final KafkaStreams streams;
     private volatile KafkaStreams started;
     private volatile HostInfo self;
+    private final KafkaProducer<String, ReservationRecord> reservationProducer;
 
     public AggregatorService(AggregatorConfig config, Clock clock) {
         Topics topics = new Topics(config.service().topicPrefix());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
-        // The HTTP server starts first: its real port is the one other instances are told about.
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
+        boolean auto = config.service().autoRegister();
         ReservationBook reservations = new ReservationBook(config.reservationHold(), clock);
+        this.reservationProducer = reservationProducer(config, RegistryAvroSerde.of(ReservationRecord.class, registry, auto));
+        ReservationLog reservationLog = records -> CompletableFuture.allOf(records.stream().map(r -> {
+            CompletableFuture<Void> acked = new CompletableFuture<>();
+            reservationProducer.send(new ProducerRecord<>(topics.reservations(), r.getCustomer(), r),
+                    (metadata, e) -> { if (e == null) acked.complete(null); else acked.completeExceptionally(e); });
+            return acked;
+        }).toArray(CompletableFuture[]::new));
+        // The HTTP server starts first: its real port is the one other instances are told about.
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-query.json",
                 () -> started != null && started.state() == KafkaStreams.State.RUNNING, cfg -> {
                     UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock);
                     usage.routes(cfg);
-                    new ReservationApi(usage, reservations, keys, clock).routes(cfg);
+                    new ReservationApi(usage, reservations, reservationLog, keys, clock).routes(cfg);
                 });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
-        SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
-        boolean auto = config.service().autoRegister();
         UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
-                RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto));
-        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations::settle),
+                RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto),
+                RegistryAvroSerde.of(ReservationRecord.class, registry, auto));
+        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         this.started = streams;
@@ -136,10 +153,23 @@ public final class AggregatorService implements AutoCloseable {
         return streams;
     }
 
+    /** Writes reservations before they are answered: acknowledged by every in-sync replica, without duplicates. */
+    private static KafkaProducer<String, ReservationRecord> reservationProducer(AggregatorConfig config, Serde<ReservationRecord> serde) {
+        Map<String, Object> props = new java.util.HashMap<>(config.service().kafkaClient());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 2_000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 5_000);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000);
+        return new KafkaProducer<>(props, new StringSerializer(), serde.serializer());
+    }
+
     @Override
     public void close() {
         streams.close(Duration.ofSeconds(30));
         http.stop();
+        reservationProducer.close(Duration.ofSeconds(5));
     }
 
     public static void main(String[] args) {

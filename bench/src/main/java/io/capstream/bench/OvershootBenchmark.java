@@ -81,10 +81,11 @@ public final class OvershootBenchmark {
                     String defaultMode = run(ingest, sidecars, "default_co", false);
                     String strictMode = run(ingest, sidecars, "strict_co", true);
                     Map<String, String> production = new HashMap<>(sidecarConfig);
-                    production.remove(EnforcementConfig.RESERVE_TIMEOUT_MS); // the default, 40 ms
+                    String burstTimeout = System.getProperty("overshoot.reserveTimeoutMs", "40"); // the default: 40 ms
+                    production.put(EnforcementConfig.RESERVE_TIMEOUT_MS, burstTimeout);
                     String bursts;
                     try (EnforcementService sidecar = sidecar(production)) {
-                        bursts = bursts(ingest, sidecar);
+                        bursts = bursts(ingest, sidecar, burstTimeout);
                     }
                     System.out.printf("%n64 clients, 3 sidecars, one customer, $10.00 cap, $0.05 per request, %d cores%n%s%n%s%n%s%n",
                             Runtime.getRuntime().availableProcessors(), defaultMode, strictMode, bursts);
@@ -164,7 +165,7 @@ public final class OvershootBenchmark {
      * against a fresh customer's $1.00 strict cap that fails closed, 20 times after 20 warm-up bursts; exactly 10
      * must be admitted each time and none answered 503.
      */
-    private static String bursts(IngestService ingest, EnforcementService sidecar) throws Exception {
+    private static String bursts(IngestService ingest, EnforcementService sidecar, String timeoutMs) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         int runs = 20;
         for (int run = 0; run < runs; run++) {
@@ -195,8 +196,8 @@ public final class OvershootBenchmark {
                 unavailable += answers[503];
                 outcomes.add(answers[200] + "/" + answers[402] + "/" + answers[503]);
             }
-            return String.format(Locale.ROOT, "strict burst (48 checks of $0.10 at once, $1.00 cap failing closed, reserve.timeout.ms 40): "
-                    + "exactly 10 admitted in %d of %d runs, %d answers 503 (allowed/402/503 per run: %s)", exact, runs, unavailable,
+            return String.format(Locale.ROOT, "strict burst (48 checks of $0.10 at once, $1.00 cap failing closed, reserve.timeout.ms %s): "
+                    + "exactly 10 admitted in %d of %d runs, %d answers 503 (allowed/402/503 per run: %s)", timeoutMs, exact, runs, unavailable,
                     String.join(" ", outcomes));
         } finally {
             pool.shutdown();

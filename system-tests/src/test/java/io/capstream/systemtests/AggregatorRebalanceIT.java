@@ -97,6 +97,45 @@ class AggregatorRebalanceIT {
         traffic.expectedCost.forEach((customer, cost) -> assertThat(emitted.get(customer)).as(customer).isEqualByComparingTo(cost));
     }
 
+    @Test
+    void openStrictReservationsMoveWithTheirPartition() throws Exception {
+        // given one aggregator, a $1.00 strict cap, and a reservation of $0.60 open at that instance
+        stack = new Stack("strictmove");
+        first = stack.aggregator(0);
+        awaitRunning(first);
+        try (java.io.InputStream in = AggregatorRebalanceIT.class.getResourceAsStream("/limits-policy.yaml")) {
+            assertThat(stack.control("PUT", "/v1/policy", new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), Stack.ADMIN_KEY)
+                    .statusCode()).isEqualTo(200);
+        }
+        assertThat(stack.control("PUT", "/v1/customers/mover/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
+                .statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                Stack.json(stack.usage(first.port(), "mover")).get("limits").findValuesAsText("id").contains("cap:hard"));
+        HttpResponse<String> held = reserve(first, "0.60");
+        assertThat(held.statusCode()).as(held.body()).isEqualTo(201);
+        String id = Stack.json(held).get("reservation_id").asText();
+
+        // when a second instance joins and the first leaves: every partition, the customer's too, moves to the second
+        second = stack.aggregator(1);
+        awaitActiveTasks(second);
+        first.close();
+        first = null;
+
+        // then the hold is still there: another $0.60 does not fit, $0.40 does
+        await().atMost(Duration.ofSeconds(60)).until(() -> reserve(second, "0.60").statusCode() != 503);
+        HttpResponse<String> refused = reserve(second, "0.60");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(402);
+        assertThat(reserve(second, "0.40").statusCode()).isEqualTo(201);
+        // and it can be released there, which frees its amount
+        assertThat(stack.control("DELETE", "/v1/reservations/" + id, null, Stack.ADMIN_KEY, second.port()).statusCode()).isEqualTo(204);
+        assertThat(reserve(second, "0.60").statusCode()).isEqualTo(201);
+    }
+
+    private HttpResponse<String> reserve(AggregatorService at, String cost) {
+        return stack.control("POST", "/v1/reservations", "{\"customer\": \"mover\", \"feature\": \"chat\", \"estimate\": {\"cost\": \""
+                + cost + "\"}}", Stack.ADMIN_KEY, at.port());
+    }
+
     private static void pause() {
         try {
             Thread.sleep(100);

@@ -39,7 +39,7 @@ final class OwnerRouter {
     private static final int RETRY_AFTER_SECONDS = 1;
 
     /** The owner's view of one customer's partition. */
-    record Partition(ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
+    record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
                      PolicyDocument policy) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
@@ -85,7 +85,7 @@ final class OwnerRouter {
             if (policy == null) {
                 throw ApiException.unavailable("usage_state_unavailable", "no policy document has been applied yet", RETRY_AFTER_SECONDS);
             }
-            return Optional.of(new Partition(
+            return Optional.of(new Partition(owner.partition(),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.LIMITS_STORE,
                             QueryableStoreTypes.<String, LimitUsage>keyValueStore()).withPartition(owner.partition())),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.CUSTOMERS_STORE,

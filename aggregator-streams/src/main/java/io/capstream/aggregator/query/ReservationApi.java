@@ -1,6 +1,15 @@
 package io.capstream.aggregator.query;
 
 import io.capstream.aggregator.strict.ReservationBook;
+import io.capstream.aggregator.strict.ReservationLog;
+import io.capstream.schemas.ReservationHold;
+import io.capstream.schemas.ReservationRecord;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.capstream.schemas.topics.UsageKey;
 import io.capstream.policy.decision.Account;
 import io.capstream.policy.decision.CheckRequest;
@@ -45,16 +54,20 @@ import java.util.function.Function;
  * answered in order with one result each). Every answer names the owner ({@link #OWNER}).
  */
 public final class ReservationApi {
+    private static final Logger LOG = LoggerFactory.getLogger(ReservationApi.class);
+    private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(2);
     /** The answer's header naming the instance that owns the customer ({@code host:port}): callers go there directly next time. */
     public static final String OWNER = "Capstream-Owner";
     private final OwnerRouter router;
     private final ReservationBook book;
+    private final ReservationLog log;
     private final ApiKeys keys;
     private final Clock clock;
 
-    public ReservationApi(UsageQueryApi usage, ReservationBook book, ApiKeys keys, Clock clock) {
+    public ReservationApi(UsageQueryApi usage, ReservationBook book, ReservationLog log, ApiKeys keys, Clock clock) {
         this.router = usage.router();
         this.book = book;
+        this.log = log;
         this.keys = keys;
         this.clock = clock;
     }
@@ -69,6 +82,8 @@ public final class ReservationApi {
 
     /** What became of one reservation. */
     private sealed interface Outcome {
+        String id();
+
         record Reserved(String id, List<Enforcement.StrictHold> holds, Instant expiresAt) implements Outcome {}
 
         record NotStrict(String id) implements Outcome {}
@@ -115,7 +130,12 @@ public final class ReservationApi {
             }
             List<Outcome> outcomes = new ArrayList<>(asked.size());
             for (Asked a : asked) {
-                outcomes.add(reserve(account, a, usedOf, now));
+                outcomes.add(reserve(partition.number(), account, a, usedOf, now));
+            }
+            List<String> reserved = outcomes.stream().filter(o -> o instanceof Outcome.Reserved).map(Outcome::id).toList();
+            if (!durable(customer, reserved, false)) {
+                reserved.forEach(id -> book.release(customer, partition.number(), id));
+                throw ApiException.unavailable("usage_state_unavailable", "the reservation could not be stored; try again", 1);
             }
             if (batch) {
                 HttpServer.json(ctx, 200, Map.of("results", outcomes.stream().map(ReservationApi::result).toList()));
@@ -125,7 +145,7 @@ public final class ReservationApi {
         });
     }
 
-    private Outcome reserve(Account account, Asked asked, Function<String, BigDecimal> used, Instant now) {
+    private Outcome reserve(int partition, Account account, Asked asked, Function<String, BigDecimal> used, Instant now) {
         Customer customer = account.customer();
         List<Enforcement.StrictHold> strict = Enforcement.strictHolds(asked.request(), account, now);
         if (strict.isEmpty()) {
@@ -138,7 +158,7 @@ public final class ReservationApi {
             holds.add(new ReservationBook.Hold(key, h.amount(), h.limit()));
             byKey.put(key, h);
         }
-        ReservationBook.Result result = book.reserve(asked.id(), customer.id(), holds, used);
+        ReservationBook.Result result = book.reserve(asked.id(), customer.id(), partition, holds, used);
         if (result.id().isPresent()) {
             return new Outcome.Reserved(asked.id(), strict, book.expiresAt(customer.id(), asked.id()));
         }
@@ -228,12 +248,47 @@ public final class ReservationApi {
         String customer = customerOf(id);
         router.localOrForward(ctx, customer).ifPresent(partition -> {
             ctx.header(OWNER, router.self());
-            if (book.release(customer, id)) {
+            boolean wasOpen = book.release(customer, partition.number(), id);
+            if (!durable(customer, List.of(id), true)) {
+                // released here; a partition that moves before the release is stored brings it back until it expires
+                LOG.warn("the release of reservation {} was not stored", id);
+            }
+            if (wasOpen) {
                 ctx.status(204);
             } else {
                 throw new ApiException(404, "reservation_not_found", "no open reservation '" + id + "' (settled, released or expired)");
             }
         });
+    }
+
+    /**
+     * Writes the customer's reservations (as they are open now, or released) to the reservations topic and waits
+     * until they are durable: the task that owns the customer keeps them, so they survive a move of its partition.
+     */
+    private boolean durable(String customer, List<String> ids, boolean released) {
+        if (ids.isEmpty()) {
+            return true;
+        }
+        List<ReservationRecord> records = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            if (released) {
+                records.add(new ReservationRecord(id, customer, List.of(), clock.instant(), true));
+            } else {
+                book.reservation(customer, id).ifPresent(o -> records.add(new ReservationRecord(id, customer,
+                        o.holds().entrySet().stream().map(h -> new ReservationHold(h.getKey(), Decimals.money(h.getValue()))).toList(),
+                        o.expiresAt(), false)));
+            }
+        }
+        try {
+            log.write(records).get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("reservations of {} were not stored: {}", customer, e.toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private void authorize(Context ctx) {

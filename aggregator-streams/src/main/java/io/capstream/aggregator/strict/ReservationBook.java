@@ -27,15 +27,19 @@ import java.util.function.Function;
  *
  * <p>Each customer has its own book and its own lock, with the open amount per limit kept as a running
  * sum and expiries in a queue, so one customer's many reservations never slow another customer's.
- * Reservations live in memory: when a customer's partition moves to another instance its open
- * reservations are forgotten there, which can admit at most those reservations' worth beyond the cap
- * until they would have settled.
+ * This book is the owner's answer in memory; every reservation it makes or releases is also written to
+ * the {@code reservations} topic (before it is answered), and the task that owns the customer keeps
+ * the open ones in a changelogged store. When a partition moves, the new owner's task starts from that
+ * store ({@link #restorePartition}), so open reservations move with it.
  */
 public final class ReservationBook {
     /** One limit a reservation holds an amount of. */
     public record Hold(String limitKey, BigDecimal amount, BigDecimal limit) {}
 
     private record Reservation(String id, Map<String, BigDecimal> holds, Instant expiresAt) {}
+
+    /** An open reservation as the owning task's store keeps it: what it holds on each limit (by limit key) and until when. */
+    public record Open(String id, String customer, Map<String, BigDecimal> holds, Instant expiresAt) {}
 
     /**
      * The outcome of a reservation: its id, or the limit that could not cover it, or (all empty) that the
@@ -52,12 +56,18 @@ public final class ReservationBook {
 
     /** One customer's open reservations; guarded by its own monitor. */
     private static final class Book {
+        /** The partition of usage-events (and of the task) the customer is on. */
+        final int partition;
         final Map<String, Reservation> byId = new HashMap<>();
         final Map<String, BigDecimal> open = new HashMap<>();
         final PriorityQueue<Reservation> byExpiry = new PriorityQueue<>(Comparator.comparing(Reservation::expiresAt));
         /** Ids settled or released, until the hold timeout after that: a late or repeated reservation with one is refused. */
         final Map<String, Instant> spent = new HashMap<>();
         final java.util.ArrayDeque<Map.Entry<String, Instant>> spentByExpiry = new java.util.ArrayDeque<>();
+
+        Book(int partition) {
+            this.partition = partition;
+        }
 
         void add(Reservation r) {
             byId.put(r.id(), r);
@@ -112,10 +122,11 @@ public final class ReservationBook {
      * Reserves every hold, or none. An id that is open answers that reservation again; one that was settled
      * or released answers {@link Result#spent()}.
      *
+     * @param partition the customer's partition (of usage-events and of the task that owns it)
      * @param used what each limit has counted so far (the running total), by limit key
      */
-    public Result reserve(String id, String customer, Iterable<Hold> holds, Function<String, BigDecimal> used) {
-        Book book = books.computeIfAbsent(customer, c -> new Book());
+    public Result reserve(String id, String customer, int partition, Iterable<Hold> holds, Function<String, BigDecimal> used) {
+        Book book = books.computeIfAbsent(customer, c -> new Book(partition));
         synchronized (book) {
             book.expire(clock.instant());
             if (book.byId.containsKey(id)) {
@@ -158,12 +169,49 @@ public final class ReservationBook {
      *
      * @return whether the reservation was open
      */
-    public boolean release(String customer, String id) {
-        Book book = books.computeIfAbsent(customer, c -> new Book());
+    public boolean release(String customer, int partition, String id) {
+        Book book = books.computeIfAbsent(customer, c -> new Book(partition));
         synchronized (book) {
             Instant now = clock.instant();
             book.expire(now);
             return book.spend(id, now.plus(hold));
+        }
+    }
+
+    /**
+     * The task that owns {@code partition} started on this instance (for the first time or again, perhaps
+     * after another instance owned it): its customers' open reservations are exactly {@code open}, the
+     * ones its changelogged store kept. Whatever this instance remembered of them from an earlier time is
+     * dropped.
+     */
+    public void restorePartition(int partition, Iterable<Open> open) {
+        books.values().removeIf(book -> book.partition == partition);
+        open.forEach(o -> restore(partition, o));
+    }
+
+    /**
+     * An open reservation the owning task read (from its input, made by this or an earlier owner): held
+     * here too unless it is held already, was settled or released here, or has expired.
+     */
+    public void restore(int partition, Open open) {
+        Book book = books.computeIfAbsent(open.customer(), c -> new Book(partition));
+        synchronized (book) {
+            book.expire(clock.instant());
+            if (!book.byId.containsKey(open.id()) && !book.spent.containsKey(open.id()) && open.expiresAt().isAfter(clock.instant())) {
+                book.add(new Reservation(open.id(), Map.copyOf(open.holds()), open.expiresAt()));
+            }
+        }
+    }
+
+    /** The reservation {@code id} of a customer, if it is open. */
+    public Optional<Open> reservation(String customer, String id) {
+        Book book = books.get(customer);
+        if (book == null) {
+            return Optional.empty();
+        }
+        synchronized (book) {
+            Reservation r = book.byId.get(id);
+            return r == null ? Optional.empty() : Optional.of(new Open(r.id(), customer, r.holds(), r.expiresAt()));
         }
     }
 

@@ -1,12 +1,13 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.ReservationRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -16,6 +17,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
 import org.apache.kafka.streams.processor.internals.ProcessorNode;
 import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 
 /**
@@ -27,7 +29,8 @@ import org.apache.kafka.streams.state.WindowStore;
 final class AccountProcessor extends ContextualProcessor<String, LedgerInput, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
     private final EventTimeWindow window;
-    private final BiConsumer<String, String> settle;
+    private final ReservationBook reservations;
+    private KeyValueStore<String, ReservationRecord> openReservations;
     private final PolicyCache policies;
     private Ledger ledger;
     private WindowStore<String, Long> seen;
@@ -40,10 +43,10 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
      */
     private final List<Map.Entry<String, String>> booked = new ArrayList<>();
 
-    AccountProcessor(EventTimeWindow window, PolicyCache policies, BiConsumer<String, String> settle) {
+    AccountProcessor(EventTimeWindow window, PolicyCache policies, ReservationBook reservations) {
         this.window = window;
         this.policies = policies;
-        this.settle = settle;
+        this.reservations = reservations;
     }
 
     @Override
@@ -69,6 +72,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
         });
         ledger = UsageTopology.ledger(context, window, policies);
         seen = context.getStateStore(UsageTopology.DEDUP_STORE);
+        openReservations = context.getStateStore(UsageTopology.RESERVATIONS_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,
                 streamTime -> forward(ledger.closePeriods(streamTime), streamTime));
     }
@@ -95,8 +99,11 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
 
     /** Settles the reservations of booked events (only the customer's own reservation). */
     private void settleBooked() {
-        booked.forEach(b -> settle.accept(b.getKey(), b.getValue()));
-        booked.clear();
+        if (!booked.isEmpty()) {
+            asThisNode(context().currentSystemTimeMs(), () -> booked.forEach(b ->
+                    ReservationProcessor.settle(openReservations, reservations, b.getKey(), b.getValue())));
+            booked.clear();
+        }
     }
 
     private void forward(List<Ledger.Output> outputs, long timestamp) {
@@ -106,6 +113,14 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
     }
 
     private void emitTotal(String key, LimitUsage total, long timestamp) {
+        asThisNode(timestamp, () -> context().forward(new Record<>(key, total, timestamp), UsageTopology.AGGREGATES_SINK));
+    }
+
+    /**
+     * Runs {@code work} (a forward, a store write) as this node with a record context, also when the totals are
+     * written at a commit, outside any processing (as Kafka Streams' own cache flush listeners do).
+     */
+    private void asThisNode(long timestamp, Runnable work) {
         ProcessorNode<?, ?, ?, ?> previousNode = internal.currentNode();
         ProcessorRecordContext previousContext = internal.recordContext();
         internal.setCurrentNode(node);
@@ -113,7 +128,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
             internal.setRecordContext(new ProcessorRecordContext(timestamp, -1L, -1, null, new RecordHeaders()));
         }
         try {
-            context().forward(new Record<>(key, total, timestamp), UsageTopology.AGGREGATES_SINK);
+            work.run();
         } finally {
             internal.setCurrentNode(previousNode);
             internal.setRecordContext(previousContext);

@@ -1,10 +1,12 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ReservationRecord;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.serde.InternalAvroSerde;
@@ -25,8 +27,9 @@ import org.apache.kafka.streams.state.Stores;
  * usage-events ─▶ price ─▶ dedup ─▶ account ──┬─▶ usage-aggregates
  *                  │         │         ▲       ├─▶ threshold-events
  * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
- *                  │   usage-dedup-store   usage-limits-store, customers-store
+ *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled)
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
+ * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
  * policy ─▶ policy-store (global: every instance, every version, no restart)
  * </pre>
  *
@@ -37,6 +40,9 @@ public final class UsageTopology {
     public static final String EVENTS_SOURCE = "usage-events-source";
     public static final String CUSTOMERS_SOURCE = "customers-source";
     public static final String POLICY_SOURCE = "policy-source";
+    public static final String RESERVATIONS_SOURCE = "reservations-source";
+    public static final String RESERVATION_UPDATE = "reservation-update";
+    public static final String RESERVATIONS_STORE = "reservations-store";
     public static final String PRICE = "price";
     public static final String DEDUP = "dedup";
     public static final String ACCOUNT = "account";
@@ -53,19 +59,19 @@ public final class UsageTopology {
     /** The serdes of the topics the topology reads and writes (registry-backed in production). */
     public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
-                              Serde<PeriodTotal> periodTotals) {}
+                              Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations) {}
 
     private UsageTopology() {}
 
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes) {
-        return build(topics, lateWindow, serdes, (customer, reservationId) -> { });
+        return build(topics, lateWindow, serdes, new ReservationBook(Duration.ofMinutes(10), java.time.Clock.systemUTC()));
     }
 
     /**
-     * @param settle told the customer and reservation id of every booked event that carries one (strict mode)
+     * @param reservations the strict-mode reservations of this instance: restored from the tasks' stores when a task
+     *                     starts here, settled when a booked event carries one
      */
-    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes,
-                                 java.util.function.BiConsumer<String, String> settle) {
+    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, ReservationBook reservations) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
         PolicyCache policies = new PolicyCache();
         Topology topology = new Topology();
@@ -80,7 +86,9 @@ public final class UsageTopology {
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
         topology.addProcessor(CUSTOMER_UPDATE, CustomerUpdateProcessor::new, CUSTOMERS_SOURCE);
         // one processor applies both events and configuration changes: one ledger per task sees every change
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, settle), DEDUP, CUSTOMER_UPDATE);
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, reservations), DEDUP, CUSTOMER_UPDATE);
+        topology.addSource(RESERVATIONS_SOURCE, Serdes.String().deserializer(), serdes.reservations().deserializer(), topics.reservations());
+        topology.addProcessor(RESERVATION_UPDATE, () -> new ReservationProcessor(reservations), RESERVATIONS_SOURCE);
 
         topology.addStateStore(Stores.windowStoreBuilder(
                 Stores.persistentWindowStore(DEDUP_STORE, DedupProcessor.retention(window.dedupWindow()), Duration.ofMillis(1), false),
@@ -91,6 +99,8 @@ public final class UsageTopology {
                 new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(ReservationRecord.class)), RESERVATION_UPDATE, ACCOUNT);
 
         topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT);
         topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);

@@ -6,6 +6,8 @@ import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ReservationRecord;
+import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
@@ -32,6 +34,8 @@ final class TopologyFixture implements AutoCloseable {
     final Topics topics = new Topics("t.");
     final InternalAvroSerde<UsageEvent> eventSerde = new InternalAvroSerde<>(UsageEvent.class);
     final TopologyTestDriver driver;
+    final ReservationBook reservations = new ReservationBook(Duration.ofMinutes(10), java.time.Clock.systemUTC());
+    final TestInputTopic<String, ReservationRecord> reservationsIn;
     final TestInputTopic<String, UsageEvent> events;
     final TestInputTopic<String, CustomerRecord> customers;
     final TestInputTopic<String, PolicyRecord> policy;
@@ -53,10 +57,12 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<ThresholdCrossed> thresholdSerde = new InternalAvroSerde<>(ThresholdCrossed.class);
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
-                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde)), props, Instant.parse("2026-11-01T00:00:00Z"));
+                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class)),
+                reservations), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
         policy = driver.createInputTopic(topics.policy(), new StringSerializer(), policySerde);
+        reservationsIn = driver.createInputTopic(topics.reservations(), new StringSerializer(), new InternalAvroSerde<>(ReservationRecord.class));
         aggregates = driver.createOutputTopic(topics.usageAggregates(), new StringDeserializer(), usageSerde);
         thresholds = driver.createOutputTopic(topics.thresholdEvents(), new StringDeserializer(), thresholdSerde);
         totals = driver.createOutputTopic(topics.billingPeriodTotals(), new StringDeserializer(), totalSerde);

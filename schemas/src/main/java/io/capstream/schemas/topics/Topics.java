@@ -7,6 +7,7 @@ import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.ReservationRecord;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import java.time.Duration;
@@ -68,16 +69,22 @@ public record Topics(String prefix) {
         return prefix + "notification-deliveries";
     }
 
+    /** Strict-mode reservations as the owning aggregator made and released them (input of the task that owns the customer). */
+    public String reservations() {
+        return prefix + "reservations";
+    }
+
     public String notificationDlq() {
         return prefix + "notification-dlq";
     }
 
     /** The value type of each topic that carries Avro values, for registering schemas at deploy time. */
     public Map<String, Class<? extends SpecificRecord>> valueTypes() {
-        return Map.of(usageEvents(), UsageEvent.class, usageAggregates(), LimitUsage.class, customers(), CustomerRecord.class,
-                policy(), PolicyRecord.class, billingPeriodTotals(), PeriodTotal.class, thresholdEvents(), ThresholdCrossed.class,
-                notificationDeliveries(), DeliveryAttempt.class, notificationDlq(), NotificationDeadLetter.class,
-                enforcementDecisions(), EnforcementDecision.class);
+        return Map.ofEntries(Map.entry(usageEvents(), UsageEvent.class), Map.entry(usageAggregates(), LimitUsage.class),
+                Map.entry(customers(), CustomerRecord.class), Map.entry(policy(), PolicyRecord.class),
+                Map.entry(billingPeriodTotals(), PeriodTotal.class), Map.entry(thresholdEvents(), ThresholdCrossed.class),
+                Map.entry(notificationDeliveries(), DeliveryAttempt.class), Map.entry(notificationDlq(), NotificationDeadLetter.class),
+                Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class));
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -113,6 +120,10 @@ public record Topics(String prefix) {
                 new TopicSpec(notificationDeliveries(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 new TopicSpec(notificationDlq(), 3, Map.of(
-                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)));
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                // a reservation holds for minutes; the task's store keeps the open ones, the topic only carries them there
+                new TopicSpec(reservations(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                        TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis()))));
     }
 }
