@@ -81,7 +81,7 @@ public final class OvershootBenchmark {
                     String defaultMode = run(ingest, sidecars, "default_co", false);
                     String strictMode = run(ingest, sidecars, "strict_co", true);
                     Map<String, String> production = new HashMap<>(sidecarConfig);
-                    String burstTimeout = System.getProperty("overshoot.reserveTimeoutMs", "40"); // the default: 40 ms
+                    String burstTimeout = System.getProperty("overshoot.reserveTimeoutMs", "100"); // the default: 100 ms
                     production.put(EnforcementConfig.RESERVE_TIMEOUT_MS, burstTimeout);
                     String bursts;
                     try (EnforcementService sidecar = sidecar(production)) {
