@@ -29,7 +29,8 @@ public record EnforcementConfig(ServiceSettings service, Path apiKeysFile, Strin
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line; checks need the 'check' scope.")
             .define(AGGREGATOR_URL, Type.STRING, "", Importance.MEDIUM,
-                    "Query API of any aggregator instance, for strict caps' reservations (empty: strict caps cannot be reserved).")
+                    "Query API of any aggregator instance, for strict caps' reservations; several, comma-separated, are tried in turn"
+                    + " when one does not answer (empty: strict caps cannot be reserved).")
             .define(AGGREGATOR_KEY, Type.PASSWORD, "", Importance.MEDIUM, "API key with the 'check' scope for the aggregator's reservations.")
             .define(RESERVE_TIMEOUT_MS, Type.LONG, 100L, Range.between(1, 10_000), Importance.MEDIUM,
                     "How long a check waits for a strict reservation before failing open or closed. A reservation takes"

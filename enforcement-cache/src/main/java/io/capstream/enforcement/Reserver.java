@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *       trips, not one connection each.</li>
  *   <li>Answers name the owning instance ({@code Capstream-Owner}); later requests for the customer go
  *       there directly over the client's kept-alive connections, and back through {@code aggregator.url}
- *       (any instance; it forwards) when the owner does not answer.</li>
+ *       (any instance; it forwards; several, comma-separated, are tried in turn) when the owner does not
+ *       answer.</li>
  * </ul>
  */
 final class Reserver {
@@ -63,8 +64,9 @@ final class Reserver {
         boolean inFlight;
     }
 
-    /** {@code aggregator.url}: any instance (it forwards to the owner). */
-    private final String any;
+    /** {@code aggregator.url}: one or more instances, any of which forwards to the owner; the first that answers is used. */
+    private final List<String> entries;
+    private final java.util.concurrent.atomic.AtomicInteger entry = new java.util.concurrent.atomic.AtomicInteger();
     private final String key;
     private final Duration timeout;
     /** A batch that stalls holds back only its own customer, and only this long. */
@@ -79,7 +81,8 @@ final class Reserver {
     };
 
     Reserver(String aggregatorUrl, String key, Duration timeout) {
-        this.any = aggregatorUrl.replaceAll("/$", "");
+        this.entries = java.util.Arrays.stream(aggregatorUrl.split(",")).map(String::strip).filter(u -> !u.isEmpty())
+                .map(u -> u.replaceAll("/$", "")).toList();
         this.key = key;
         this.timeout = timeout;
         this.requestTimeout = timeout.multipliedBy(10).compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : timeout.multipliedBy(10);
@@ -91,6 +94,12 @@ final class Reserver {
         Pending pending = new Pending(request, ReservationId.mint(request.customer()), new CompletableFuture<>());
         pending.answer().completeOnTimeout(new Outcome.Unavailable("the aggregator did not answer in " + timeout.toMillis() + " ms"),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
+        // a reservation given up on is released, whether or not the aggregator made it (or even got it)
+        pending.answer().thenAccept(o -> {
+            if (o instanceof Outcome.Unavailable) {
+                release(request.customer(), pending.id());
+            }
+        });
         List<Pending> batch = null;
         synchronized (queues) {
             Queue queue = queues.computeIfAbsent(request.customer(), c -> new Queue());
@@ -123,13 +132,12 @@ final class Reserver {
     }
 
     private void send(String customer, List<Pending> batch) {
+        send(customer, batch, 0);
+    }
+
+    /** Sends a batch; the next one (what arrived meanwhile) when its answer is in. A refused connection tries the next entry instance. */
+    private void send(String customer, List<Pending> batch, int attempt) {
         while (!batch.isEmpty()) {
-            // a reservation given up on is released, whether or not the aggregator made it
-            batch.forEach(p -> p.answer().thenAccept(o -> {
-                if (o instanceof Outcome.Unavailable) {
-                    release(customer, p.id());
-                }
-            }));
             String target = owner(customer);
             HttpRequest post;
             try {
@@ -145,15 +153,29 @@ final class Reserver {
             }
             List<Pending> sent = batch;
             http.sendAsync(post, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((response, failure) -> {
+                if (failure != null && refused(failure) && attempt + 1 < entries.size()) {
+                    forgetOwner(customer, target); // nothing reached it: the same batch goes to the next instance
+                    send(customer, sent.stream().filter(p -> !p.answer().isDone()).toList(), attempt + 1);
+                    return;
+                }
                 answer(customer, target, sent, response, failure);
                 List<Pending> following;
                 synchronized (queues) {
                     following = next(customer, queues.get(customer));
                 }
-                send(customer, following);
+                send(customer, following, 0);
             });
             return;
         }
+    }
+
+    private static boolean refused(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Map<String, Object> body(String customer, List<Pending> batch) {
@@ -223,20 +245,26 @@ final class Reserver {
 
     private String owner(String customer) {
         synchronized (owners) {
-            return owners.getOrDefault(customer, any);
+            String owner = owners.get(customer);
+            return owner != null ? owner : entries.get(Math.floorMod(entry.get(), entries.size()));
         }
     }
 
     private void rememberOwner(String customer, String hostAndPort) {
-        String owner = URI.create(any).getScheme() + "://" + hostAndPort;
+        String owner = URI.create(entries.getFirst()).getScheme() + "://" + hostAndPort;
         synchronized (owners) {
             owners.put(customer, owner);
         }
     }
 
+    /** {@code target} did not answer: forget it as the customer's owner, and try the next entry instance if it was one. */
     private void forgetOwner(String customer, String target) {
         synchronized (owners) {
             owners.remove(customer, target);
+        }
+        int current = entry.get();
+        if (target.equals(entries.get(Math.floorMod(current, entries.size())))) {
+            entry.compareAndSet(current, current + 1);
         }
     }
 

@@ -173,4 +173,17 @@ class ReserverTest {
         assertThat(slow.isDone()).isFalse();
         assertThat(slow.get()).isInstanceOf(Reserver.Outcome.Reserved.class);
     }
+
+    @Test
+    void whenTheFirstEntryInstanceIsGoneTheNextIsUsed() throws Exception {
+        Aggregator gone = aggregator();
+        Aggregator other = aggregator();
+        other.owner = "127.0.0.1:" + other.port();
+        gone.close();
+        Reserver reserver = new Reserver(gone.url() + ", " + other.url() + "/", "k", Duration.ofSeconds(5));
+
+        assertThat(reserver.reserve(check("acme")).get()).isInstanceOf(Reserver.Outcome.Reserved.class);
+        assertThat(reserver.reserve(check("globex")).get()).isInstanceOf(Reserver.Outcome.Reserved.class);
+        assertThat(other.posts.get()).isEqualTo(2);
+    }
 }
