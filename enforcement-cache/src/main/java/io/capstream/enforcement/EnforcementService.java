@@ -47,11 +47,18 @@ public final class EnforcementService implements AutoCloseable {
                 RegistryAvroSerde.of(EnforcementDecision.class, registry, config.service().autoRegister())), topics.enforcementDecisions(),
                 config.sampleAllows(), config.decisionQueue(), config.service().httpHost() + ":" + config.service().httpPort(), metrics);
         this.enforcer = Enforcer.builder(customers, policies, usage).pendingFor(config.pendingFor()).stalenessBound(config.stalenessBound())
-                .listener(log).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
+                .listener(both(log, new DecisionMetrics(metrics, usage::lastHeard, clock))).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
                 .build();
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready,
                 javalin -> { }, api.routes());
+    }
+
+    private static Enforcer.Listener both(Enforcer.Listener first, Enforcer.Listener second) {
+        return (request, decision, at) -> {
+            first.decided(request, decision, at);
+            second.decided(request, decision, at);
+        };
     }
 
     public Enforcer enforcer() {

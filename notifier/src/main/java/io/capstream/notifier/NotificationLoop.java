@@ -70,6 +70,11 @@ final class NotificationLoop {
      * Ready while the consumer loop runs, has partitions and the customer directory, and no notification
      * has been in flight past the retry horizon (which would hold back the partition's commits for ever).
      */
+    /** How long the oldest notification still in flight has held back its partition's commit (zero when none is). */
+    java.time.Duration uncommittedFor() {
+        return offsets.oldestStart().map(t -> java.time.Duration.between(t, clock.instant())).orElse(java.time.Duration.ZERO);
+    }
+
     boolean ready() {
         return assigned && customers.caughtUp() && loop.isAlive()
                 && offsets.oldestStart().map(t -> t.plus(stalledAfter).isAfter(clock.instant())).orElse(true);

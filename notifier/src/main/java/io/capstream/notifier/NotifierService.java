@@ -103,6 +103,10 @@ public final class NotifierService implements AutoCloseable {
         Duration stalledAfter = config.backoff().horizon().plus(config.webhookTimeout().multipliedBy(2)).plus(Duration.ofMinutes(5));
         this.loop = new NotificationLoop(consumer, topics.thresholdEvents(), customers, dispatcher, webhooks, email, config.secrets(),
                 config.maxInFlight(), stalledAfter, notifications, clock);
+        io.micrometer.core.instrument.Gauge.builder("capstream.notifier.commit.held", () -> loop.uncommittedFor().toMillis() / 1000.0)
+                .description("Seconds the oldest notification in flight has held back its partition's offset commit").baseUnit("seconds")
+                .register(metrics);
+        new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(consumer).bindTo(metrics);
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-notifier.json",
                 loop::ready, cfg -> { });
     }

@@ -78,6 +78,11 @@ public final class HttpServer {
                         .result("{\"status\":\"" + (ok ? "ready" : "not_ready") + "\"}");
             });
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.scrape()));
+            // answers by status (errors included): what an on-call engineer alerts on, e.g. ingest's 503s
+            Map<Integer, io.micrometer.core.instrument.Counter> byStatus = new java.util.concurrent.ConcurrentHashMap<>();
+            config.routes.after(ctx -> byStatus.computeIfAbsent(ctx.statusCode(), status -> io.micrometer.core.instrument.Counter
+                    .builder("capstream.http.responses").description("HTTP answers by status (POST /v1/check is counted by decision)")
+                    .tag("status", Integer.toString(status)).register(metrics)).increment());
             config.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
             config.routes.exception(ApiException.class, (e, ctx) -> writeError(ctx, e));
             config.routes.exception(io.capstream.policy.input.InvalidInputException.class, (e, ctx) -> writeError(ctx, ApiException.invalid(e.problems())));
