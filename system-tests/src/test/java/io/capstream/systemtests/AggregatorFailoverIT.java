@@ -29,10 +29,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Three aggregator processes with standby replicas; one is killed with SIGKILL in the middle of HTTP
- * traffic. Every total stays exact, the killed instance's customers are answered by the others again
- * within seconds (the time is measured and printed), and meanwhile a query is answered 503 with
- * {@code Retry-After} or with a total, never a total above what was sent.
+ * Three aggregator processes with standby replicas, under HTTP traffic: one killed with SIGKILL, or all
+ * restarted one after the other with SIGTERM. Every total stays exact; meanwhile a query is answered
+ * with a total no higher than what was sent, or 503 with {@code Retry-After}; the killed instance's
+ * customers are answered again within seconds, and a rolling restart answers 503 only briefly (both
+ * measured and printed).
  */
 class AggregatorFailoverIT {
     static final int INSTANCES = 3;
@@ -62,59 +63,132 @@ class AggregatorFailoverIT {
         }
         String java = ProcessHandle.current().info().command().orElse("java");
         return new ProcessBuilder(java, "-Xmx384m", "-cp", System.getProperty("java.class.path"), AggregatorService.class.getName(), file.toString())
-                .redirectErrorStream(true).redirectOutput(Path.of("target", "failover-" + n + ".log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "failover-" + n + ".log").toFile())).start();
     }
 
-    @Test
-    void killingOneOfThreeAggregatorsMidTrafficLosesNothingAndItsCustomersAreAnsweredAgainWithinSeconds() throws Exception {
-        // given three aggregator processes, each task with a standby on another, and HTTP traffic with retried batches
-        stack = new Stack("failover");
+    /** Three aggregator processes, each task with a standby on another, all ready. */
+    void startThree(String name) throws Exception {
+        stack = new Stack(name);
         for (int n = 0; n < INSTANCES; n++) {
             ports.add(FreePort.pick());
             processes.add(launch(n));
         }
-        HttpClient http = HttpClient.newHttpClient();
         for (int port : ports) {
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                    http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-                            HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+            awaitReady(port);
         }
-        Traffic traffic = new Traffic("fo_", 40, 8_000, 5);
-        List<String> batches = traffic.batches(50);
-        CountDownLatch aThirdSent = new CountDownLatch(batches.size() / 3);
-        CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
+    }
+
+    static void awaitReady(int port) {
+        HttpClient http = HttpClient.newHttpClient();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+    }
+
+    /** HTTP traffic with retried batches, about 20 s of it; {@code aThirdSent} counts down to a third of the way. */
+    CompletableFuture<Void> send(Traffic traffic, CountDownLatch aThirdSent, List<String> batches) {
+        return CompletableFuture.runAsync(() -> {
             for (int i = 0; i < batches.size(); i++) {
                 assertThat(stack.postEvents(batches.get(i)).statusCode()).isEqualTo(202);
                 if (i % 9 == 0) {
                     assertThat(stack.postEvents(batches.get(i)).statusCode()).isEqualTo(202);
                 }
                 aThirdSent.countDown();
-                sleep(120); // about 20 s of traffic
+                sleep(120);
             }
         });
-        // and a client asking the survivors for every customer's usage all along
-        List<Integer> survivors = ports.subList(0, INSTANCES - 1);
-        List<String> customers = new ArrayList<>(traffic.expectedCost.keySet());
-        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
-        ConcurrentLinkedQueue<Long> unavailableAt = new ConcurrentLinkedQueue<>();
-        AtomicBoolean asking = new AtomicBoolean(true);
-        CompletableFuture<Void> asker = CompletableFuture.runAsync(() -> {
-            for (int i = 0; asking.get(); i++) {
-                String customer = customers.get(i % customers.size());
-                HttpResponse<String> answer = stack.usage(survivors.get(i % survivors.size()), customer);
-                if (answer.statusCode() == 503) {
-                    unavailableAt.add(System.nanoTime());
-                    if (answer.headers().firstValue("Retry-After").isEmpty()) {
-                        wrong.add("503 without Retry-After: " + answer.body());
+    }
+
+    /**
+     * A client asking for every customer's usage all along, each time through one of the instances {@code up} names:
+     * it records when it was answered 503 (and without {@code Retry-After}, or with a total above what was sent, as wrong).
+     */
+    final class Asker {
+        final ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        final ConcurrentLinkedQueue<long[]> answers = new ConcurrentLinkedQueue<>(); // {nanoTime, status}
+        final AtomicBoolean asking = new AtomicBoolean(true);
+        final CompletableFuture<Void> running;
+
+        Asker(Traffic traffic, java.util.function.Supplier<List<Integer>> up) {
+            List<String> customers = new ArrayList<>(traffic.expectedCost.keySet());
+            running = CompletableFuture.runAsync(() -> {
+                for (int i = 0; asking.get(); i++) {
+                    String customer = customers.get(i % customers.size());
+                    List<Integer> ports = up.get();
+                    HttpResponse<String> answer;
+                    try {
+                        answer = stack.usage(ports.get(i % ports.size()), customer);
+                    } catch (RuntimeException e) {
+                        continue; // the instance went down between choosing it and asking
                     }
-                } else if (answer.statusCode() != 200) {
-                    wrong.add(answer.statusCode() + " " + answer.body());
-                } else if (new BigDecimal(Stack.json(answer).get("total_cost").asText()).compareTo(traffic.expectedCost.get(customer)) > 0) {
-                    wrong.add(customer + " above what was sent: " + answer.body());
+                    answers.add(new long[] {System.nanoTime(), answer.statusCode()});
+                    if (answer.statusCode() == 503) {
+                        if (answer.headers().firstValue("Retry-After").isEmpty()) {
+                            wrong.add("503 without Retry-After: " + answer.body());
+                        }
+                    } else if (answer.statusCode() != 200) {
+                        wrong.add(answer.statusCode() + " " + answer.body());
+                    } else if (new BigDecimal(Stack.json(answer).get("total_cost").asText()).compareTo(traffic.expectedCost.get(customer)) > 0) {
+                        wrong.add(customer + " above what was sent: " + answer.body());
+                    }
+                    sleep(10);
                 }
-                sleep(10);
+            });
+        }
+
+        void stop() throws Exception {
+            asking.set(false);
+            running.get(30, TimeUnit.SECONDS);
+        }
+
+        long unavailable() {
+            return answers.stream().filter(a -> a[1] == 503).count();
+        }
+
+        /** When the last 503 came, or empty if none did. */
+        java.util.OptionalLong lastUnavailable() {
+            return answers.stream().filter(a -> a[1] == 503).mapToLong(a -> a[0]).max();
+        }
+
+        /** The longest stretch during which every answer was 503. */
+        Duration longestUnavailable() {
+            long longest = 0;
+            long since = -1;
+            for (long[] a : answers.stream().sorted(java.util.Comparator.comparingLong(x -> x[0])).toList()) {
+                if (a[1] == 503) {
+                    since = since < 0 ? a[0] : since;
+                    longest = Math.max(longest, a[0] - since);
+                } else {
+                    since = -1;
+                }
+            }
+            return Duration.ofNanos(longest);
+        }
+    }
+
+    void assertExactAt(Traffic traffic, List<Integer> at) {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            for (Map.Entry<String, BigDecimal> expected : traffic.expectedCost.entrySet()) {
+                for (int port : at) {
+                    HttpResponse<String> response = stack.usage(port, expected.getKey());
+                    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                    assertThat(new BigDecimal(Stack.json(response).get("total_cost").asText()))
+                            .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
+                }
             }
         });
+    }
+
+    @Test
+    void killingOneOfThreeAggregatorsMidTrafficLosesNothingAndItsCustomersAreAnsweredAgainWithinSeconds() throws Exception {
+        // given three aggregator processes with standbys, HTTP traffic, and a client asking the two that will survive
+        startThree("failover");
+        Traffic traffic = new Traffic("fo_", 40, 8_000, 5);
+        List<String> batches = traffic.batches(50);
+        CountDownLatch aThirdSent = new CountDownLatch(batches.size() / 3);
+        CompletableFuture<Void> sender = send(traffic, aThirdSent, batches);
+        List<Integer> survivors = ports.subList(0, INSTANCES - 1);
+        Asker asker = new Asker(traffic, () -> survivors);
 
         // when one of them is killed with SIGKILL a third of the way through
         assertThat(aThirdSent.await(120, TimeUnit.SECONDS)).isTrue();
@@ -123,26 +197,49 @@ class AggregatorFailoverIT {
         sender.get(180, TimeUnit.SECONDS);
 
         // then every customer's total is exact at both survivors
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-            for (Map.Entry<String, BigDecimal> expected : traffic.expectedCost.entrySet()) {
-                for (int port : survivors) {
-                    HttpResponse<String> response = stack.usage(port, expected.getKey());
-                    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                    assertThat(new BigDecimal(Stack.json(response).get("total_cost").asText()))
-                            .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
-                }
-            }
-        });
-        asking.set(false);
-        asker.get(30, TimeUnit.SECONDS);
+        assertExactAt(traffic, survivors);
+        asker.stop();
         // and meanwhile every answer was a total no higher than what was sent, or 503 with Retry-After
-        assertThat(wrong).isEmpty();
+        assertThat(asker.wrong).isEmpty();
         // and the killed instance's customers were answered again soon: the last 503 came this long after the kill
-        long lastUnavailable = unavailableAt.stream().mapToLong(Long::longValue).max().orElse(killed);
-        Duration takeover = Duration.ofNanos(Math.max(0, lastUnavailable - killed));
+        Duration takeover = Duration.ofNanos(Math.max(0, asker.lastUnavailable().orElse(killed) - killed));
         System.out.printf("aggregator failover: SIGKILL of 1 of %d; 503s for %d queries, the last %.1f s after the kill%n",
-                INSTANCES, unavailableAt.size(), takeover.toMillis() / 1000.0);
+                INSTANCES, asker.unavailable(), takeover.toMillis() / 1000.0);
         assertThat(takeover).isLessThan(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void aRollingRestartOfEveryAggregatorLosesNothingAndAnswers503OnlyBriefly() throws Exception {
+        // given three aggregator processes with standbys, HTTP traffic, and a client asking whichever instances are up
+        startThree("rolling");
+        Traffic traffic = new Traffic("roll_", 40, 8_000, 6);
+        List<String> batches = traffic.batches(50);
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Void> sender = send(traffic, started, batches);
+        java.util.Set<Integer> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Asker asker = new Asker(traffic, () -> ports.stream().filter(p -> !down.contains(p)).toList());
+
+        // when each is stopped with SIGTERM and started again, one after the other, while events keep coming
+        assertThat(started.await(60, TimeUnit.SECONDS)).isTrue();
+        for (int n = 0; n < INSTANCES; n++) {
+            down.add(ports.get(n));
+            Process stopping = processes.get(n);
+            stopping.destroy();
+            assertThat(stopping.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            processes.set(n, launch(n));
+            awaitReady(ports.get(n));
+            down.remove(ports.get(n));
+        }
+        sender.get(180, TimeUnit.SECONDS);
+
+        // then every total is exact everywhere, no answer was wrong, and no stretch of 503s was long
+        assertExactAt(traffic, ports);
+        asker.stop();
+        assertThat(asker.wrong).isEmpty();
+        Duration longest = asker.longestUnavailable();
+        System.out.printf("aggregator rolling restart of %d: 503s for %d queries, the longest stretch of them %.1f s%n",
+                INSTANCES, asker.unavailable(), longest.toMillis() / 1000.0);
+        assertThat(longest).isLessThan(Duration.ofSeconds(60));
     }
 
     private static void sleep(long millis) {

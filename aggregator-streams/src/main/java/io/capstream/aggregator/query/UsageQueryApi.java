@@ -35,6 +35,10 @@ public final class UsageQueryApi {
 
     public void routes(JavalinConfig config) {
         config.routes.get("/v1/customers/{id}/usage", this::usage);
+        // a store opened while this instance owned the partition can move away before it is read (a rebalance):
+        // ask again shortly, as while rebalancing, never a 500 (found by AggregatorFailoverIT's rolling restart)
+        config.routes.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) ->
+                HttpServer.writeError(ctx, OwnerRouter.rebalancing()));
     }
 
     OwnerRouter router() {
