@@ -39,6 +39,7 @@ final class Stack implements AutoCloseable {
     final String applicationId;
     final Path dir;
     final Path keysFile;
+    final String bootstrap;
     final Path policyFile;
     final IngestService ingest;
     final HttpClient http = HttpClient.newHttpClient();
@@ -49,10 +50,24 @@ final class Stack implements AutoCloseable {
 
     /** A stack whose policy document is the classpath resource {@code policyResource}. */
     Stack(String name, String policyResource) {
+        this(name, policyResource, SharedStack.kafka().bootstrapServers());
+    }
+
+    /** A stack on the broker at {@code bootstrap} (the shared in-process one, or a broker process a fault test controls). */
+    Stack(String name, String policyResource, String bootstrap) {
+        this.bootstrap = bootstrap;
         try {
             topics = new Topics(TopicNames.prefixFor(name));
             applicationId = topics.prefix() + "aggregator";
-            SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+                admin.createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList())
+                        .all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("could not create the stack's topics", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
             dir = Files.createTempDirectory("capstream-" + name);
             keysFile = dir.resolve("keys.txt");
             Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(ADMIN_KEY) + " admin\n"
@@ -61,7 +76,7 @@ final class Stack implements AutoCloseable {
             try (InputStream in = Stack.class.getResourceAsStream(policyResource)) {
                 Files.write(policyFile, in.readAllBytes());
             }
-            try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
+            try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", bootstrap),
                     new SchemaRegistryClient(SharedStack.registry().url()), true, topics)) {
                 publisher.publish(Files.readString(policyFile), java.time.Instant.now());
             } catch (Exception e) {
@@ -69,7 +84,7 @@ final class Stack implements AutoCloseable {
             }
             ingest = new IngestService(IngestConfig.from(Map.of(
                     IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
-                    IngestConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
+                    IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
                     RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                     IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
                     "secret.keys", io.capstream.testkit.TestSecrets.KEYS)), Clock.systemUTC());
@@ -85,7 +100,7 @@ final class Stack implements AutoCloseable {
     /** The aggregator's configuration for instance {@code n} (its own state directory). */
     Map<String, String> aggregatorConfig(int n) {
         Map<String, String> config = new HashMap<>();
-        config.put(AggregatorConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers());
+        config.put(AggregatorConfig.BOOTSTRAP_SERVERS, bootstrap);
         config.put(RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url());
         config.put(RegistryAvroSerde.AUTO_REGISTER, "true");
         config.put(AggregatorConfig.TOPIC_PREFIX, topics.prefix());
@@ -112,7 +127,7 @@ final class Stack implements AutoCloseable {
     /** An enforcement sidecar on this stack's topics that reserves strict caps at the aggregator on {@code aggregatorPort}. */
     io.capstream.enforcement.EnforcementService sidecar(int aggregatorPort, long reserveTimeoutMs) {
         return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(Map.of(
-                io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, SharedStack.kafka().bootstrapServers(),
+                io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, bootstrap,
                 RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                 io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
                 io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
