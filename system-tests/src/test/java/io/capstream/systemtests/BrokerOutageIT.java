@@ -51,7 +51,7 @@ class BrokerOutageIT {
         Stack stack = null;
         try {
             // given ingest and the aggregator on that broker, and HTTP traffic whose refused batches are sent again
-            stack = new Stack("broker-outage", "/test-policy.yaml", "127.0.0.1:" + port);
+            stack = new Stack("broker-outage", "/test-policy.yaml", "127.0.0.1:" + port, io.capstream.testkit.SharedStack.registry().url());
             Stack s = stack;
             try (AggregatorService aggregator = stack.aggregator(0)) {
                 await().atMost(Duration.ofSeconds(90)).until(() -> aggregator.streams().state() == KafkaStreams.State.RUNNING);

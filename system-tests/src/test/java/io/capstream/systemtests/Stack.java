@@ -40,6 +40,7 @@ final class Stack implements AutoCloseable {
     final Path dir;
     final Path keysFile;
     final String bootstrap;
+    final String registryUrl;
     final Path policyFile;
     final IngestService ingest;
     final HttpClient http = HttpClient.newHttpClient();
@@ -50,12 +51,16 @@ final class Stack implements AutoCloseable {
 
     /** A stack whose policy document is the classpath resource {@code policyResource}. */
     Stack(String name, String policyResource) {
-        this(name, policyResource, SharedStack.kafka().bootstrapServers());
+        this(name, policyResource, SharedStack.kafka().bootstrapServers(), SharedStack.registry().url());
     }
 
-    /** A stack on the broker at {@code bootstrap} (the shared in-process one, or a broker process a fault test controls). */
-    Stack(String name, String policyResource, String bootstrap) {
+    /**
+     * A stack on the broker at {@code bootstrap} and the registry at {@code registryUrl} (the shared in-process ones, or
+     * ones a fault test stops).
+     */
+    Stack(String name, String policyResource, String bootstrap, String registryUrl) {
         this.bootstrap = bootstrap;
+        this.registryUrl = registryUrl;
         try {
             topics = new Topics(TopicNames.prefixFor(name));
             applicationId = topics.prefix() + "aggregator";
@@ -77,7 +82,7 @@ final class Stack implements AutoCloseable {
                 Files.write(policyFile, in.readAllBytes());
             }
             try (PolicyPublisher publisher = new PolicyPublisher(Map.of("bootstrap.servers", bootstrap),
-                    new SchemaRegistryClient(SharedStack.registry().url()), true, topics)) {
+                    new SchemaRegistryClient(registryUrl), true, topics)) {
                 publisher.publish(Files.readString(policyFile), java.time.Instant.now());
             } catch (Exception e) {
                 throw new IllegalStateException("could not apply the test policy", e);
@@ -85,7 +90,7 @@ final class Stack implements AutoCloseable {
             ingest = new IngestService(IngestConfig.from(Map.of(
                     IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
                     IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
-                    RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
+                    RegistryAvroSerde.REGISTRY_URL, registryUrl, RegistryAvroSerde.AUTO_REGISTER, "true",
                     IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
                     "secret.keys", io.capstream.testkit.TestSecrets.KEYS)), Clock.systemUTC());
             // ready means its views of customers and policy have loaded: control calls are answered
@@ -101,7 +106,7 @@ final class Stack implements AutoCloseable {
     Map<String, String> aggregatorConfig(int n) {
         Map<String, String> config = new HashMap<>();
         config.put(AggregatorConfig.BOOTSTRAP_SERVERS, bootstrap);
-        config.put(RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url());
+        config.put(RegistryAvroSerde.REGISTRY_URL, registryUrl);
         config.put(RegistryAvroSerde.AUTO_REGISTER, "true");
         config.put(AggregatorConfig.TOPIC_PREFIX, topics.prefix());
         config.put(AggregatorConfig.APPLICATION_ID, applicationId);
@@ -128,7 +133,7 @@ final class Stack implements AutoCloseable {
     io.capstream.enforcement.EnforcementService sidecar(int aggregatorPort, long reserveTimeoutMs) {
         return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(Map.of(
                 io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, bootstrap,
-                RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
+                RegistryAvroSerde.REGISTRY_URL, registryUrl, RegistryAvroSerde.AUTO_REGISTER, "true",
                 io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
                 io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
                 io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, keysFile.toString(),
