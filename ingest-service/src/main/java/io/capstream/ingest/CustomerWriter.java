@@ -115,16 +115,22 @@ final class CustomerWriter implements AutoCloseable {
                 try {
                     return commit(partition.producer, number, id, record);
                 } catch (KafkaException e) {
-                    if (!fenced(e)) {
-                        LOG.warn("the change to customer {} was not stored: {}", id, e.toString());
-                        closeQuietly(partition);
-                        throw ApiException.unavailable("control_unavailable", "the change was not stored: Kafka did not accept it; try again", 2);
-                    }
-                    // another instance took the partition over: take it back, read what it wrote, apply the change again
-                    LOG.info("customers partition {} was taken over by another writer; taking it back (attempt {})", number, attempt);
                     closeQuietly(partition);
                     if (attempt >= ATTEMPTS) {
                         throw ApiException.unavailable("control_contended", "customer '" + id + "' is being changed elsewhere at the same time; try again", 1);
+                    }
+                    if (fenced(e)) {
+                        // another instance took the partition over: take it back, read what it wrote, apply the change again
+                        LOG.info("customers partition {} was taken over by another writer; taking it back (attempt {})", number, attempt);
+                        continue;
+                    }
+                    // the commit failed otherwise, perhaps while being fenced (the broker can answer an unknown error then):
+                    // take the partition back and look whether the change is there before applying it again, so that a
+                    // change that is not idempotent (a new grant) is never stored twice
+                    LOG.warn("the commit of a change to customer {} failed ({}); checking whether it was stored", id, e.toString());
+                    partition.producer = take(number);
+                    if (view.get(id).filter(record::equals).isPresent()) {
+                        return new Written(record, view.version(id));
                     }
                 } catch (ExecutionException | TimeoutException e) {
                     LOG.warn("the change to customer {} was not stored: {}", id, e.toString());
