@@ -33,6 +33,8 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
     /** The reader's position on each partition (the next offset it will read); empty until the partitions are assigned. */
     private volatile java.util.concurrent.atomic.AtomicLongArray positions = new java.util.concurrent.atomic.AtomicLongArray(0);
     private final Object moved = new Object();
+    private static final Duration UNREADABLE_RETRY = Duration.ofSeconds(1);
+    private long lastUnreadableLog = System.nanoTime() - Duration.ofMinutes(1).toNanos();
 
     public TopicView(String topic, Map<String, Object> kafka, Deserializer<V> deserializer) {
         Map<String, Object> props = new HashMap<>(kafka);
@@ -60,7 +62,21 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
             java.util.concurrent.atomic.AtomicLongArray read = new java.util.concurrent.atomic.AtomicLongArray(partitions.size());
             positions = read;
             while (running) {
-                var records = consumer.poll(Duration.ofMillis(100)); // short: a writer may be waiting for the position (awaitRead)
+                org.apache.kafka.clients.consumer.ConsumerRecords<String, V> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(100)); // short: a writer may be waiting for the position (awaitRead)
+                } catch (org.apache.kafka.common.errors.RecordDeserializationException e) {
+                    // unreadable for now (the schema registry unreachable, typically): read it again shortly, never skip
+                    // it (it may be a customer's configuration); the view stays where it is (not caught up) meanwhile
+                    if (System.nanoTime() - lastUnreadableLog > Duration.ofSeconds(10).toNanos()) {
+                        LOG.warn("{} at offset {} cannot be read yet; trying again every second: {}", e.topicPartition(), e.offset(),
+                                e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+                        lastUnreadableLog = System.nanoTime();
+                    }
+                    consumer.seek(e.topicPartition(), e.offset());
+                    Thread.sleep(UNREADABLE_RETRY.toMillis());
+                    continue;
+                }
                 if (!records.isEmpty() || connected()) {
                     lastHeard = java.time.Instant.now();
                 }
@@ -80,6 +96,8 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
             }
         } catch (WakeupException e) {
             // closing
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.error("view of {} stopped", topic, e);
         } finally {

@@ -62,4 +62,31 @@ class TopicViewIT {
     static void awaitUntil(java.util.function.BooleanSupplier condition) {
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(condition::getAsBoolean);
     }
+
+    @Test
+    void aRecordItCannotReadYetIsReadAgainUntilItCanNeverSkipped() throws Exception {
+        // given a reader whose values cannot be read for now (as when the schema registry is unreachable)
+        java.util.concurrent.atomic.AtomicBoolean unreadable = new java.util.concurrent.atomic.AtomicBoolean(true);
+        org.apache.kafka.common.serialization.Deserializer<String> flaky = (t, bytes) -> {
+            if (unreadable.get()) {
+                throw new org.apache.kafka.common.errors.SerializationException("schema registry unreachable");
+            }
+            return bytes == null ? null : new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        };
+        Map<String, Object> kafka = Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(kafka, new StringSerializer(), new StringSerializer())) {
+            send(producer, "cus_r", "configured");
+            try (TopicView<String> view = new TopicView<>(topic, kafka, flaky)) {
+                // then it neither skips the record nor gives up: it is not caught up, and holds nothing for the key
+                Thread.sleep(2_500);
+                assertThat(view.caughtUp()).isFalse();
+                assertThat(view.get("cus_r")).isEmpty();
+
+                // when the values can be read again, it reads that record and catches up by itself
+                unreadable.set(false);
+                awaitUntil(view::caughtUp);
+                assertThat(view.get("cus_r")).contains("configured");
+            }
+        }
+    }
 }
