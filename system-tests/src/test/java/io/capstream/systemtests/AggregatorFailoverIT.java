@@ -167,16 +167,7 @@ class AggregatorFailoverIT {
     }
 
     void assertExactAt(Traffic traffic, List<Integer> at) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-            for (Map.Entry<String, BigDecimal> expected : traffic.expectedCost.entrySet()) {
-                for (int port : at) {
-                    HttpResponse<String> response = stack.usage(port, expected.getKey());
-                    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                    assertThat(new BigDecimal(Stack.json(response).get("total_cost").asText()))
-                            .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
-                }
-            }
-        });
+        stack.awaitExactTotals(traffic, Duration.ofSeconds(120), Duration.ofSeconds(1), at.stream().mapToInt(Integer::intValue).toArray());
     }
 
     @Test

@@ -62,14 +62,7 @@ class AggregatorIT {
             }
         }
         // then every customer's total equals the exact expected sum, to the last decimal
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            for (Map.Entry<String, BigDecimal> expected : traffic.expectedCost.entrySet()) {
-                HttpResponse<String> response = stack.usage(aggregator.port(), expected.getKey());
-                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                assertThat(new BigDecimal(Stack.json(response).get("total_cost").asText()))
-                        .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
-            }
-        });
+        stack.awaitExactTotals(traffic, Duration.ofSeconds(120), Duration.ofMillis(500), aggregator.port());
         JsonNode one = Stack.json(stack.usage(aggregator.port(), "cus_7"));
         assertThat(one.get("features").findValues("events").stream().mapToLong(JsonNode::asLong).sum()).isEqualTo(100);
     }

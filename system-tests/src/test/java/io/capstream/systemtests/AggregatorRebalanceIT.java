@@ -81,16 +81,7 @@ class AggregatorRebalanceIT {
         sender.get(180, TimeUnit.SECONDS);
 
         // then every customer's total is exact through either instance
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            for (Map.Entry<String, BigDecimal> expected : traffic.expectedCost.entrySet()) {
-                for (int port : new int[] {first.port(), second.port()}) {
-                    HttpResponse<String> response = stack.usage(port, expected.getKey());
-                    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                    assertThat(new BigDecimal(Stack.json(response).get("total_cost").asText()))
-                            .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
-                }
-            }
-        });
+        stack.awaitExactTotals(traffic, Duration.ofSeconds(120), Duration.ofMillis(500), first.port(), second.port());
         // and the last committed value of every feature total on usage-aggregates adds up to it too
         Map<String, BigDecimal> emitted = latestFeatureCosts();
         assertThat(emitted.keySet()).isEqualTo(traffic.expectedCost.keySet());

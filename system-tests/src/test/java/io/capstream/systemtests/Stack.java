@@ -177,6 +177,23 @@ final class Stack implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits (up to {@code within}, asking every {@code poll}) until every customer's {@code total_cost} in the query API
+     * of each instance on {@code ports} is exactly what the traffic sent; fails with the last difference otherwise.
+     */
+    void awaitExactTotals(Traffic traffic, Duration within, Duration poll, int... ports) {
+        org.awaitility.Awaitility.await().atMost(within).pollInterval(poll).untilAsserted(() -> {
+            for (Map.Entry<String, java.math.BigDecimal> expected : traffic.expectedCost.entrySet()) {
+                for (int port : ports) {
+                    HttpResponse<String> response = usage(port, expected.getKey());
+                    org.assertj.core.api.Assertions.assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                    org.assertj.core.api.Assertions.assertThat(new java.math.BigDecimal(json(response).get("total_cost").asText()))
+                            .as(expected.getKey()).isEqualByComparingTo(expected.getValue());
+                }
+            }
+        });
+    }
+
     @Override
     public void close() {
         ingest.close();
