@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *   <li>The sidecar chooses each reservation's id ({@link ReservationId#mint}), so a reservation it gave
  *       up waiting for is released ({@code DELETE}) whether or not the aggregator made it: if the release
  *       arrives first, the aggregator refuses the reservation that follows; nothing holds the cap for the
- *       10-minute hold.</li>
+ *       10-minute hold. A release that finds no instance answering (the owner killed, its partitions moving)
+ *       is sent again until one does.</li>
  *   <li>One request per customer is in flight at a time; the reservations that arrive meanwhile go together
  *       in the next one (a batch, answered in order), so a burst of one customer's checks costs a few round
  *       trips, not one connection each.</li>
@@ -45,6 +46,8 @@ final class Reserver {
     private static final Logger LOG = LoggerFactory.getLogger(Reserver.class);
     private static final int MAX_OWNERS = 10_000;
     private static final String OWNER = "Capstream-Owner";
+    /** How long a release that finds no instance answering is tried again: the aggregator's hold. */
+    static final Duration RELEASE_RETRY_FOR = Duration.ofMinutes(10);
 
     /** Reserved (with its id), refused (with the aggregator's sentence), or not answered in time. */
     sealed interface Outcome {
@@ -230,16 +233,30 @@ final class Reserver {
         }
     }
 
-    /** Releases a reservation given up on; best effort (one that is never released expires with its hold). */
+    /**
+     * Releases a reservation given up on. The owner may be gone (killed, its partitions moving): a failed or 5xx release is
+     * sent again, through the entry instances, every second (then up to every 5 s) until one answers, for as long as the hold
+     * would last; the instance that takes the customer over has the reservation from its changelog and releases it then.
+     */
     private void release(String customer, String id) {
+        release(customer, id, System.nanoTime() + RELEASE_RETRY_FOR.toNanos(), 1_000);
+    }
+
+    private void release(String customer, String id, long until, long retryMs) {
         String target = owner(customer);
         HttpRequest delete = HttpRequest.newBuilder(URI.create(target + "/v1/reservations/" + id)).timeout(Duration.ofSeconds(5))
                 .header("Authorization", "Bearer " + key).DELETE().build();
         http.sendAsync(delete, HttpResponse.BodyHandlers.discarding()).whenComplete((response, failure) -> {
-            if (failure != null || response.statusCode() >= 500) {
-                forgetOwner(customer, target);
-                LOG.warn("a reservation given up on ({}) could not be released; it stops holding when it expires", id);
+            if (failure == null && response.statusCode() < 500) {
+                return;
             }
+            forgetOwner(customer, target);
+            if (System.nanoTime() - until >= 0) {
+                LOG.warn("a reservation given up on ({}) could not be released in {}; it stops holding when it expires", id, RELEASE_RETRY_FOR);
+                return;
+            }
+            CompletableFuture.runAsync(() -> release(customer, id, until, Math.min(5_000, retryMs * 2)),
+                    CompletableFuture.delayedExecutor(retryMs, TimeUnit.MILLISECONDS));
         });
     }
 

@@ -37,6 +37,8 @@ class ReserverTest {
         final List<String> reserved = new CopyOnWriteArrayList<>();
         final List<String> released = new CopyOnWriteArrayList<>();
         final AtomicLong delayMs = new AtomicLong();
+        /** Releases answered 503 before one is taken (an instance whose partitions are moving). */
+        final AtomicInteger releasesRefused = new AtomicInteger();
         volatile String owner;
 
         Aggregator() throws IOException {
@@ -58,6 +60,10 @@ class ReserverTest {
         private void handle(HttpExchange exchange) throws IOException {
             try (exchange) {
                 if (exchange.getRequestMethod().equals("DELETE")) {
+                    if (releasesRefused.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                        exchange.sendResponseHeaders(503, -1);
+                        return;
+                    }
                     String path = exchange.getRequestURI().getPath();
                     released.add(path.substring(path.lastIndexOf('/') + 1));
                     exchange.sendResponseHeaders(204, -1);
@@ -138,6 +144,21 @@ class ReserverTest {
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(250));
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(slow.released).hasSize(1));
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(slow.reserved).isEqualTo(slow.released));
+    }
+
+    @Test
+    void aReleaseThatFindsNoInstanceAnsweringIsSentAgainUntilOneDoes() throws Exception {
+        Aggregator moving = aggregator();
+        moving.delayMs.set(300);
+        moving.releasesRefused.set(2);
+        Reserver reserver = new Reserver(moving.url(), "k", Duration.ofMillis(40));
+
+        assertThat(reserver.reserve(check("acme")).get()).isInstanceOf(Reserver.Outcome.Unavailable.class);
+
+        // refused twice (503), then taken: after about 1 + 2 s
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(moving.released).hasSize(1));
+        assertThat(moving.releasesRefused.get()).isZero();
+        assertThat(moving.released).isEqualTo(moving.reserved);
     }
 
     @Test

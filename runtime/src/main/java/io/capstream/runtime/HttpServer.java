@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP server every Capstream service runs: Javalin on Jetty with virtual threads, health at
- * {@code /health/live} and {@code /health/ready}, Prometheus metrics at {@code /metrics}, the service's
+ * {@code /health/live} and {@code /health/ready}, Prometheus metrics at {@code /metrics} (the service's own and the
+ * JVM's: heap, heap after GC, GC pauses, threads, CPU), the service's
  * OpenAPI document at {@code /openapi.json}, and one mapping from errors to JSON answers.
  */
 public final class HttpServer {
@@ -42,7 +43,14 @@ public final class HttpServer {
     public static Javalin start(String host, int port, PrometheusMeterRegistry metrics, String openApiResource,
                                 BooleanSupplier ready, Consumer<JavalinConfig> routes, Map<String, DirectRoute> direct) {
         String openApi = resource(openApiResource);
+        // the JVM's own figures (heap, heap after GC, GC pauses, threads, CPU), as the on-call dashboard charts them
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(metrics);
+        io.micrometer.core.instrument.binder.jvm.JvmGcMetrics gc = new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics();
+        gc.bindTo(metrics);
         Javalin app = Javalin.create(config -> {
+            config.events.serverStopped(gc::close); // its GC listeners go with the server (tests start many in one JVM)
             config.jetty.host = host;
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;

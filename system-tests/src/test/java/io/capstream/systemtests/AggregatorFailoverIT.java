@@ -4,22 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.capstream.aggregator.AggregatorConfig;
-import io.capstream.aggregator.AggregatorService;
 import io.capstream.testkit.FreePort;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigDecimal;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -51,19 +43,7 @@ class AggregatorFailoverIT {
     }
 
     Process launch(int n) throws IOException {
-        Map<String, String> config = stack.aggregatorConfig(n);
-        config.put(AggregatorConfig.HTTP_PORT, Integer.toString(ports.get(n)));
-        config.put(AggregatorConfig.STANDBY_REPLICAS, "1");
-        config.remove("kafka.session.timeout.ms"); // the production default
-        Properties properties = new Properties();
-        properties.putAll(config);
-        Path file = stack.dir.resolve("aggregator-" + n + ".properties");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            properties.store(out, "failover test");
-        }
-        String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "-Xmx384m", "-cp", System.getProperty("java.class.path"), AggregatorService.class.getName(), file.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "failover-" + n + ".log").toFile())).start();
+        return stack.aggregatorProcess(n, ports.get(n), Map.of(AggregatorConfig.STANDBY_REPLICAS, "1"), "failover-" + n);
     }
 
     /** Three aggregator processes, each task with a standby on another, all ready. */
@@ -74,15 +54,8 @@ class AggregatorFailoverIT {
             processes.add(launch(n));
         }
         for (int port : ports) {
-            awaitReady(port);
+            Stack.awaitReady(port);
         }
-    }
-
-    static void awaitReady(int port) {
-        HttpClient http = HttpClient.newHttpClient();
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
     }
 
     /** HTTP traffic with retried batches, about 20 s of it; {@code aThirdSent} counts down to a third of the way. */
@@ -218,7 +191,7 @@ class AggregatorFailoverIT {
             stopping.destroy();
             assertThat(stopping.waitFor(60, TimeUnit.SECONDS)).isTrue();
             processes.set(n, launch(n));
-            awaitReady(ports.get(n));
+            Stack.awaitReady(ports.get(n));
             down.remove(ports.get(n));
         }
         sender.get(180, TimeUnit.SECONDS);
@@ -231,6 +204,92 @@ class AggregatorFailoverIT {
         System.out.printf("aggregator rolling restart of %d: 503s for %d queries, the longest stretch of them %.1f s%n",
                 INSTANCES, asker.unavailable(), longest.toMillis() / 1000.0);
         assertThat(longest).isLessThan(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void aStrictCapStaysExactWhileTheInstanceHoldingItsReservationsIsKilled() throws Exception {
+        // given three aggregator processes with standbys, a $1.00 strict cap that fails closed, and a sidecar that enters
+        // through any of them
+        startThree("failover-strict");
+        try (java.io.InputStream in = AggregatorFailoverIT.class.getResourceAsStream("/limits-policy.yaml")) {
+            assertThat(stack.control("PUT", "/v1/policy", new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8),
+                    Stack.ADMIN_KEY).statusCode()).isEqualTo(200);
+        }
+        assertThat(stack.control("PUT", "/v1/customers/spender/caps/hard", "{\"amount\": \"1.00\", \"strict\": true, \"fail_open\": false}",
+                Stack.ADMIN_KEY).statusCode()).isEqualTo(200);
+        String urls = String.join(",", ports.stream().map(p -> "http://127.0.0.1:" + p).toList());
+        try (io.capstream.enforcement.EnforcementService sidecar = stack.sidecar(urls, 1000)) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String probe = "{\"customer\": \"spender\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0\"}}";
+            java.net.http.HttpResponse<String> first = await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+                    .ignoreExceptions().until(() -> SidecarFailoverIT.check(http, sidecar.port(), probe), r -> r.body().contains("\"reservation_id\":\"res_"));
+            // the instance that owns the customer, and so holds its reservations
+            int owner = ownerOf(http, "spender");
+
+            // when 6 clients spend $0.005 a check through the sidecar (the cap lasts about 1.7 s at that pace), and the owner
+            // is killed half a second in, with part of the cap reserved there and the rest still to come
+            String spend = "{\"customer\": \"spender\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.005\"}}";
+            java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+            Map<Integer, java.util.concurrent.atomic.AtomicInteger> statuses = new java.util.concurrent.ConcurrentHashMap<>();
+            // every check of $0.005, the clients' and the ones that look whether the cap is spent, counted
+            java.util.concurrent.Callable<Integer> spendOnce = () -> {
+                int status = SidecarFailoverIT.check(http, sidecar.port(), spend).statusCode();
+                statuses.computeIfAbsent(status, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+                if (status == 200) {
+                    admitted.incrementAndGet();
+                }
+                return status;
+            };
+            AtomicBoolean spending = new AtomicBoolean(true);
+            List<CompletableFuture<Void>> clients = new ArrayList<>();
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(6);
+            for (int c = 0; c < 6; c++) {
+                clients.add(CompletableFuture.runAsync(() -> {
+                    while (spending.get()) {
+                        try {
+                            spendOnce.call();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                        sleep(50);
+                    }
+                }, threads));
+            }
+            sleep(500);
+            long killed = System.nanoTime();
+            processes.get(ports.indexOf(owner)).destroyForcibly().waitFor();
+            // until the standby has taken over and the whole cap is spent there (402), two minutes at most
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                    .conditionEvaluationListener(c -> { if (c.getElapsedTimeInMS() % 5_000 < 200) { System.out.printf(
+                            "strict failover: %.0f s after the kill, %d admitted, answers %s%n", c.getElapsedTimeInMS() / 1e3, admitted.get(), statuses); } })
+                    .until(() -> spendOnce.call() == 402 && admitted.get() >= 200);
+            long spentAfter = System.nanoTime() - killed;
+            spending.set(false);
+            for (CompletableFuture<Void> client : clients) {
+                client.get(60, TimeUnit.SECONDS);
+            }
+            threads.shutdown();
+
+            System.out.printf("strict failover: SIGKILL of the owner; %d checks of $0.005 admitted of a $1.00 strict cap; answers %s; "
+                    + "the cap spent %.1f s after the kill%n", admitted.get(), statuses, spentAfter / 1e9);
+            // then the holds the killed instance had written moved with the customer, and those the sidecar gave up on while no
+            // instance owned it were released once one did: exactly the cap admitted, not a check more or less
+            assertThat(admitted.get()).isEqualTo(200);
+            // and while no instance owned the customer the cap failed closed: 503, never a wrong 200
+            assertThat(statuses.keySet()).isSubsetOf(200, 402, 503);
+            assertThat(first.statusCode()).isEqualTo(200);
+        }
+    }
+
+    /** The port of the aggregator that owns {@code customer} (a zero-cost reservation names it in {@code Capstream-Owner}). */
+    int ownerOf(java.net.http.HttpClient http, String customer) throws Exception {
+        java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + ports.getFirst()
+                        + "/v1/reservations")).header("Authorization", "Bearer " + Stack.ADMIN_KEY).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"customer\": \"" + customer + "\", \"feature\": \"chat\", "
+                        + "\"estimate\": {\"cost\": \"0\"}}")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        String owner = r.headers().firstValue(io.capstream.aggregator.query.ReservationApi.OWNER).orElseThrow(() ->
+                new AssertionError("no owner named: " + r.statusCode() + " " + r.body()));
+        return Integer.parseInt(owner.substring(owner.lastIndexOf(':') + 1));
     }
 
     private static void sleep(long millis) {

@@ -119,6 +119,33 @@ final class Stack implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Aggregator instance {@code n} as a process of its own (a real JVM to kill, attach to or measure), listening on
+     * {@code port}, with {@code overrides} on top of {@link #aggregatorConfig}; its output goes to {@code target/<logName>.log}.
+     */
+    Process aggregatorProcess(int n, int port, Map<String, String> overrides, String logName) throws IOException {
+        Map<String, String> config = aggregatorConfig(n);
+        config.put(AggregatorConfig.HTTP_PORT, Integer.toString(port));
+        config.putAll(overrides);
+        java.util.Properties properties = new java.util.Properties();
+        properties.putAll(config);
+        Path file = dir.resolve("aggregator-" + n + ".properties");
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            properties.store(out, logName);
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        return new ProcessBuilder(java, "-Xmx384m", "-cp", System.getProperty("java.class.path"), AggregatorService.class.getName(), file.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", logName + ".log").toFile())).start();
+    }
+
+    /** Until the service on {@code port} answers ready (two minutes at most). */
+    static void awaitReady(int port) {
+        HttpClient http = HttpClient.newHttpClient();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+    }
+
     AggregatorService aggregator(int n) {
         return new AggregatorService(AggregatorConfig.from(aggregatorConfig(n)), Clock.systemUTC());
     }
@@ -131,13 +158,18 @@ final class Stack implements AutoCloseable {
 
     /** An enforcement sidecar on this stack's topics that reserves strict caps at the aggregator on {@code aggregatorPort}. */
     io.capstream.enforcement.EnforcementService sidecar(int aggregatorPort, long reserveTimeoutMs) {
+        return sidecar("http://127.0.0.1:" + aggregatorPort, reserveTimeoutMs);
+    }
+
+    /** An enforcement sidecar that enters through any of {@code aggregatorUrls} (comma-separated) and goes to each customer's owner. */
+    io.capstream.enforcement.EnforcementService sidecar(String aggregatorUrls, long reserveTimeoutMs) {
         return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(Map.of(
                 io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, bootstrap,
                 RegistryAvroSerde.REGISTRY_URL, registryUrl, RegistryAvroSerde.AUTO_REGISTER, "true",
                 io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
                 io.capstream.enforcement.EnforcementConfig.HTTP_HOST, "127.0.0.1", io.capstream.enforcement.EnforcementConfig.HTTP_PORT, "0",
                 io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, keysFile.toString(),
-                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, "http://127.0.0.1:" + aggregatorPort,
+                io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, aggregatorUrls,
                 io.capstream.enforcement.EnforcementConfig.AGGREGATOR_KEY, ADMIN_KEY,
                 io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, Long.toString(reserveTimeoutMs))), Clock.systemUTC());
     }
