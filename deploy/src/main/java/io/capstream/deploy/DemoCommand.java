@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,14 +36,8 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--ingest-url", defaultValue = "http://localhost:8080")
-    String ingestUrl;
-
-    @Option(names = "--query-url", defaultValue = "http://localhost:8081")
-    String queryUrl;
-
-    @Option(names = "--key", required = true, description = "An API key with the ingest and admin scopes.")
-    String key;
+    @Mixin
+    StackOptions stack;
 
     @Option(names = "--sink-url", defaultValue = "http://localhost:8025", description = "The local SMTP and webhook sink.")
     String sinkUrl;
@@ -229,7 +224,7 @@ final class DemoCommand implements Callable<Integer> {
             String body = String.format("{\"customer\": \"%s\", \"api_key\": \"key_demo\", \"feature\": \"%s\", \"model\": \"%s\","
                     + " \"estimate\": {\"input_tokens\": 2000, \"output_tokens\": 500}}", c[0], c[1], c[2]);
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(checkUrl + "/v1/check"))
-                    .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + stack.key).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
             JsonNode answer = Json.MAPPER.readTree(r.body());
             JsonNode d = answer.has("error") ? answer.get("error") : answer;
@@ -243,8 +238,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private void send(String method, String path, String body) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(ingestUrl + path))
-                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(stack.ingestUrl + path))
+                .header("Authorization", "Bearer " + stack.key).header("Content-Type", "application/json")
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() / 100 != 2) {
             throw new IllegalStateException(method + " " + path + " answered " + response.statusCode() + ": " + response.body());
@@ -264,8 +259,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private void post(String body, String contentType) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(ingestUrl + "/v1/events"))
-                .header("Authorization", "Bearer " + key).header("Content-Type", contentType)
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(stack.ingestUrl + "/v1/events"))
+                .header("Authorization", "Bearer " + stack.key).header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 202) {
             throw new IllegalStateException("ingest answered " + response.statusCode() + ": " + response.body());
@@ -274,8 +269,8 @@ final class DemoCommand implements Callable<Integer> {
 
     private JsonNode usage(String customer) throws IOException, InterruptedException {
         for (int attempt = 0; ; attempt++) {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(queryUrl + "/v1/customers/" + customer + "/usage"))
-                    .header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(stack.queryUrl + "/v1/customers/" + customer + "/usage"))
+                    .header("Authorization", "Bearer " + stack.key).GET().build(), HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() == 200) {
                 return Json.MAPPER.readTree(response.body());
             }

@@ -49,6 +49,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -72,14 +73,8 @@ final class SoakCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--ingest-url", defaultValue = "http://localhost:8080")
-    String ingestUrl;
-
-    @Option(names = "--query-url", defaultValue = "http://localhost:8081")
-    String queryUrl;
-
-    @Option(names = "--key", required = true, description = "An API key with the ingest and admin scopes.")
-    String key;
+    @Mixin
+    StackOptions stack;
 
     @Option(names = "--bootstrap-servers", defaultValue = "localhost:9092")
     String bootstrapServers;
@@ -251,8 +246,8 @@ final class SoakCommand implements Callable<Integer> {
     }
 
     private HttpRequest postEvents(String body) {
-        return HttpRequest.newBuilder(URI.create(ingestUrl + "/v1/events")).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+        return HttpRequest.newBuilder(URI.create(stack.ingestUrl + "/v1/events")).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + stack.key).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
@@ -264,8 +259,8 @@ final class SoakCommand implements Callable<Integer> {
     /** The customer's booked event count, or -1 while the query API cannot say (not booked yet, rebalancing). */
     private long bookedEvents(String customer) {
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(queryUrl + "/v1/customers/" + customer + "/usage"))
-                    .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(stack.queryUrl + "/v1/customers/" + customer + "/usage"))
+                    .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + stack.key).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 return -1;
             }
