@@ -48,6 +48,9 @@ final class Reserver {
     private static final String OWNER = "Capstream-Owner";
     /** How long a release that finds no instance answering is tried again: the aggregator's hold. */
     static final Duration RELEASE_RETRY_FOR = Duration.ofMinutes(10);
+    /** At most this many releases wait to be sent again (a long outage at a high rate): beyond, they expire with their hold. */
+    static final int MAX_RELEASES_RETRYING = 10_000;
+    private final java.util.concurrent.atomic.AtomicInteger releasesRetrying = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Reserved (with its id), refused (with the aggregator's sentence), or not answered in time. */
     sealed interface Outcome {
@@ -236,7 +239,8 @@ final class Reserver {
     /**
      * Releases a reservation given up on. The owner may be gone (killed, its partitions moving): a failed or 5xx release is
      * sent again, through the entry instances, every second (then up to every 5 s) until one answers, for as long as the hold
-     * would last; the instance that takes the customer over has the reservation from its changelog and releases it then.
+     * would last (at most {@link #MAX_RELEASES_RETRYING} at a time); the instance that takes the customer over has the
+     * reservation from its changelog and releases it then.
      */
     private void release(String customer, String id) {
         release(customer, id, System.nanoTime() + RELEASE_RETRY_FOR.toNanos(), 1_000);
@@ -251,12 +255,18 @@ final class Reserver {
                 return;
             }
             forgetOwner(customer, target);
-            if (System.nanoTime() - until >= 0) {
-                LOG.warn("a reservation given up on ({}) could not be released in {}; it stops holding when it expires", id, RELEASE_RETRY_FOR);
+            boolean expired = System.nanoTime() - until >= 0;
+            if (expired || releasesRetrying.incrementAndGet() > MAX_RELEASES_RETRYING) {
+                if (!expired) {
+                    releasesRetrying.decrementAndGet();
+                }
+                LOG.warn("a reservation given up on ({}) could not be released; it stops holding when it expires", id);
                 return;
             }
-            CompletableFuture.runAsync(() -> release(customer, id, until, Math.min(5_000, retryMs * 2)),
-                    CompletableFuture.delayedExecutor(retryMs, TimeUnit.MILLISECONDS));
+            CompletableFuture.runAsync(() -> {
+                releasesRetrying.decrementAndGet();
+                release(customer, id, until, Math.min(5_000, retryMs * 2));
+            }, CompletableFuture.delayedExecutor(retryMs, TimeUnit.MILLISECONDS));
         });
     }
 
