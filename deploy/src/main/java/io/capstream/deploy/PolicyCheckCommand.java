@@ -2,7 +2,6 @@ package io.capstream.deploy;
 
 import io.capstream.policy.catalogue.PolicyLoader;
 import io.capstream.policy.catalogue.PolicyValidationException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -27,10 +26,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(file + " is a valid policy document");
             return 0;
         } catch (PolicyValidationException e) {
-            PrintWriter err = spec.commandLine().getErr();
-            err.println(file + " is not a valid policy document:");
-            e.errors().forEach(line -> err.println("  " + line));
-            return 2;
+            return PolicyCommand.invalid(spec.commandLine().getErr(), file + " is not a valid policy document:", e);
         }
     }
 }

@@ -54,9 +54,7 @@ final class PolicyCommand implements Callable<Integer> {
             out.println("policy " + file + " applied, version " + record.getVersion().substring(0, 12));
             return 0;
         } catch (PolicyValidationException e) {
-            err.println(file + " is not a valid policy document; nothing was applied:");
-            e.errors().forEach(line -> err.println("  " + line));
-            return 2;
+            return invalid(err, file + " is not a valid policy document; nothing was applied:", e);
         }
     }
 
@@ -66,5 +64,12 @@ final class PolicyCommand implements Callable<Integer> {
             TopicPartition partition = new TopicPartition(topics.policy(), 0);
             return consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).getOrDefault(partition, 0L) > 0;
         }
+    }
+
+    /** Prints {@code headline} and every problem of the document, one per line; the exit code of an invalid document. */
+    static int invalid(PrintWriter err, String headline, PolicyValidationException e) {
+        err.println(headline);
+        e.errors().forEach(line -> err.println("  " + line));
+        return 2;
     }
 }
