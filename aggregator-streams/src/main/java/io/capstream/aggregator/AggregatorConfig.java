@@ -11,7 +11,9 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
-public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, Duration lateWindow, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold) {
+public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, Duration lateWindow, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold,
+                               io.capstream.aggregator.topology.UsageTopology.SeriesRetention seriesRetention,
+                               java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String APPLICATION_ID = "application.id";
@@ -25,8 +27,10 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
     public static final String STREAM_THREADS = "num.stream.threads";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
     public static final String RESERVATION_HOLD_MS = "reservation.hold.ms";
+    public static final String SERIES_HOURLY_RETENTION_MS = "series.hourly.retention.ms";
+    public static final String SERIES_DAILY_RETENTION_MS = "series.daily.retention.ms";
 
-    static final ConfigDef DEF = Configs.withHttp(Configs.withKafka(new ConfigDef()), 8081)
+    static final ConfigDef DEF = io.capstream.runtime.PortalTokens.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8081))
             .define(APPLICATION_ID, Type.STRING, "capstream-aggregator", new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "Kafka Streams application id: the consumer group and the prefix of internal topics.")
             .define(STATE_DIR, Type.STRING, "/tmp/capstream-streams", Importance.HIGH, "Where RocksDB state stores live.")
@@ -40,7 +44,11 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
             .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(10), Importance.LOW,
                     "Exactly-once commit interval: lower is fresher, higher is cheaper.")
             .define(RESERVATION_HOLD_MS, Type.LONG, 600_000L, Range.atLeast(1_000), Importance.MEDIUM,
-                    "A strict-mode reservation whose usage never arrives stops holding its amount after this long.");
+                    "A strict-mode reservation whose usage never arrives stops holding its amount after this long.")
+            .define(SERIES_HOURLY_RETENTION_MS, Type.LONG, Duration.ofDays(35).toMillis(), Range.atLeast(3_600_000), Importance.LOW,
+                    "Hourly usage buckets are kept at least this long (dropped by 1.5 times this).")
+            .define(SERIES_DAILY_RETENTION_MS, Type.LONG, Duration.ofDays(400).toMillis(), Range.atLeast(86_400_000), Importance.LOW,
+                    "Daily usage buckets are kept at least this long (dropped by 1.5 times this).");
 
     public static AggregatorConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
@@ -48,6 +56,8 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
                 Path.of((String) v.get(STATE_DIR)), (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
                 (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
-                Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)));
+                Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
+                new io.capstream.aggregator.topology.UsageTopology.SeriesRetention(Duration.ofMillis((Long) v.get(SERIES_HOURLY_RETENTION_MS)),
+                        Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS))), io.capstream.runtime.PortalTokens.from(v));
     }
 }

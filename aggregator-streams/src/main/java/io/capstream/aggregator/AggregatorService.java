@@ -1,6 +1,7 @@
 package io.capstream.aggregator;
 
 import io.capstream.aggregator.query.ReservationApi;
+import io.capstream.aggregator.query.PortalApi;
 import io.capstream.aggregator.query.UsageQueryApi;
 import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.aggregator.strict.ReservationLog;
@@ -54,7 +55,7 @@ public final class AggregatorService implements AutoCloseable {
     public AggregatorService(AggregatorConfig config, Clock clock) {
         Topics topics = new Topics(config.service().topicPrefix());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
+        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile()).acceptingPortalTokens(config.portalTokens());
         SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
         boolean auto = config.service().autoRegister();
         ReservationBook reservations = new ReservationBook(config.reservationHold(), clock);
@@ -68,9 +69,10 @@ public final class AggregatorService implements AutoCloseable {
         // The HTTP server starts first: its real port is the one other instances are told about.
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-query.json",
                 () -> started != null && started.state() == KafkaStreams.State.RUNNING, cfg -> {
-                    UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock);
+                    UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock, config.seriesRetention());
                     usage.routes(cfg);
                     new ReservationApi(usage, reservations, reservationLog, keys, clock).routes(cfg);
+                    new PortalApi(keys, config.portalTokens(), clock).routes(cfg);
                 });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
@@ -79,7 +81,7 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto),
                 RegistryAvroSerde.of(ReservationRecord.class, registry, auto));
-        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations),
+        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations, config.seriesRetention()),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         this.started = streams;

@@ -13,7 +13,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The ingest service's configuration; every key validated at start-up, all problems reported together. */
 public record IngestConfig(ServiceSettings service, Path apiKeysFile, Duration lateWindow, Duration publishTimeout,
-              SecretBox secrets, java.util.Set<String> webhookAllowedHosts) {
+              SecretBox secrets, java.util.Set<String> webhookAllowedHosts,
+                           java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens) {
     public static final String HTTP_HOST = Configs.HTTP_HOST;
     public static final String HTTP_PORT = Configs.HTTP_PORT;
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
@@ -25,7 +26,7 @@ public record IngestConfig(ServiceSettings service, Path apiKeysFile, Duration l
     public static final String WEBHOOK_ALLOWED_HOSTS_DOC = "Hosts (or host:port) that may receive webhooks over http and on"
             + " loopback or private addresses; for development only (the local stack's webhook sink). Everything else must be a public https URL.";
 
-    static final ConfigDef DEF = SecretBox.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8080))
+    static final ConfigDef DEF = io.capstream.runtime.PortalTokens.define(SecretBox.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8080)))
             .define(WEBHOOK_ALLOWED_HOSTS, Type.LIST, "", Importance.LOW, WEBHOOK_ALLOWED_HOSTS_DOC)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line.")
@@ -39,6 +40,6 @@ public record IngestConfig(ServiceSettings service, Path apiKeysFile, Duration l
         return new IngestConfig(ServiceSettings.from(v, raw), Path.of((String) v.get(API_KEYS_FILE)),
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), Duration.ofMillis((Long) v.get(PUBLISH_TIMEOUT_MS)),
                 SecretBox.parse(((org.apache.kafka.common.config.types.Password) v.get(SecretBox.KEYS)).value()),
-                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)));
+                Configs.hosts(v.get(WEBHOOK_ALLOWED_HOSTS)), io.capstream.runtime.PortalTokens.from(v));
     }
 }

@@ -49,7 +49,7 @@ public final class IngestService implements AutoCloseable {
         adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000);
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1_000);
         this.admin = Admin.create(adminProps);
-        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile());
+        ApiKeys keys = ApiKeys.fromFile(config.apiKeysFile()).acceptingPortalTokens(config.portalTokens());
         SchemaRegistryClient registry = new SchemaRegistryClient(config.service().registryUrl());
         Map<String, Object> kafka = config.service().kafkaClient();
         this.customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));

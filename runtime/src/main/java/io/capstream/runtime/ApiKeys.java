@@ -38,6 +38,7 @@ public final class ApiKeys {
     private volatile Map<String, Principal> byHash;
     private volatile long checkedAt = System.nanoTime();
     private volatile FileTime modified;
+    private volatile PortalTokens portalTokens;
 
     private ApiKeys(Map<String, Principal> byHash, Path file, FileTime modified) {
         this.byHash = Map.copyOf(byHash);
@@ -80,10 +81,23 @@ public final class ApiKeys {
         return byHash;
     }
 
-    /** The principal of an {@code Authorization} header value ({@code Bearer <key>}), if the key is known. */
+    /** Accepts customer portal tokens signed with these keys as well (none: only the keys of the file). */
+    public ApiKeys acceptingPortalTokens(Optional<PortalTokens> tokens) {
+        this.portalTokens = tokens.orElse(null);
+        return this;
+    }
+
+    /**
+     * The principal of an {@code Authorization} header value ({@code Bearer <key>}), if the key is known
+     * or is a valid portal token ({@link PortalTokens}).
+     */
     public Optional<Principal> authenticate(String authorization) {
         if (authorization == null || authorization.length() > 1024 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return Optional.empty();
+        }
+        if (authorization.startsWith(PortalTokens.PREFIX, 7)) {
+            PortalTokens tokens = portalTokens;
+            return tokens == null ? Optional.empty() : tokens.verify(authorization.substring(7).strip(), java.time.Instant.now());
         }
         reloadIfChanged();
         Recent recent = recent();

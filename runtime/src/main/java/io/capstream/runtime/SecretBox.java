@@ -49,26 +49,8 @@ public final class SecretBox {
     /** @throws ConfigException naming what is wrong with the setting (without the key material) */
     public static SecretBox parse(String setting) {
         Map<String, SecretKeySpec> keys = new LinkedHashMap<>();
-        String first = null;
-        for (String entry : setting.split(",")) {
-            String e = entry.strip();
-            int colon = e.indexOf(':');
-            if (colon <= 0 || !e.substring(0, colon).matches("[A-Za-z0-9_-]{1,32}")) {
-                throw new ConfigException(KEYS, "(hidden)", "each key is '<id>:<base64 of 32 bytes>', the id letters, digits, _ or -");
-            }
-            byte[] material;
-            try {
-                material = Base64.getDecoder().decode(e.substring(colon + 1));
-            } catch (IllegalArgumentException ex) {
-                throw new ConfigException(KEYS, "(hidden)", "key '" + e.substring(0, colon) + "' is not base64");
-            }
-            if (material.length != 32) {
-                throw new ConfigException(KEYS, "(hidden)", "key '" + e.substring(0, colon) + "' has " + material.length + " bytes; AES-256 needs 32");
-            }
-            keys.put(e.substring(0, colon), new SecretKeySpec(material, "AES"));
-            first = first == null ? e.substring(0, colon) : first;
-        }
-        return new SecretBox(first, keys);
+        Keyring.parse(setting, KEYS).forEach((id, material) -> keys.put(id, new SecretKeySpec(material, "AES")));
+        return new SecretBox(keys.keySet().iterator().next(), keys);
     }
 
     public static boolean isSealed(String value) {

@@ -141,4 +141,83 @@ class LimitsIT {
         assertThat(Stack.json(policy).get("error").get("errors").findValuesAsText("field")).containsExactlyInAnyOrder("plans.pro.price", "default_plan");
         assertThat(policy.body()).contains("unknown plan 'gold'");
     }
+
+    HttpResponse<String> get(String path, String key, String accept) {
+        try {
+            return stack.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + aggregator.port() + path))
+                    .header("Authorization", "Bearer " + key).header("Accept", accept).GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void theUsageSeriesAddsUpToTheRunningTotalsAndAPortalTokenReadsOnlyItsCustomer() {
+        // given a customer in New York and usage over the last hours on two features, two models and two keys
+        ok(stack.control("PUT", "/v1/customers/nyc", "{\"plan\": \"pro\", \"timezone\": \"America/New_York\"}", Stack.ADMIN_KEY));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(usage("nyc").get("timezone").asText()).isEqualTo("America/New_York"));
+        java.time.Instant now = java.time.Instant.now();
+        StringBuilder events = new StringBuilder("[");
+        for (int i = 0; i < 12; i++) {
+            events.append(i == 0 ? "" : ",").append("{\"id\": \"s").append(i).append("\", \"customer\": \"nyc\", \"feature\": \"")
+                    .append(i % 3 == 0 ? "search" : "chat").append("\", \"model\": \"").append(i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini")
+                    .append("\", \"api_key\": \"key_").append(i % 2).append("\", \"time\": \"").append(now.minus(Duration.ofMinutes(50L * i)))
+                    .append("\", \"usage\": {\"input_tokens\": ").append(100_000 * (i + 1)).append(", \"output_tokens\": 1000}}");
+        }
+        assertThat(stack.postEvents(events.append("]").toString()).statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(usage("nyc").get("features").findValues("events").stream()
+                .mapToLong(JsonNode::asLong).sum()).isEqualTo(12));
+        JsonNode report = usage("nyc");
+        BigDecimal total = new BigDecimal(report.get("total_cost").asText());
+
+        // then hourly and daily series of the billing period so far add up to the running total, per group too
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (String granularity : new String[] {"hour", "day"}) {
+                HttpResponse<String> response = get("/v1/customers/nyc/usage/series?granularity=" + granularity + "&group_by=feature",
+                        Stack.ADMIN_KEY, "application/json");
+                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                JsonNode series = Stack.json(response);
+                assertThat(series.get("timezone").asText()).isEqualTo("America/New_York");
+                assertThat(new BigDecimal(series.get("total").get("cost").asText())).isEqualByComparingTo(total);
+                assertThat(series.get("total").get("events").asLong()).isEqualTo(12);
+                BigDecimal byGroups = BigDecimal.ZERO;
+                for (JsonNode bucket : series.get("buckets")) {
+                    assertThat(bucket.get("start").asText()).matches(".*-0[45]:00"); // local times in New York
+                    for (JsonNode group : bucket.get("groups")) {
+                        assertThat(group.get("group").asText()).isIn("chat", "search");
+                        byGroups = byGroups.add(new BigDecimal(group.get("usage").get("cost").asText()));
+                    }
+                }
+                assertThat(byGroups).isEqualByComparingTo(total);
+            }
+        });
+        HttpResponse<String> csv = get("/v1/customers/nyc/usage/series?granularity=day&group_by=model", Stack.ADMIN_KEY, "text/csv");
+        assertThat(csv.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/csv"));
+        assertThat(csv.body()).startsWith("bucket_start,bucket_end,model,cost,included,grant_covered,billed,events\n").contains(",gpt-4o-mini,");
+        assertThat(csv.body().lines().skip(1).map(l -> new BigDecimal(l.split(",")[3])).reduce(BigDecimal.ZERO, BigDecimal::add))
+                .isEqualByComparingTo(total);
+        HttpResponse<String> bad = get("/v1/customers/nyc/usage/series?granularity=week&from=yesterday", Stack.ADMIN_KEY, "application/json");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(Stack.json(bad).get("error").get("errors").findValuesAsText("field")).containsExactly("granularity", "from");
+
+        // a portal token minted by an admin reads its customer's usage and sets its caps, on the query and the ingest services
+        HttpResponse<String> refused = stack.control("POST", "/v1/customers/nyc/portal-tokens", "{}", Stack.ACME_KEY, aggregator.port());
+        assertThat(refused.statusCode()).isEqualTo(403);
+        HttpResponse<String> minted = stack.control("POST", "/v1/customers/nyc/portal-tokens", "{\"ttl_seconds\": 600}", Stack.ADMIN_KEY,
+                aggregator.port());
+        assertThat(minted.statusCode()).as(minted.body()).isEqualTo(201);
+        String token = Stack.json(minted).get("token").asText();
+        assertThat(Stack.json(minted).get("portal_path").asText()).isEqualTo("/portal#token=" + token);
+        assertThat(get("/v1/customers/nyc/usage/series", token, "application/json").statusCode()).isEqualTo(200);
+        assertThat(get("/v1/customers/nyc/usage", token, "application/json").statusCode()).isEqualTo(200);
+        assertThat(get("/v1/customers/acme/usage", token, "application/json").statusCode()).isEqualTo(403);
+        ok(stack.control("PUT", "/v1/customers/nyc/caps/daily", "{\"amount\": \"50\", \"period\": \"daily\"}", token));
+        assertThat(stack.control("PUT", "/v1/customers/acme/caps/daily", "{\"amount\": \"50\"}", token).statusCode()).isEqualTo(403);
+        // an expired token, or one signed with another key, is no key at all
+        String expired = io.capstream.runtime.PortalTokens.parse(io.capstream.testkit.TestSecrets.PORTAL_KEYS).mint("nyc", now.minusSeconds(1));
+        String foreign = io.capstream.runtime.PortalTokens.parse("test:" + java.util.Base64.getEncoder().encodeToString(new byte[32]))
+                .mint("nyc", now.plusSeconds(600));
+        assertThat(get("/v1/customers/nyc/usage", expired, "application/json").statusCode()).isEqualTo(401);
+        assertThat(get("/v1/customers/nyc/usage", foreign, "application/json").statusCode()).isEqualTo(401);
+    }
 }

@@ -92,7 +92,8 @@ final class Stack implements AutoCloseable {
                     IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
                     RegistryAvroSerde.REGISTRY_URL, registryUrl, RegistryAvroSerde.AUTO_REGISTER, "true",
                     IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
-                    "secret.keys", io.capstream.testkit.TestSecrets.KEYS)), Clock.systemUTC());
+                    "secret.keys", io.capstream.testkit.TestSecrets.KEYS,
+                    io.capstream.runtime.PortalTokens.KEYS, io.capstream.testkit.TestSecrets.PORTAL_KEYS)), Clock.systemUTC());
             // ready means its views of customers and policy have loaded: control calls are answered
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions().until(() ->
                     http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingest.port() + "/health/ready")).build(),
@@ -115,6 +116,7 @@ final class Stack implements AutoCloseable {
         config.put(AggregatorConfig.HTTP_PORT, "0");
         config.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
         config.put(AggregatorConfig.API_KEYS_FILE, keysFile.toString());
+        config.put(io.capstream.runtime.PortalTokens.KEYS, io.capstream.testkit.TestSecrets.PORTAL_KEYS);
         config.put("kafka.session.timeout.ms", "10000");
         return config;
     }

@@ -7,6 +7,7 @@ import io.capstream.runtime.ApiException;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.UsageBucket;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.mapping.ParsedPolicy;
 import io.capstream.schemas.topics.Topics;
@@ -27,6 +28,7 @@ import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 
 /**
  * Sends a customer's request to the instance that owns the customer's partition
@@ -40,7 +42,7 @@ final class OwnerRouter {
 
     /** The owner's view of one customer's partition. */
     record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
-                     PolicyDocument policy) {
+                     PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
             return record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
@@ -90,7 +92,11 @@ final class OwnerRouter {
                             QueryableStoreTypes.<String, LimitUsage>keyValueStore()).withPartition(owner.partition())),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.CUSTOMERS_STORE,
                             QueryableStoreTypes.<String, CustomerRecord>keyValueStore()).withPartition(owner.partition())),
-                    parsedPolicy.parse(policy)));
+                    parsedPolicy.parse(policy),
+                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_HOURLY_STORE,
+                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition())),
+                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_DAILY_STORE,
+                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }
@@ -105,11 +111,13 @@ final class OwnerRouter {
                 .method(ctx.method().name(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         Optional.ofNullable(ctx.header("Authorization")).ifPresent(v -> request.header("Authorization", v));
         Optional.ofNullable(ctx.header("Content-Type")).ifPresent(v -> request.header("Content-Type", v));
+        Optional.ofNullable(ctx.header("Accept")).ifPresent(v -> request.header("Accept", v));
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
             response.headers().firstValue("Retry-After").ifPresent(v -> ctx.header("Retry-After", v));
             response.headers().firstValue(ReservationApi.OWNER).ifPresent(v -> ctx.header(ReservationApi.OWNER, v));
-            ctx.status(response.statusCode()).contentType("application/json").result(response.body());
+            ctx.status(response.statusCode()).contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
+                    .result(response.body());
         } catch (IOException e) {
             throw ApiException.unavailable("usage_state_unavailable",
                     "the instance that owns this customer (" + owner.host() + ":" + owner.port() + ") did not answer; try again", RETRY_AFTER_SECONDS);

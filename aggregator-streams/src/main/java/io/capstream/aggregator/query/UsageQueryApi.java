@@ -6,7 +6,21 @@ import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.aggregator.topology.SeriesBook;
+import io.capstream.aggregator.topology.UsageTopology;
+import io.capstream.policy.booking.Series;
+import io.capstream.policy.customer.Customer;
+import io.capstream.policy.input.Problem;
+import io.capstream.policy.limit.ResetSchedule;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
@@ -26,15 +40,19 @@ public final class UsageQueryApi {
     private final OwnerRouter router;
     private final ApiKeys keys;
     private final Clock clock;
+    private final UsageTopology.SeriesRetention retention;
 
-    public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock) {
+    public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock,
+                         UsageTopology.SeriesRetention retention) {
         this.router = new OwnerRouter(streams, self);
         this.keys = keys;
         this.clock = clock;
+        this.retention = retention;
     }
 
     public void routes(JavalinConfig config) {
         config.routes.get("/v1/customers/{id}/usage", this::usage);
+        config.routes.get("/v1/customers/{id}/usage/series", this::series);
         // a store opened while this instance owned the partition can move away before it is read (a rebalance):
         // ask again shortly, as while rebalancing, never a 500 (found by AggregatorFailoverIT's rolling restart)
         config.routes.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) ->
@@ -45,12 +63,18 @@ public final class UsageQueryApi {
         return router;
     }
 
-    private void usage(Context ctx) {
+    /** The customer of the path, when the request's key may read it. */
+    private String readableCustomer(Context ctx) {
         String customer = ctx.pathParam("id");
         Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
         if (!principal.canRead(customer)) {
             throw ApiException.forbidden("this API key may not read customer '" + customer + "'");
         }
+        return customer;
+    }
+
+    private void usage(Context ctx) {
+        String customer = readableCustomer(ctx);
         router.localOrForward(ctx, customer).ifPresent(partition -> {
             Map<String, LimitUsage> entries = new HashMap<>();
             try (KeyValueIterator<String, LimitUsage> it = partition.limits().prefixScan(UsageKey.customerPrefix(customer),
@@ -62,5 +86,81 @@ public final class UsageQueryApi {
             }
             HttpServer.json(ctx, 200, UsageReport.build(partition.customer(customer), partition.policy(), entries, clock.instant(), false));
         });
+    }
+
+    /**
+     * {@code GET /v1/customers/{id}/usage/series?from=&to=&granularity=hour|day&group_by=feature|model|api_key|user}:
+     * buckets in the customer's timezone ({@link SeriesReport}); {@code Accept: text/csv} gives CSV.
+     * {@code from} and {@code to} are RFC 3339 times or dates (a date is the customer's local midnight);
+     * by default the current billing period up to the end of the current bucket.
+     */
+    private void series(Context ctx) {
+        String customer = readableCustomer(ctx);
+        List<Problem> problems = new ArrayList<>();
+        Series.Granularity granularity = Series.Granularity.DAY;
+        String g = ctx.queryParam("granularity");
+        if (g != null) {
+            try {
+                granularity = Series.Granularity.parse(g);
+            } catch (IllegalArgumentException e) {
+                problems.add(new Problem("granularity", e.getMessage()));
+            }
+        }
+        String groupBy = ctx.queryParam("group_by");
+        if (groupBy != null && !List.of("feature", "model", "api_key", "user").contains(groupBy)) {
+            problems.add(new Problem("group_by", "group_by must be feature, model, api_key or user"));
+        }
+        String fromText = ctx.queryParam("from");
+        String toText = ctx.queryParam("to");
+        for (String[] t : new String[][] {{"from", fromText}, {"to", toText}}) {
+            if (t[1] != null && time(t[1], ZoneId.of("UTC")) == null) {
+                problems.add(new Problem(t[0], "an RFC 3339 time (2026-11-01T00:00:00Z) or a date (2026-11-01, the customer's local midnight)"));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw ApiException.invalid(problems);
+        }
+        Series.Granularity gran = granularity;
+        router.localOrForward(ctx, customer).ifPresent(partition -> {
+            Customer c = partition.customer(customer);
+            ZoneId zone = c.timezone();
+            Instant now = clock.instant();
+            Instant asked = fromText != null ? time(fromText, zone)
+                    : new ResetSchedule.Monthly(c.billingAnchorDay()).periodAt(now, zone).start();
+            // nothing older than the retention is listed (the stores drop it, and a cache may still hold some of it for a while)
+            Instant kept = gran.bucketAt(now.minus(gran == Series.Granularity.HOUR ? retention.hourly() : retention.daily()), zone).end();
+            Instant from = asked.isBefore(kept) ? kept : asked;
+            Instant to = toText != null ? time(toText, zone) : gran.bucketAt(now, zone).end();
+            if (!to.isAfter(from)) {
+                throw ApiException.invalid(List.of(new Problem("to", "must be after from (" + from + ")")));
+            }
+            // bounded before any bucket is listed: at most MAX_BUCKETS hours or days (a day is at least 23 hours)
+            Duration most = gran == Series.Granularity.HOUR ? Duration.ofHours(SeriesReport.MAX_BUCKETS) : Duration.ofHours(23L * SeriesReport.MAX_BUCKETS);
+            if (Duration.between(from, to).compareTo(most) > 0) {
+                throw ApiException.invalid(List.of(new Problem("to", "at most " + SeriesReport.MAX_BUCKETS + " " + gran.text()
+                        + "s from from; ask for a shorter span or granularity=day")));
+            }
+            SeriesReport report = SeriesReport.build(customer, zone, gran, groupBy, from, to, Series.buckets(from, to, zone, gran),
+                    SeriesBook.read(gran == Series.Granularity.HOUR ? partition.hourly() : partition.daily(), customer, from, to), now);
+            String accept = ctx.header("Accept");
+            if (accept != null && accept.contains("text/csv")) {
+                ctx.status(200).contentType("text/csv; charset=utf-8").header("Content-Disposition",
+                        "attachment; filename=\"usage-" + customer + "-" + gran.text() + ".csv\"").result(report.csv());
+            } else {
+                HttpServer.json(ctx, 200, report);
+            }
+        });
+    }
+
+    /** An RFC 3339 time, or a date as the start of that day in {@code zone}; null if it is neither. */
+    private static Instant time(String text, ZoneId zone) {
+        if (text.length() > 40) {
+            return null;
+        }
+        try {
+            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(zone).toInstant() : OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.capstream.aggregator.topology;
 
 import io.capstream.policy.booking.Booking;
 import io.capstream.policy.booking.Booking.Total;
+import io.capstream.policy.booking.Series;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.policy.limit.Limit;
@@ -46,6 +47,7 @@ final class Ledger {
     private final KeyValueStore<String, CustomerRecord> customers;
     private final Supplier<PolicyDocument> policy;
     private final Duration closeAfter;
+    private final SeriesBook series;
     /**
      * Parsed configurations of this task's customers, so an event costs no decode: the ledger sees every
      * change of the customers store ({@link #reconfigure}), and lives only as long as its processor (a
@@ -60,8 +62,9 @@ final class Ledger {
     private static final int MAX_ACCOUNTS = 50_000;
 
     Ledger(TotalsStore limits, KeyValueStore<String, CustomerRecord> customers,
-           Supplier<PolicyDocument> policy, EventTimeWindow window) {
+           Supplier<PolicyDocument> policy, EventTimeWindow window, SeriesBook series) {
         this.limits = limits;
+        this.series = series;
         this.customers = customers;
         this.policy = policy;
         // a period is final when stream time passes its end plus the late window (and the allowed clock skew)
@@ -129,7 +132,12 @@ final class Ledger {
         Booking.PricedUsage booked = new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), t,
                 usage, priced.cost());
         try {
-            return write(customer.id(), Booking.book(booked, customer, account.limits(), totals(customer.id())), doc.links(), t, timestamp);
+            Booking.Result result = Booking.book(booked, customer, account.limits(), totals(customer.id()));
+            SeriesBook.Change buckets = series.prepare(customer.id(), Series.Combination.of(event.getFeature(), event.getModel(),
+                    event.getApiKey(), event.getUser()), t, customer.timezone(), usage, result.split().orElseThrow());
+            List<Output> crossings = write(customer.id(), result, doc.links(), t, timestamp);
+            buckets.write();
+            return crossings;
         } catch (ArithmeticException e) {
             throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");
         }

@@ -8,6 +8,7 @@ import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.ReservationRecord;
 import io.capstream.schemas.ThresholdCrossed;
+import io.capstream.schemas.UsageBucket;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.serde.InternalAvroSerde;
 import io.capstream.schemas.topics.Topics;
@@ -27,7 +28,8 @@ import org.apache.kafka.streams.state.Stores;
  * usage-events ─▶ price ─▶ dedup ─▶ account ──┬─▶ usage-aggregates
  *                  │         │         ▲       ├─▶ threshold-events
  * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
- *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled)
+ *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled),
+ *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores)
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
  * policy ─▶ policy-store (global: every instance, every version, no restart)
@@ -55,6 +57,19 @@ public final class UsageTopology {
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
     public static final String POLICY_STORE = "policy-store";
+    public static final String SERIES_HOURLY_STORE = "usage-series-hourly-store";
+    public static final String SERIES_DAILY_STORE = "usage-series-daily-store";
+
+    /** How long the usage series keep their buckets (issue "Usage over time"): at least this, dropped by 1.5 times this. */
+    public record SeriesRetention(Duration hourly, Duration daily) {
+        public static final SeriesRetention DEFAULT = new SeriesRetention(Duration.ofDays(35), Duration.ofDays(400));
+
+        public SeriesRetention {
+            if (hourly.compareTo(Duration.ofHours(1)) < 0 || daily.compareTo(Duration.ofDays(1)) < 0) {
+                throw new IllegalArgumentException("series retention: at least an hour of hourly and a day of daily buckets");
+            }
+        }
+    }
 
     /** The serdes of the topics the topology reads and writes (registry-backed in production). */
     public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
@@ -72,6 +87,11 @@ public final class UsageTopology {
      *                     starts here, settled when a booked event carries one
      */
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, ReservationBook reservations) {
+        return build(topics, lateWindow, serdes, reservations, SeriesRetention.DEFAULT);
+    }
+
+    /** @param retention how long the usage series keep hourly and daily buckets */
+    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention) {
         EventTimeWindow window = new EventTimeWindow(lateWindow);
         PolicyCache policies = new PolicyCache();
         Topology topology = new Topology();
@@ -97,6 +117,11 @@ public final class UsageTopology {
         // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
+        // usage over time: each event also adds to its customer's local hour and day (SeriesBook); cached, so written once per commit
+        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
+                Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class)).withCachingEnabled(), ACCOUNT);
+        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
+                Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class)).withCachingEnabled(), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
@@ -110,7 +135,8 @@ public final class UsageTopology {
 
     static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies) {
         return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
-                policies.reading(context.getStateStore(POLICY_STORE)), window);
+                policies.reading(context.getStateStore(POLICY_STORE)), window,
+                new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE)));
     }
 
     @SuppressWarnings("unchecked")

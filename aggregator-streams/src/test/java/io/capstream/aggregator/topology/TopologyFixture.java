@@ -45,12 +45,22 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<byte[], byte[]> dlq;
 
     TopologyFixture(String policyYaml) {
+        this(policyYaml, UsageTopology.SeriesRetention.DEFAULT);
+    }
+
+    TopologyFixture(String policyYaml, UsageTopology.SeriesRetention retention) {
+        this(policyYaml, retention, Map.of());
+    }
+
+    /** @param overrides Kafka Streams settings on top of the fixture's */
+    TopologyFixture(String policyYaml, UsageTopology.SeriesRetention retention, Map<String, Object> overrides) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+        props.putAll(overrides);
         InternalAvroSerde<CustomerRecord> customerSerde = new InternalAvroSerde<>(CustomerRecord.class);
         InternalAvroSerde<PolicyRecord> policySerde = new InternalAvroSerde<>(PolicyRecord.class);
         InternalAvroSerde<LimitUsage> usageSerde = new InternalAvroSerde<>(LimitUsage.class);
@@ -58,7 +68,7 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
                 eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class)),
-                reservations), props, Instant.parse("2026-11-01T00:00:00Z"));
+                reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
         policy = driver.createInputTopic(topics.policy(), new StringSerializer(), policySerde);
@@ -95,6 +105,12 @@ final class TopologyFixture implements AutoCloseable {
     LimitUsage limit(String customer, String limitId, Instant periodStart) {
         TotalsStore store = (TotalsStore) driver.getAllStateStores().get(UsageTopology.LIMITS_STORE);
         return store.get(UsageKey.of(customer, limitId, periodStart));
+    }
+
+    /** One customer's buckets of a span, hourly or daily, as the series API reads them. */
+    java.util.List<SeriesBook.Stored> series(io.capstream.policy.booking.Series.Granularity granularity, String customer, Instant from, Instant to) {
+        return SeriesBook.read(driver.getWindowStore(granularity == io.capstream.policy.booking.Series.Granularity.HOUR
+                ? UsageTopology.SERIES_HOURLY_STORE : UsageTopology.SERIES_DAILY_STORE), customer, from, to);
     }
 
     @Override

@@ -46,8 +46,11 @@ public final class Booking {
     /** A threshold of a limit crossed by a change, with the limit's total after it. */
     public record Crossing(Limit limit, Total total, BigDecimal threshold) {}
 
-    /** The totals a change wrote (each once) and the thresholds it crossed, lowest first per limit. */
-    public record Result(List<Total> changed, List<Crossing> crossings) {}
+    /**
+     * The totals a change wrote (each once) and the thresholds it crossed, lowest first per limit; for a
+     * booked event, also its cost's split (what {@link Series} buckets count).
+     */
+    public record Result(List<Total> changed, List<Crossing> crossings, Optional<Accounting.Split> split) {}
 
     /** Books one event (its id already known to be new). */
     public static Result book(PricedUsage e, Customer customer, PolicyDocument policy, Totals totals) {
@@ -100,7 +103,7 @@ public final class Booking {
             Total t = changes.get(limit.limitId(), limit.periodAt(customer, e.time()), limit, customer);
             changes.count(limit, t.withCost(cost, e.time()), limit.counted(split, e.usage()));
         }
-        return changes.result();
+        return changes.result(Optional.of(split));
     }
 
     /**
@@ -125,7 +128,7 @@ public final class Booking {
                                 limit.measure().name()), used));
             }
         }
-        return changes.result();
+        return changes.result(Optional.empty());
     }
 
     /**
@@ -209,8 +212,8 @@ public final class Booking {
             newly.forEach(threshold -> crossings.add(new Crossing(limit, after, threshold)));
         }
 
-        Result result() {
-            return new Result(List.copyOf(changed.values()), List.copyOf(crossings));
+        Result result(Optional<Accounting.Split> split) {
+            return new Result(List.copyOf(changed.values()), List.copyOf(crossings), split);
         }
     }
 

@@ -1,0 +1,130 @@
+package io.capstream.aggregator.query;
+
+import io.capstream.policy.booking.Series.Granularity;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.Period;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.UsageBucket;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import io.capstream.aggregator.topology.SeriesBook;
+
+/**
+ * What {@code GET /v1/customers/{id}/usage/series} answers: the customer's usage per local hour or day
+ * in [from, to), every bucket listed (empty ones too), each split into groups by one dimension when
+ * asked, with the cost's accounting split and quantities per meter; and the total of the span, which is
+ * the sum of the buckets. DTOs only, money as decimal strings.
+ */
+public record SeriesReport(String customer, String timezone, String granularity, String groupBy, OffsetDateTime from, OffsetDateTime to,
+                           List<BucketView> buckets, Sum total, Instant asOf) {
+
+    public record BucketView(OffsetDateTime start, OffsetDateTime end, Sum total, List<GroupView> groups) {}
+
+    public record GroupView(String group, Sum usage) {}
+
+    /** Exact sums; {@code quantities} by meter. */
+    public record Sum(String cost, String included, String grantCovered, String billed, long events, Map<String, String> quantities) {}
+
+    /** The most buckets one request may ask for (40 days of hours, or 2,000 days). */
+    static final int MAX_BUCKETS = 1_000;
+
+    /** A running sum of buckets. */
+    private static final class Adder {
+        BigDecimal cost = BigDecimal.ZERO, included = BigDecimal.ZERO, grantCovered = BigDecimal.ZERO, billed = BigDecimal.ZERO;
+        long events;
+        final Map<String, BigDecimal> quantities = new TreeMap<>();
+
+        void add(UsageBucket b) {
+            cost = cost.add(b.getCost());
+            included = included.add(b.getIncluded());
+            grantCovered = grantCovered.add(b.getGrantCovered());
+            billed = billed.add(b.getBilled());
+            events += b.getEvents();
+            for (Quantity q : b.getQuantities()) {
+                quantities.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
+            }
+        }
+
+        Sum sum() {
+            Map<String, String> qs = new LinkedHashMap<>();
+            quantities.forEach((meter, q) -> qs.put(meter, Decimals.formatQuantity(q)));
+            return new Sum(Decimals.formatMoney(cost), Decimals.formatMoney(included), Decimals.formatMoney(grantCovered),
+                    Decimals.formatMoney(billed), events, qs);
+        }
+    }
+
+    /**
+     * @param periods the buckets of the span ({@link io.capstream.policy.booking.Series#buckets})
+     * @param stored  the customer's stored buckets of the span ({@code SeriesBook.read})
+     * @param groupBy {@code feature}, {@code model}, {@code api_key}, {@code user}, or null for no groups
+     */
+    static SeriesReport build(String customer, ZoneId zone, Granularity granularity, String groupBy, Instant from, Instant to,
+                              List<Period> periods, List<SeriesBook.Stored> stored, Instant asOf) {
+        Map<Instant, Adder> totals = new LinkedHashMap<>();
+        Map<Instant, Map<String, Adder>> groups = new LinkedHashMap<>();
+        periods.forEach(p -> {
+            totals.put(p.start(), new Adder());
+            groups.put(p.start(), new TreeMap<>());
+        });
+        Adder all = new Adder();
+        for (SeriesBook.Stored kv : stored) {
+            Instant start = kv.bucket().start();
+            Adder bucket = totals.get(start);
+            if (bucket == null) {
+                // a bucket cut in the customer's former timezone: counted in the bucket of the current one that holds its start
+                Period holding = granularity.bucketAt(start, zone);
+                bucket = totals.get(holding.start());
+                start = holding.start();
+                if (bucket == null) {
+                    continue;
+                }
+            }
+            bucket.add(kv.usage());
+            all.add(kv.usage());
+            if (groupBy != null) {
+                String group = kv.combination().get(groupBy);
+                groups.get(start).computeIfAbsent(group.isEmpty() ? "(none)" : group, g -> new Adder()).add(kv.usage());
+            }
+        }
+        List<BucketView> buckets = new ArrayList<>(periods.size());
+        for (Period p : periods) {
+            List<GroupView> g = new ArrayList<>();
+            groups.get(p.start()).forEach((name, adder) -> g.add(new GroupView(name, adder.sum())));
+            buckets.add(new BucketView(at(p.start(), zone), at(p.end(), zone), totals.get(p.start()).sum(), g));
+        }
+        return new SeriesReport(customer, zone.getId(), granularity.text(), groupBy, at(from, zone), at(to, zone), buckets, all.sum(), asOf);
+    }
+
+    private static OffsetDateTime at(Instant t, ZoneId zone) {
+        return t.atZone(zone).toOffsetDateTime();
+    }
+
+    /** The report as CSV: a header, then one line per bucket and group (or per bucket without groups). */
+    String csv() {
+        StringBuilder out = new StringBuilder("bucket_start,bucket_end,").append(groupBy == null ? "group" : groupBy)
+                .append(",cost,included,grant_covered,billed,events\n");
+        for (BucketView b : buckets) {
+            if (groupBy == null || b.groups().isEmpty()) {
+                line(out, b, "", b.total());
+            } else {
+                for (GroupView g : b.groups()) {
+                    line(out, b, g.group(), g.usage());
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static void line(StringBuilder out, BucketView b, String group, Sum s) {
+        // identifiers hold no comma or quote (Fields.IDENTIFIER), and "(other)" / "(none)" neither
+        out.append(b.start()).append(',').append(b.end()).append(',').append(group).append(',').append(s.cost()).append(',')
+                .append(s.included()).append(',').append(s.grantCovered()).append(',').append(s.billed()).append(',').append(s.events()).append('\n');
+    }
+}

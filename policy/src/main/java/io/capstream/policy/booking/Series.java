@@ -1,0 +1,148 @@
+package io.capstream.policy.booking;
+
+import io.capstream.policy.limit.Period;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.LocalDate;
+import java.time.zone.ZoneOffsetTransition;
+import java.time.zone.ZoneRules;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+/**
+ * Usage over time: each booked event also counts in the bucket of its customer's local hour and local
+ * day (DESIGN 4.2, the customer's timezone; a day is 23, 24 or 25 hours across a DST change), under the
+ * combination of feature, model, API key and user it was on. A bucket keeps at most
+ * {@link #MAX_COMBINATIONS} combinations as they come; beyond that the API key and user of a new
+ * combination are counted as {@link #OTHER}, and beyond twice that the whole combination: sums stay
+ * exact, only the breakdown of a customer with very many keys or users is coarser.
+ */
+public final class Series {
+    private Series() {}
+
+    /** What a combination beyond the bound is counted under; no identifier can be this ({@code Fields.IDENTIFIER}). */
+    public static final String OTHER = "(other)";
+    /** Combinations of feature, model, API key and user a bucket keeps before folding new ones. */
+    public static final int MAX_COMBINATIONS = 100;
+
+    public enum Granularity {
+        HOUR, DAY;
+
+        /**
+         * The local hour or day that contains {@code t} in {@code zone}. A day runs from one local midnight
+         * (its first occurrence) to the next. An hour runs from one local hour to the next at the offset in
+         * force, cut where the offset changes: the repeated hour of a fall-back is two buckets, and a
+         * half-hour change (Lord Howe) makes a half-hour bucket.
+         */
+        public Period bucketAt(Instant t, ZoneId zone) {
+            if (this == HOUR) {
+                ZoneRules rules = zone.getRules();
+                Instant start = t.atOffset(rules.getOffset(t)).truncatedTo(ChronoUnit.HOURS).toInstant();
+                Instant end = start.plus(Duration.ofHours(1));
+                ZoneOffsetTransition before = rules.previousTransition(t.plusNanos(1)); // the last change at or before t
+                if (before != null && before.getInstant().isAfter(start)) {
+                    start = before.getInstant();
+                }
+                ZoneOffsetTransition after = rules.nextTransition(t);
+                if (after != null && after.getInstant().isBefore(end)) {
+                    end = after.getInstant();
+                }
+                return new Period(start, end);
+            }
+            LocalDate day = t.atZone(zone).toLocalDate();
+            // after a fall-back at midnight the local date goes back for an hour: those instants belong to the new day
+            while (!t.isBefore(midnight(day.plusDays(1), zone))) {
+                day = day.plusDays(1);
+            }
+            while (t.isBefore(midnight(day, zone))) {
+                day = day.minusDays(1);
+            }
+            return new Period(midnight(day, zone), midnight(day.plusDays(1), zone));
+        }
+
+        private static Instant midnight(LocalDate day, ZoneId zone) {
+            return day.atStartOfDay(zone).toInstant();
+        }
+
+        /** {@code hour} or {@code day}; the message names what is accepted. */
+        public static Granularity parse(String text) {
+            return switch (text == null ? "" : text.toLowerCase(Locale.ROOT)) {
+                case "hour" -> HOUR;
+                case "day" -> DAY;
+                default -> throw new IllegalArgumentException("granularity must be hour or day");
+            };
+        }
+
+        public String text() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The buckets that start in [from, to), in order. */
+    public static List<Period> buckets(Instant from, Instant to, ZoneId zone, Granularity granularity) {
+        List<Period> buckets = new ArrayList<>();
+        Period b = granularity.bucketAt(from, zone);
+        if (b.start().isBefore(from)) {
+            b = granularity.bucketAt(b.end(), zone);
+        }
+        while (b.start().isBefore(to)) {
+            buckets.add(b);
+            b = granularity.bucketAt(b.end(), zone);
+        }
+        return buckets;
+    }
+
+    /** What an event was used on; a missing model, key or user is the empty string. */
+    public record Combination(String feature, String model, String apiKey, String user) {
+        public static final Combination ALL_OTHER = new Combination(OTHER, OTHER, OTHER, OTHER);
+
+        public static Combination of(String feature, String model, String apiKey, String user) {
+            return new Combination(feature, model == null ? "" : model, apiKey == null ? "" : apiKey, user == null ? "" : user);
+        }
+
+        /** {@code feature|model|api_key|user}; identifiers cannot hold {@code |}. */
+        public String key() {
+            return feature + '|' + model + '|' + apiKey + '|' + user;
+        }
+
+        public static Combination ofKey(String key) {
+            String[] parts = key.split("\\|", -1);
+            if (parts.length != 4) {
+                throw new IllegalArgumentException("not a combination key: " + key);
+            }
+            return new Combination(parts[0], parts[1], parts[2], parts[3]);
+        }
+
+        /** The value of one dimension: {@code feature}, {@code model}, {@code api_key} or {@code user}. */
+        public String get(String dimension) {
+            return switch (dimension) {
+                case "feature" -> feature;
+                case "model" -> model;
+                case "api_key" -> apiKey;
+                case "user" -> user;
+                default -> throw new IllegalArgumentException("group_by must be feature, model, api_key or user");
+            };
+        }
+    }
+
+    /**
+     * The combination an event counts under in a bucket that already keeps {@code kept} combinations
+     * ({@code isKept} says whether one is among them): its own while the bucket has room or keeps it,
+     * then with its key and user folded into {@link #OTHER}, then {@link Combination#ALL_OTHER}.
+     */
+    public static Combination bounded(Combination c, int kept, Predicate<Combination> isKept) {
+        if (kept < MAX_COMBINATIONS || isKept.test(c)) {
+            return c;
+        }
+        Combination folded = new Combination(c.feature(), c.model(), OTHER, OTHER);
+        if (kept < 2 * MAX_COMBINATIONS || isKept.test(folded)) {
+            return folded;
+        }
+        return Combination.ALL_OTHER;
+    }
+}
