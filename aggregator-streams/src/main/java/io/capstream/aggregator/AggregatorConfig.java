@@ -13,7 +13,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
 public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, Duration lateWindow, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold,
                                io.capstream.aggregator.topology.UsageTopology.SeriesRetention seriesRetention,
-                               java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens) {
+                               java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens,
+                               java.util.Optional<String> controlUrl, String portalFrameAncestors) {
     public static final String BOOTSTRAP_SERVERS = Configs.BOOTSTRAP_SERVERS;
     public static final String TOPIC_PREFIX = Configs.TOPIC_PREFIX;
     public static final String APPLICATION_ID = "application.id";
@@ -29,6 +30,8 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
     public static final String RESERVATION_HOLD_MS = "reservation.hold.ms";
     public static final String SERIES_HOURLY_RETENTION_MS = "series.hourly.retention.ms";
     public static final String SERIES_DAILY_RETENTION_MS = "series.daily.retention.ms";
+    public static final String CONTROL_URL = "control.url";
+    public static final String PORTAL_FRAME_ANCESTORS = "portal.frame.ancestors";
 
     static final ConfigDef DEF = io.capstream.runtime.PortalTokens.define(Configs.withHttp(Configs.withKafka(new ConfigDef()), 8081))
             .define(APPLICATION_ID, Type.STRING, "capstream-aggregator", new ConfigDef.NonEmptyString(), Importance.HIGH,
@@ -48,7 +51,11 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
             .define(SERIES_HOURLY_RETENTION_MS, Type.LONG, Duration.ofDays(35).toMillis(), Range.atLeast(3_600_000), Importance.LOW,
                     "Hourly usage buckets are kept at least this long (dropped by 1.5 times this).")
             .define(SERIES_DAILY_RETENTION_MS, Type.LONG, Duration.ofDays(400).toMillis(), Range.atLeast(86_400_000), Importance.LOW,
-                    "Daily usage buckets are kept at least this long (dropped by 1.5 times this).");
+                    "Daily usage buckets are kept at least this long (dropped by 1.5 times this).")
+            .define(CONTROL_URL, Type.STRING, null, Importance.MEDIUM,
+                    "The control API (an ingest service, e.g. http://ingest:8080): the customer portal's cap changes are passed to it.")
+            .define(PORTAL_FRAME_ANCESTORS, Type.STRING, "*", Importance.LOW,
+                    "Which sites may embed the customer portal in an iframe (the CSP frame-ancestors value, e.g. 'https://app.example.com').");
 
     public static AggregatorConfig from(Map<String, String> raw) {
         Map<String, Object> v = Configs.validate(DEF, raw);
@@ -58,6 +65,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
                 (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
                 Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
                 new io.capstream.aggregator.topology.UsageTopology.SeriesRetention(Duration.ofMillis((Long) v.get(SERIES_HOURLY_RETENTION_MS)),
-                        Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS))), io.capstream.runtime.PortalTokens.from(v));
+                        Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS))), io.capstream.runtime.PortalTokens.from(v),
+                java.util.Optional.ofNullable((String) v.get(CONTROL_URL)), (String) v.get(PORTAL_FRAME_ANCESTORS));
     }
 }

@@ -72,7 +72,7 @@ public final class AggregatorService implements AutoCloseable {
                     UsageQueryApi usage = new UsageQueryApi(() -> started, () -> self, keys, clock, config.seriesRetention());
                     usage.routes(cfg);
                     new ReservationApi(usage, reservations, reservationLog, keys, clock).routes(cfg);
-                    new PortalApi(keys, config.portalTokens(), clock).routes(cfg);
+                    new PortalApi(keys, config.portalTokens(), config.controlUrl(), config.portalFrameAncestors(), clock).routes(cfg);
                 });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
@@ -80,7 +80,8 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(UsageEvent.class, registry, auto), RegistryAvroSerde.of(CustomerRecord.class, registry, auto),
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto),
-                RegistryAvroSerde.of(ReservationRecord.class, registry, auto));
+                RegistryAvroSerde.of(ReservationRecord.class, registry, auto),
+                RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, registry, auto));
         this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations, config.seriesRetention()),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);

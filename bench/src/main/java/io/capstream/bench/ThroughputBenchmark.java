@@ -120,7 +120,8 @@ public final class ThroughputBenchmark {
             UsageTopology.TopicSerdes serdes = new UsageTopology.TopicSerdes(eventSerde,
                     RegistryAvroSerde.of(CustomerRecord.class, client, true), RegistryAvroSerde.of(PolicyRecord.class, client, true),
                     RegistryAvroSerde.of(LimitUsage.class, client, true), RegistryAvroSerde.of(ThresholdCrossed.class, client, true),
-                    RegistryAvroSerde.of(PeriodTotal.class, client, true), RegistryAvroSerde.of(io.capstream.schemas.ReservationRecord.class, client, true));
+                    RegistryAvroSerde.of(PeriodTotal.class, client, true), RegistryAvroSerde.of(io.capstream.schemas.ReservationRecord.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, client, true));
             long started;
             long finished;
             long streamCpu;

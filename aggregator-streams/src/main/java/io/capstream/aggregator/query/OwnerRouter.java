@@ -7,6 +7,7 @@ import io.capstream.runtime.ApiException;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.RecentDecisions;
 import io.capstream.schemas.UsageBucket;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.mapping.ParsedPolicy;
@@ -42,7 +43,8 @@ final class OwnerRouter {
 
     /** The owner's view of one customer's partition. */
     record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
-                     PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily) {
+                     PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily,
+                     ReadOnlyKeyValueStore<String, RecentDecisions> decisions) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
             return record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
@@ -96,7 +98,9 @@ final class OwnerRouter {
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_HOURLY_STORE,
                             QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition())),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_DAILY_STORE,
-                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition()))));
+                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition())),
+                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RECENT_DECISIONS_STORE,
+                            QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }

@@ -53,6 +53,7 @@ public final class UsageQueryApi {
     public void routes(JavalinConfig config) {
         config.routes.get("/v1/customers/{id}/usage", this::usage);
         config.routes.get("/v1/customers/{id}/usage/series", this::series);
+        config.routes.get("/v1/customers/{id}/decisions", this::decisions);
         // a store opened while this instance owned the partition can move away before it is read (a rebalance):
         // ask again shortly, as while rebalancing, never a 500 (found by AggregatorFailoverIT's rolling restart)
         config.routes.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) ->
@@ -162,5 +163,23 @@ public final class UsageQueryApi {
         } catch (DateTimeParseException e) {
             return null;
         }
+    }
+
+    /** One refused or downgraded request, as answered. */
+    public record DecisionView(Instant at, String decision, String code, int status, String feature, String model, String modelUsed,
+                               String apiKey, String user, String limitId, String message, int represents) {}
+
+    /** {@code GET /v1/customers/{id}/decisions}: the customer's last refused and downgraded requests, newest first. */
+    private void decisions(Context ctx) {
+        String customer = readableCustomer(ctx);
+        router.localOrForward(ctx, customer).ifPresent(partition -> {
+            io.capstream.schemas.RecentDecisions recent = partition.decisions().get(customer);
+            List<DecisionView> views = new ArrayList<>();
+            if (recent != null) {
+                recent.getDecisions().forEach(d -> views.add(new DecisionView(d.getAt(), d.getDecision(), d.getCode(), d.getStatus(), d.getFeature(),
+                        d.getModel(), d.getModelUsed(), d.getApiKey(), d.getUser(), d.getLimitId(), d.getMessage(), d.getRepresents())));
+            }
+            HttpServer.json(ctx, 200, Map.of("customer", customer, "decisions", views));
+        });
     }
 }

@@ -3,6 +3,8 @@ package io.capstream.aggregator.topology;
 import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.schemas.CustomerRecord;
+import io.capstream.schemas.EnforcementDecision;
+import io.capstream.schemas.RecentDecisions;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
@@ -32,6 +34,7 @@ import org.apache.kafka.streams.state.Stores;
  *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores)
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
+ * enforcement-decisions ─▶ recent-decisions ─▶ recent-decisions-store (each customer's last refusals and downgrades)
  * policy ─▶ policy-store (global: every instance, every version, no restart)
  * </pre>
  *
@@ -57,6 +60,9 @@ public final class UsageTopology {
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
     public static final String POLICY_STORE = "policy-store";
+    public static final String DECISIONS_SOURCE = "enforcement-decisions-source";
+    public static final String RECENT_DECISIONS = "recent-decisions";
+    public static final String RECENT_DECISIONS_STORE = "recent-decisions-store";
     public static final String SERIES_HOURLY_STORE = "usage-series-hourly-store";
     public static final String SERIES_DAILY_STORE = "usage-series-daily-store";
 
@@ -74,7 +80,8 @@ public final class UsageTopology {
     /** The serdes of the topics the topology reads and writes (registry-backed in production). */
     public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
-                              Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations) {}
+                              Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations,
+                              Serde<EnforcementDecision> decisions) {}
 
     private UsageTopology() {}
 
@@ -124,6 +131,12 @@ public final class UsageTopology {
                 Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class)).withCachingEnabled(), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
+        // the sidecars' refusals and downgrades per customer, for the portal; the store is also the account processor's, so
+        // the decisions source is in the same sub-topology (co-partitioned: the task of a customer's usage keeps its decisions)
+        topology.addSource(DECISIONS_SOURCE, Serdes.String().deserializer(), serdes.decisions().deserializer(), topics.enforcementDecisions());
+        topology.addProcessor(RECENT_DECISIONS, RecentDecisionsProcessor::new, DECISIONS_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RECENT_DECISIONS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(RecentDecisions.class)), RECENT_DECISIONS, ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(ReservationRecord.class)), RESERVATION_UPDATE, ACCOUNT);
 

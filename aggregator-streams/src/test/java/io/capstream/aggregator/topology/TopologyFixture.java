@@ -39,6 +39,8 @@ final class TopologyFixture implements AutoCloseable {
     final TestInputTopic<String, UsageEvent> events;
     final TestInputTopic<String, CustomerRecord> customers;
     final TestInputTopic<String, PolicyRecord> policy;
+    final InternalAvroSerde<io.capstream.schemas.EnforcementDecision> decisionSerde = new InternalAvroSerde<>(io.capstream.schemas.EnforcementDecision.class);
+    final TestInputTopic<String, io.capstream.schemas.EnforcementDecision> decisions;
     final TestOutputTopic<String, LimitUsage> aggregates;
     final TestOutputTopic<String, ThresholdCrossed> thresholds;
     final TestOutputTopic<String, PeriodTotal> totals;
@@ -67,11 +69,12 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<ThresholdCrossed> thresholdSerde = new InternalAvroSerde<>(ThresholdCrossed.class);
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
-                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class)),
+                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde),
                 reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
         policy = driver.createInputTopic(topics.policy(), new StringSerializer(), policySerde);
+        decisions = driver.createInputTopic(topics.enforcementDecisions(), new StringSerializer(), decisionSerde);
         reservationsIn = driver.createInputTopic(topics.reservations(), new StringSerializer(), new InternalAvroSerde<>(ReservationRecord.class));
         aggregates = driver.createOutputTopic(topics.usageAggregates(), new StringDeserializer(), usageSerde);
         thresholds = driver.createOutputTopic(topics.thresholdEvents(), new StringDeserializer(), thresholdSerde);
