@@ -77,8 +77,24 @@
     return 'in ' + (days ? days + ' d ' : '') + (days || hours ? hours + ' h ' : '') + minutes + ' min';
   }
 
+  /** An exact decimal string rounded half-up to cents, exactly (BigInt, no floating point): "9.60953865" → "9.61". */
+  function cents(value) {
+    const negative = value.startsWith('-');
+    const [whole, fraction = ''] = (negative ? value.slice(1) : value).split('.');
+    const digits = (fraction + '000').slice(0, 3);
+    let n = BigInt(whole + digits.slice(0, 2));
+    if (Number(digits[2]) >= 5) n += 1n;
+    const text = n.toString().padStart(3, '0');
+    return (negative ? '-' : '') + text.slice(0, -2) + '.' + text.slice(-2);
+  }
+
+  /** Money to the cent (the exact amount is in the element's title); other measures as they are. */
   function amount(value, measure) {
-    return measure === 'USD' ? '$' + value : value + ' ' + measure.replace(/_/g, ' ');
+    return measure === 'USD' ? '$' + cents(value) : value + ' ' + measure.replace(/_/g, ' ');
+  }
+
+  function money(tag, value, attrs) {
+    return el(tag, Object.assign({ title: '$' + value + ' exactly', text: '$' + cents(value) }, attrs || {}));
   }
 
   const AT_100 = {
@@ -115,8 +131,8 @@
         el('h3', { text: l.label }),
         gauge,
         el('p', { class: 'figures' },
-          el('span', { class: 'used', text: amount(l.used, l.measure) }), ' of ',
-          el('span', { class: 'limit', text: amount(l.limit, l.measure) }), ' · ',
+          el('span', { class: 'used', title: l.used + ' exactly', text: amount(l.used, l.measure) }), ' of ',
+          el('span', { class: 'limit', title: l.limit + ' exactly', text: amount(l.limit, l.measure) }), ' · ',
           el('span', { class: 'percent', text: l.percent + ' %' }), ' · ',
           el('span', { class: 'state state-' + state, text: STATE[l.state] || l.state })),
         el('p', { class: 'resets' }, 'Resets ' + when(l.resets_at) + ' (' + timezone + '), ',
@@ -169,14 +185,13 @@
     const b = report.bill;
     const dl = $('bill');
     dl.replaceChildren();
-    const pair = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: v }));
+    const pair = (k, v) => dl.append(el('dt', { text: k }), typeof v === 'string' ? el('dd', { text: v }) : v);
     pair('Plan', report.plan || '—');
     pair('Period', when(report.billing_period.start, { dateStyle: 'medium' }) + ' – ' + when(report.billing_period.end, { dateStyle: 'medium' }));
     if (b) {
-      pair('Plan price', '$' + b.plan_price);
-      pair('Overage billed so far', '$' + b.billed_overage_so_far);
-      const projected = el('dd', { id: 'projected', text: '$' + b.projected_total });
-      dl.append(el('dt', { text: 'Projected total for the period' }), projected);
+      pair('Plan price', money('dd', b.plan_price));
+      pair('Overage billed so far', money('dd', b.billed_overage_so_far));
+      pair('Projected total for the period', money('dd', b.projected_total, { id: 'projected' }));
       pair('How it is projected', b.method);
     }
   }
@@ -205,7 +220,7 @@
     body.replaceChildren();
     series.buckets.forEach((b) => b.groups.forEach((g) => body.append(el('tr', {},
       el('td', { text: when(b.start, { dateStyle: 'medium' }) }), el('td', { text: g.group }),
-      el('td', { class: 'cost', text: g.usage.cost }), el('td', { text: String(g.usage.events) })))));
+      money('td', g.usage.cost, { class: 'cost' }), el('td', { text: String(g.usage.events) })))));
     if (!body.children.length) body.append(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No usage yet this period.' })));
     $('series-table').dataset.total = series.total.cost;
     $('as-of').textContent = 'Numbers as of ' + new Date(series.as_of).toLocaleTimeString() + ' (usage arrives within about a second)'
@@ -216,8 +231,8 @@
     const body = $('grants').tBodies[0];
     body.replaceChildren();
     report.grants.forEach((g) => body.append(el('tr', { 'data-grant': g.id },
-      el('td', { text: g.id }), el('td', { text: g.category }), el('td', { text: '$' + g.amount }),
-      el('td', { class: 'remaining', text: '$' + g.remaining }), el('td', { text: g.expires_at ? when(g.expires_at) : 'never' }))));
+      el('td', { text: g.id }), el('td', { text: g.category }), money('td', g.amount),
+      money('td', g.remaining, { class: 'remaining' }), el('td', { text: g.expires_at ? when(g.expires_at) : 'never' }))));
     if (!report.grants.length) body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No credit grants.' })));
   }
 

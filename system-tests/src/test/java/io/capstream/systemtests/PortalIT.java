@@ -102,6 +102,11 @@ class PortalIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> browser.findElement(By.tagName("body")).getAttribute("data-loaded") != null);
     }
 
+    /** What the page shows for an exact amount: dollars to the cent, half up. */
+    static String dollars(String exact) {
+        return "$" + new BigDecimal(exact).setScale(2, java.math.RoundingMode.HALF_UP).toPlainString();
+    }
+
     static String text(WebElement scope, String css) {
         return scope.findElement(By.cssSelector(css)).getText();
     }
@@ -138,20 +143,21 @@ class PortalIT {
         assertThat(browser.findElement(By.tagName("body")).getAttribute("data-loaded")).isEqualTo("true");
         for (JsonNode limit : usage.get("limits")) {
             WebElement card = browser.findElement(By.cssSelector("[data-limit='" + limit.get("id").asText() + "']"));
-            assertThat(text(card, ".used")).isEqualTo("$" + limit.get("used").asText());
-            assertThat(text(card, ".limit")).isEqualTo("$" + limit.get("limit").asText());
+            assertThat(text(card, ".used")).isEqualTo(dollars(limit.get("used").asText()));
+            assertThat(card.findElement(By.cssSelector(".used")).getAttribute("title")).isEqualTo(limit.get("used").asText() + " exactly");
+            assertThat(text(card, ".limit")).isEqualTo(dollars(limit.get("limit").asText()));
             assertThat(text(card, ".percent")).isEqualTo(limit.get("percent").asText() + " %");
             assertThat(text(card, ".resets")).contains("Europe/Berlin").contains("in ");
         }
         WebElement team = browser.findElement(By.cssSelector("[data-limit='cap:team']"));
-        assertThat(text(team, ".used")).isEqualTo("$" + usage.get("total_cost").asText());
-        assertThat(browser.findElement(By.id("projected")).getText()).isEqualTo("$" + usage.get("bill").get("projected_total").asText());
+        assertThat(text(team, ".used")).isEqualTo(dollars(usage.get("total_cost").asText()));
+        assertThat(browser.findElement(By.id("projected")).getText()).isEqualTo(dollars(usage.get("bill").get("projected_total").asText()));
         assertThat(browser.findElement(By.id("series-table")).getAttribute("data-total")).isEqualTo(series.get("total").get("cost").asText());
         assertThat(new BigDecimal(series.get("total").get("cost").asText())).isEqualByComparingTo(usage.get("total_cost").asText());
         assertThat(browser.findElements(By.cssSelector("#series-table tbody tr"))).extracting(WebElement::getText)
                 .anyMatch(row -> row.contains("chat")).anyMatch(row -> row.contains("search"));
         assertThat(text(browser.findElement(By.cssSelector("[data-grant='welcome']")), ".remaining"))
-                .isEqualTo("$" + usage.get("grants").get(0).get("remaining").asText());
+                .isEqualTo(dollars(usage.get("grants").get(0).get("remaining").asText()));
         assertThat(browser.findElement(By.id("chart")).getSize().getHeight()).isGreaterThan(100);
         // every control has a label, and on a phone nothing is wider than the screen
         JavascriptExecutor js = (JavascriptExecutor) browser;
