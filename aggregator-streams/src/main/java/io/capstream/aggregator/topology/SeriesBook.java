@@ -19,40 +19,64 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
-import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * A task's usage series ({@link Series}): every booked event added to its customer's local-hour and
- * local-day buckets in two RocksDB window stores, which drop buckets older than their retention. The
- * stores are logged and cached like the task's other state, so a bucket changed by many events is
- * written once per commit and counts each event exactly once.
+ * local-day buckets in two RocksDB window stores, which drop buckets older than their retention. Each
+ * is a {@link SeriesStore}: a bucket changed by many events is written once per commit, and counts each
+ * event exactly once.
  *
  * <p>Keys are {@code customer|feature|model|api_key|user} ({@link Combination#key}); the window start
  * is the bucket's start, so one customer's buckets of a span are one range fetch.
  */
 public final class SeriesBook {
-    private final WindowStore<String, UsageBucket> hourly;
-    private final WindowStore<String, UsageBucket> daily;
-    /** How many combinations a bucket keeps (customer|granularity|start → count), counted from the store when first needed. */
-    private final Map<String, Integer> kept = new LinkedHashMap<>(1024, 0.75f, true) {
+    private final SeriesStore hourly;
+    private final SeriesStore daily;
+    /** A customer's bucket of one granularity. */
+    private record BucketId(String customer, Granularity granularity, long start) {}
+
+    /**
+     * The combinations each recently used bucket keeps ({@link Combination#key}), read from the store when
+     * first needed, so an event needs no store read to know whether its combination is new. At most
+     * {@value #MAX_BUCKETS_KNOWN} buckets per task (each at most 2 × {@link Series#MAX_COMBINATIONS} + 1 keys).
+     */
+    private final Map<BucketId, java.util.Set<String>> kept = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
-            return size() > 50_000;
+        protected boolean removeEldestEntry(Map.Entry<BucketId, java.util.Set<String>> eldest) {
+            return size() > MAX_BUCKETS_KNOWN;
         }
     };
+    static final int MAX_BUCKETS_KNOWN = 2_000;
 
-    SeriesBook(WindowStore<String, UsageBucket> hourly, WindowStore<String, UsageBucket> daily) {
+    /** The last bucket computed per granularity (events come roughly in time order): no zone rules per event. */
+    private final Period[] lastBucket = new Period[Granularity.values().length];
+    private final ZoneId[] lastZone = new ZoneId[Granularity.values().length];
+
+    private Period bucketAt(Granularity granularity, Instant t, ZoneId zone) {
+        int g = granularity.ordinal();
+        Period last = lastBucket[g];
+        if (last == null || !zone.equals(lastZone[g]) || !last.contains(t)) {
+            last = granularity.bucketAt(t, zone);
+            lastBucket[g] = last;
+            lastZone[g] = zone;
+        }
+        return last;
+    }
+
+    SeriesBook(SeriesStore hourly, SeriesStore daily) {
         this.hourly = hourly;
         this.daily = daily;
+        hourly.open();
+        daily.open();
     }
 
     /** An event's two changed buckets, computed and checked before anything of the event is written. */
     final class Change {
-        private final List<Runnable> puts = new ArrayList<>(2);
+        private final List<Runnable> writes = new ArrayList<>(2);
 
         /** Writes both buckets. */
         void write() {
-            puts.forEach(Runnable::run);
+            writes.forEach(Runnable::run);
         }
     }
 
@@ -67,69 +91,76 @@ public final class SeriesBook {
         return change;
     }
 
-    private void prepare(Change change, WindowStore<String, UsageBucket> store, Granularity granularity, String customer, Combination combination,
+    private void prepare(Change change, SeriesStore store, Granularity granularity, String customer, Combination combination,
                          Instant t, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split) {
-        Period bucket = granularity.bucketAt(t, zone);
+        Period bucket = bucketAt(granularity, t, zone);
         long start = bucket.start().toEpochMilli();
-        String countKey = customer + '|' + granularity.text() + '|' + start;
-        Integer known = kept.get(countKey);
-        int count = known != null ? known : count(store, customer, start);
-        Combination counted = Series.bounded(combination, count, c -> store.fetch(key(customer, c), start) != null);
-        String key = key(customer, counted);
-        UsageBucket before = store.fetch(key, start);
-        UsageBucket after = plus(before, bucket, zone, usage, split);
-        for (BigDecimal amount : List.of(after.getCost(), after.getIncluded(), after.getGrantCovered(), after.getBilled())) {
+        BucketId id = new BucketId(customer, granularity, start);
+        java.util.Set<String> keys = kept.get(id);
+        if (keys == null) {
+            keys = keysAt(store, customer, start);
+            kept.put(id, keys);
+        }
+        java.util.Set<String> known = keys;
+        Combination counted = Series.bounded(combination, known.size(), c -> known.contains(c.key()));
+        String combinationKey = counted.key();
+        String key = customer + '|' + combinationKey;
+        UsageBucket before = known.contains(combinationKey) ? store.bucket(key, start) : null;
+        BigDecimal cost = plus(before == null ? null : before.getCost(), split.cost());
+        BigDecimal included = plus(before == null ? null : before.getIncluded(), split.included());
+        BigDecimal grantCovered = plus(before == null ? null : before.getGrantCovered(), split.grantCovered());
+        BigDecimal billed = plus(before == null ? null : before.getBilled(), split.billed());
+        for (BigDecimal amount : new BigDecimal[] {cost, included, grantCovered, billed}) {
             if (!Decimals.fitsTotal(amount)) {
                 throw new RejectedEventException("usage", "booking it would take the " + granularity.text() + " starting " + bucket.start()
                         + " of customer " + customer + " past the largest amount kept; nothing was booked");
             }
         }
-        int countAfter = before == null ? count + 1 : count;
-        change.puts.add(() -> {
-            kept.put(countKey, countAfter);
-            store.put(key, after, start);
+        List<Quantity> quantities = quantities(before == null ? List.of() : before.getQuantities(), usage);
+        change.writes.add(() -> {
+            UsageBucket after = before;
+            if (after == null) {
+                after = new UsageBucket(bucket.end(), zone.getId(), quantities, cost, included, grantCovered, billed, 0L);
+                known.add(combinationKey);
+            } else {
+                after.setQuantities(quantities);
+                after.setCost(cost);
+                after.setIncluded(included);
+                after.setGrantCovered(grantCovered);
+                after.setBilled(billed);
+            }
+            after.setEvents(after.getEvents() + 1);
+            store.change(key, start, after);
         });
     }
 
-    static String key(String customer, Combination combination) {
-        return customer + '|' + combination.key();
+    private static BigDecimal plus(BigDecimal before, BigDecimal amount) {
+        return before == null ? amount : amount.signum() == 0 ? before : before.add(amount);
     }
 
-    private static int count(WindowStore<String, UsageBucket> store, String customer, long start) {
-        int n = 0;
-        try (KeyValueIterator<Windowed<String>, UsageBucket> it = store.fetch(customer + '|', customer + "|\uffff", Instant.ofEpochMilli(start),
-                Instant.ofEpochMilli(start))) {
-            while (it.hasNext()) {
-                if (it.next().key.key().startsWith(customer + '|')) {
-                    n++;
-                }
-            }
-        }
-        return n;
-    }
-
-    private static UsageBucket plus(UsageBucket before, Period bucket, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split) {
-        if (before == null) {
-            List<Quantity> quantities = new ArrayList<>(usage.size());
-            usage.forEach((meter, q) -> quantities.add(new Quantity(meter, null, Decimals.quantity(q))));
-            return UsageBucket.newBuilder().setBucketEnd(bucket.end()).setTimezone(zone.getId()).setQuantities(quantities)
-                    .setCost(Decimals.money(split.cost())).setIncluded(Decimals.money(split.included()))
-                    .setGrantCovered(Decimals.money(split.grantCovered())).setBilled(Decimals.money(split.billed())).setEvents(1).build();
-        }
-        List<Quantity> quantities = new ArrayList<>(before.getQuantities());
+    /** The bucket's quantities with the event's added (a new list: nothing changes until the event is written). */
+    private static List<Quantity> quantities(List<Quantity> before, Map<String, BigDecimal> usage) {
+        List<Quantity> quantities = new ArrayList<>(before);
         usage.forEach((meter, q) -> {
             for (int i = 0; i < quantities.size(); i++) {
-                if (quantities.get(i).getMeter().equals(meter)) {
-                    quantities.set(i, new Quantity(meter, null, Decimals.quantity(quantities.get(i).getQuantity().add(q))));
+                Quantity m = quantities.get(i);
+                if (m.getMeter().equals(meter)) {
+                    quantities.set(i, new Quantity(meter, null, m.getQuantity().add(q)));
                     return;
                 }
             }
-            quantities.add(new Quantity(meter, null, Decimals.quantity(q)));
+            quantities.add(new Quantity(meter, null, q));
         });
-        return UsageBucket.newBuilder(before).setQuantities(quantities)
-                .setCost(Decimals.money(before.getCost().add(split.cost()))).setIncluded(Decimals.money(before.getIncluded().add(split.included())))
-                .setGrantCovered(Decimals.money(before.getGrantCovered().add(split.grantCovered())))
-                .setBilled(Decimals.money(before.getBilled().add(split.billed()))).setEvents(before.getEvents() + 1).build();
+        return quantities;
+    }
+
+    /** The combinations the customer's bucket keeps: the changes not yet written are written first, then listed. */
+    private static java.util.Set<String> keysAt(SeriesStore store, String customer, long start) {
+        store.writeChanged();
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        String prefix = customer + '|';
+        store.keysAt(prefix, start).forEach(k -> keys.add(k.substring(prefix.length())));
+        return keys;
     }
 
     /** A stored bucket: the combination it counts, its local hour or day, and the usage. */

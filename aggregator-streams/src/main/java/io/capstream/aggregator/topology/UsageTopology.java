@@ -124,11 +124,11 @@ public final class UsageTopology {
         // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
-        // usage over time: each event also adds to its customer's local hour and day (SeriesBook); cached, so written once per commit
-        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
-                Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class)).withCachingEnabled(), ACCOUNT);
-        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
-                Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class)).withCachingEnabled(), ACCOUNT);
+        // usage over time: each event also adds to its customer's local hour and day (SeriesBook), written once per commit (SeriesStore)
+        topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
+                Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
+        topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
+                Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
         // the sidecars' refusals and downgrades per customer, for the portal; the store is also the account processor's, so

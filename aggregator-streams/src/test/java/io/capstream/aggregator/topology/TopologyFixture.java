@@ -112,7 +112,7 @@ final class TopologyFixture implements AutoCloseable {
 
     /** One customer's buckets of a span, hourly or daily, as the series API reads them. */
     java.util.List<SeriesBook.Stored> series(io.capstream.policy.booking.Series.Granularity granularity, String customer, Instant from, Instant to) {
-        return SeriesBook.read(driver.getWindowStore(granularity == io.capstream.policy.booking.Series.Granularity.HOUR
+        return SeriesBook.read((SeriesStore) driver.getAllStateStores().get(granularity == io.capstream.policy.booking.Series.Granularity.HOUR
                 ? UsageTopology.SERIES_HOURLY_STORE : UsageTopology.SERIES_DAILY_STORE), customer, from, to);
     }
 
