@@ -122,9 +122,12 @@ public record SeriesReport(String customer, String timezone, String granularity,
         return out.toString();
     }
 
+    /** Always with seconds, as RFC 3339 wants ({@code OffsetDateTime.toString} drops zero seconds). */
+    private static final java.time.format.DateTimeFormatter RFC_3339 = java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME;
+
     private static void line(StringBuilder out, BucketView b, String group, Sum s) {
         // identifiers hold no comma or quote (Fields.IDENTIFIER), and "(other)" / "(none)" neither
-        out.append(b.start()).append(',').append(b.end()).append(',').append(group).append(',').append(s.cost()).append(',')
+        out.append(RFC_3339.format(b.start())).append(',').append(RFC_3339.format(b.end())).append(',').append(group).append(',').append(s.cost()).append(',')
                 .append(s.included()).append(',').append(s.grantCovered()).append(',').append(s.billed()).append(',').append(s.events()).append('\n');
     }
 }

@@ -14,20 +14,17 @@ import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
-import org.apache.kafka.streams.state.internals.WrappedStateStore;
 
 /**
  * One task's usage buckets ({@link SeriesBook}): objects between two commits, written to the RocksDB
- * window store and its changelog once per changed bucket per commit — the same mechanism, and the same
- * exactly-once argument, as {@link TotalsStore}: Kafka Streams flushes this store ({@link #flushCache()})
- * before it commits the task's transaction, and a task closed without a commit drops the changes with
- * the transaction ({@link #clearCache()}). A bucket changed by many events costs one encode and one
+ * window store and its changelog once per changed bucket per commit ({@link WrittenAtCommit}, as the
+ * running totals' {@link TotalsStore}). A bucket changed by many events costs one encode and one
  * changelog record per commit, and no decode or encode per event.
  *
  * <p>Interactive queries (other threads) read the written buckets only: at most one commit interval
  * behind, like the running totals.
  */
-final class SeriesStore extends WrappedStateStore<WindowStore<String, UsageBucket>, String, UsageBucket>
+final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>, String, UsageBucket>
         implements ReadOnlyWindowStore<String, UsageBucket> {
 
     private record Slot(String key, long start) {}
@@ -50,22 +47,12 @@ final class SeriesStore extends WrappedStateStore<WindowStore<String, UsageBucke
 
     /** A logged RocksDB window store with this store in front of it (no record cache: this is the cache). */
     static StoreBuilder<SeriesStore> builder(StoreBuilder<WindowStore<String, UsageBucket>> written) {
-        return new StoreBuilder<>() {
-            @Override public StoreBuilder<SeriesStore> withCachingEnabled() { throw new UnsupportedOperationException("SeriesStore is its own cache"); }
-            @Override public StoreBuilder<SeriesStore> withCachingDisabled() { return this; }
-            @Override public StoreBuilder<SeriesStore> withLoggingEnabled(Map<String, String> config) { written.withLoggingEnabled(config); return this; }
-            @Override public StoreBuilder<SeriesStore> withLoggingDisabled() { written.withLoggingDisabled(); return this; }
-            @Override public SeriesStore build() { return new SeriesStore(written.withCachingDisabled().build()); }
-            @Override public Map<String, String> logConfig() { return written.logConfig(); }
-            @Override public boolean loggingEnabled() { return written.loggingEnabled(); }
-            @Override public String name() { return written.name(); }
-        };
+        return WrittenAtCommit.builder(written, SeriesStore::new);
     }
 
     /** Called when the task starts processing (again): forgets the objects of an earlier life of the task. */
     void open() {
-        changed.clear();
-        cached.clear();
+        forget();
     }
 
     /** The bucket of {@code key} starting at {@code start} as the stream thread sees it (changes not yet written included), or null. */
@@ -95,6 +82,7 @@ final class SeriesStore extends WrappedStateStore<WindowStore<String, UsageBucke
     }
 
     /** Writes every changed bucket to RocksDB and its changelog; before a scan of the written buckets. */
+    @Override
     void writeChanged() {
         for (Map.Entry<Slot, UsageBucket> e : changed.entrySet()) {
             wrapped().put(e.getKey().key(), atWireScale(e.getValue()), e.getKey().start());
@@ -119,20 +107,9 @@ final class SeriesStore extends WrappedStateStore<WindowStore<String, UsageBucke
     }
 
     @Override
-    public void flushCache() {
-        writeChanged();
-    }
-
-    @Override
-    public void clearCache() {
+    void forget() {
         changed.clear();
         cached.clear();
-    }
-
-    @Override
-    public void close() {
-        clearCache();
-        super.close();
     }
 
     // interactive queries and scans: the written buckets (call writeChanged() first on the stream thread)

@@ -12,7 +12,6 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.internals.WrappedStateStore;
 
 /**
  * The running totals of one task: objects between two commits, written to RocksDB and its changelog
@@ -28,12 +27,11 @@ import org.apache.kafka.streams.state.internals.WrappedStateStore;
  * <p>Interactive queries (other threads) read the written totals only: at most one commit interval
  * behind, the same lag as {@code usage-aggregates}.
  *
- * <p>This extends Kafka Streams' {@link WrappedStateStore}, an internal class, because the hook it
- * needs (the cache flush before a commit) is not public API; the DSL's caching stores use the same.
- * {@code TotalsStoreTest} pins the behaviour on the real task lifecycle (TopologyTestDriver), and the
- * crash and rebalance tests pin it on a real cluster.
+ * <p>{@code TotalsStoreTest} pins the store on the real task lifecycle (TopologyTestDriver), and the
+ * crash and rebalance tests pin it on a real cluster. The write-at-commit mechanism is
+ * {@link WrittenAtCommit}'s.
  */
-final class TotalsStore extends WrappedStateStore<KeyValueStore<String, LimitUsage>, String, LimitUsage>
+final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage>, String, LimitUsage>
         implements ReadOnlyKeyValueStore<String, LimitUsage> {
 
     /** Receives each changed total when it is written: the topology emits it to usage-aggregates. */
@@ -65,16 +63,7 @@ final class TotalsStore extends WrappedStateStore<KeyValueStore<String, LimitUsa
 
     /** A logged RocksDB key-value store under {@code name} with this store in front of it. */
     static StoreBuilder<TotalsStore> builder(StoreBuilder<KeyValueStore<String, LimitUsage>> written) {
-        return new StoreBuilder<>() {
-            @Override public StoreBuilder<TotalsStore> withCachingEnabled() { throw new UnsupportedOperationException("TotalsStore is its own cache"); }
-            @Override public StoreBuilder<TotalsStore> withCachingDisabled() { return this; }
-            @Override public StoreBuilder<TotalsStore> withLoggingEnabled(Map<String, String> config) { written.withLoggingEnabled(config); return this; }
-            @Override public StoreBuilder<TotalsStore> withLoggingDisabled() { written.withLoggingDisabled(); return this; }
-            @Override public TotalsStore build() { return new TotalsStore(written.build()); }
-            @Override public Map<String, String> logConfig() { return written.logConfig(); }
-            @Override public boolean loggingEnabled() { return written.loggingEnabled(); }
-            @Override public String name() { return written.name(); }
-        };
+        return WrittenAtCommit.builder(written, TotalsStore::new);
     }
 
     /**
@@ -123,6 +112,7 @@ final class TotalsStore extends WrappedStateStore<KeyValueStore<String, LimitUsa
     }
 
     /** Writes every changed total to RocksDB and its changelog and emits it; before a scan of the written totals. */
+    @Override
     void writeChanged() {
         if (changed.isEmpty()) {
             return;
@@ -139,20 +129,9 @@ final class TotalsStore extends WrappedStateStore<KeyValueStore<String, LimitUsa
     }
 
     @Override
-    public void flushCache() {
-        writeChanged();
-    }
-
-    @Override
-    public void clearCache() {
+    void forget() {
         changed.clear();
         cached.clear();
-    }
-
-    @Override
-    public void close() {
-        clearCache();
-        super.close();
     }
 
     // interactive queries and scans: the written totals (call writeChanged() first on the stream thread)

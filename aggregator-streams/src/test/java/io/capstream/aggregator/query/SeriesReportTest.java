@@ -1,0 +1,70 @@
+package io.capstream.aggregator.query;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstream.aggregator.topology.SeriesBook;
+import io.capstream.policy.booking.Series;
+import io.capstream.policy.booking.Series.Combination;
+import io.capstream.policy.booking.Series.Granularity;
+import io.capstream.policy.limit.Period;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.UsageBucket;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SeriesReportTest {
+    static final ZoneId NEW_YORK = ZoneId.of("America/New_York");
+
+    static SeriesBook.Stored stored(Combination c, Granularity g, Instant t, String cost, long events) {
+        Period p = g.bucketAt(t, NEW_YORK);
+        BigDecimal money = new BigDecimal(cost).setScale(18);
+        return new SeriesBook.Stored(c, p, new UsageBucket(p.end(), NEW_YORK.getId(),
+                List.of(new Quantity("requests", null, BigDecimal.valueOf(events).setScale(9))), money, money, BigDecimal.ZERO.setScale(18),
+                BigDecimal.ZERO.setScale(18), events));
+    }
+
+    @Test
+    void everyBucketOfTheSpanIsListedGroupsAddUpAndCsvHasOneLinePerBucketAndGroup() {
+        Instant from = Instant.parse("2026-11-01T04:00:00Z");
+        Instant to = Instant.parse("2026-11-03T05:00:00Z");
+        List<SeriesBook.Stored> stored = List.of(
+                stored(Combination.of("chat", "gpt-4o", "k1", "ann"), Granularity.DAY, Instant.parse("2026-11-01T12:00:00Z"), "1.5", 2),
+                stored(Combination.of("chat", "gpt-4o-mini", "k2", null), Granularity.DAY, Instant.parse("2026-11-01T13:00:00Z"), "0.25", 1),
+                stored(Combination.of("search", null, "k1", "ann"), Granularity.DAY, Instant.parse("2026-11-01T14:00:00Z"), "2", 1));
+        SeriesReport report = SeriesReport.build("acme", NEW_YORK, Granularity.DAY, "model", from, to,
+                Series.buckets(from, to, NEW_YORK, Granularity.DAY), stored, Instant.parse("2026-11-03T00:00:00Z"));
+
+        assertThat(report.buckets()).hasSize(2);
+        assertThat(report.buckets().get(0).end().toString()).isEqualTo("2026-11-02T00:00-05:00"); // 25 hours
+        assertThat(report.buckets().get(0).groups()).extracting(SeriesReport.GroupView::group).containsExactly("(none)", "gpt-4o", "gpt-4o-mini");
+        assertThat(report.buckets().get(0).total().cost()).isEqualTo("3.75");
+        assertThat(report.buckets().get(1).groups()).isEmpty();
+        assertThat(report.total().events()).isEqualTo(4);
+        assertThat(report.total().quantities()).containsEntry("requests", "4");
+        assertThat(report.csv()).isEqualTo("""
+                bucket_start,bucket_end,model,cost,included,grant_covered,billed,events
+                2026-11-01T00:00:00-04:00,2026-11-02T00:00:00-05:00,(none),2.00,2.00,0.00,0.00,1
+                2026-11-01T00:00:00-04:00,2026-11-02T00:00:00-05:00,gpt-4o,1.50,1.50,0.00,0.00,2
+                2026-11-01T00:00:00-04:00,2026-11-02T00:00:00-05:00,gpt-4o-mini,0.25,0.25,0.00,0.00,1
+                2026-11-02T00:00:00-05:00,2026-11-03T00:00:00-05:00,,0.00,0.00,0.00,0.00,0
+                """);
+    }
+
+    @Test
+    void aBucketCutInAFormerTimezoneCountsInTheBucketThatHoldsItsStart() {
+        Instant from = Instant.parse("2026-11-10T05:00:00Z");
+        Instant to = Instant.parse("2026-11-11T05:00:00Z");
+        // booked while the customer was in Los Angeles: that day started at 08:00Z
+        Period la = Granularity.DAY.bucketAt(Instant.parse("2026-11-10T12:00:00Z"), ZoneId.of("America/Los_Angeles"));
+        BigDecimal one = BigDecimal.ONE.setScale(18);
+        SeriesBook.Stored old = new SeriesBook.Stored(Combination.of("chat", null, null, null), la,
+                new UsageBucket(la.end(), "America/Los_Angeles", List.of(), one, one, BigDecimal.ZERO.setScale(18), BigDecimal.ZERO.setScale(18), 1L));
+        SeriesReport report = SeriesReport.build("acme", NEW_YORK, Granularity.DAY, null, from, to,
+                Series.buckets(from, to, NEW_YORK, Granularity.DAY), List.of(old), to);
+        assertThat(report.buckets()).singleElement().satisfies(b -> assertThat(b.total().cost()).isEqualTo("1.00"));
+        assertThat(report.total().cost()).isEqualTo("1.00");
+    }
+}
