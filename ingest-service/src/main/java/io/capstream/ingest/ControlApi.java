@@ -85,7 +85,7 @@ final class ControlApi {
                 Customer customer = specs.require(specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
                 Customer.Contacts c = customer.contacts();
                 return customer.withContacts(new Customer.Contacts(c.emails(), c.webhookUrl(), c.webhookSecret().map(secrets::seal),
-                        c.emailThresholds(), c.webhookThresholds()));
+                        c.emailThresholds(), c.webhookThresholds(), c.notifyOnJump()));
             });
             HttpServer.json(ctx, 200, CustomerView.of(saved));
         });

@@ -13,7 +13,7 @@ import java.util.Locale;
 record CustomerView(String id, String plan, String timezone, int billingAnchorDay, Contacts contacts, Overrides overrides,
                     String status, List<CapView> caps, List<GrantView> grants) {
     record Contacts(List<String> emails, String webhookUrl, boolean webhookSecretSet, List<String> emailThresholds,
-                    List<String> webhookThresholds) {}
+                    List<String> webhookThresholds, String notifyOnJump) {}
 
     record Overrides(boolean noHardCaps) {}
 
@@ -27,7 +27,8 @@ record CustomerView(String id, String plan, String timezone, int billingAnchorDa
         return new CustomerView(c.id(), c.plan(), c.timezone().getId(), c.billingAnchorDay(),
                 new Contacts(c.contacts().emails(), c.contacts().webhookUrl().orElse(null), c.contacts().webhookSecret().isPresent(),
                         c.contacts().emailThresholds().stream().map(BigDecimal::toPlainString).toList(),
-                        c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList()),
+                        c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList(),
+                        c.contacts().notifyOnJump().name().toLowerCase(Locale.ROOT)),
                 new Overrides(c.noHardCaps()), c.status().name().toLowerCase(Locale.ROOT),
                 c.caps().stream().map(CustomerView::cap).toList(), c.grants().stream().map(CustomerView::grant).toList());
     }

@@ -45,7 +45,8 @@ final class EmailSender {
         this.from = from;
     }
 
-    Outcome send(List<String> to, ThresholdCrossed event) {
+    /** @param thresholds every threshold the message is about, lowest first ({@code event}'s is the highest) */
+    Outcome send(List<String> to, ThresholdCrossed event, List<String> thresholds) {
         try {
             MimeMessage message = new StableIdMessage(session, event.getId());
             message.setFrom(new InternetAddress(from));
@@ -63,9 +64,9 @@ final class EmailSender {
             message.setSubject(MessageText.subject(event), StandardCharsets.UTF_8.name());
             message.setSentDate(Date.from(event.getCrossedAt()));
             MimeBodyPart text = new MimeBodyPart();
-            text.setText(MessageText.text(event), StandardCharsets.UTF_8.name());
+            text.setText(MessageText.text(event, thresholds), StandardCharsets.UTF_8.name());
             MimeBodyPart html = new MimeBodyPart();
-            html.setContent(MessageText.html(event), "text/html; charset=UTF-8");
+            html.setContent(MessageText.html(event, thresholds), "text/html; charset=UTF-8");
             MimeMultipart alternative = new MimeMultipart("alternative");
             alternative.addBodyPart(text);
             alternative.addBodyPart(html);

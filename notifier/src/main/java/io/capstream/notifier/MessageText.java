@@ -5,6 +5,7 @@ import io.capstream.schemas.ThresholdCrossed;
 import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -54,10 +55,26 @@ final class MessageText {
     }
 
     static String text(ThresholdCrossed e) {
+        return text(e, List.of(e.getThreshold()));
+    }
+
+    /**
+     * One change that crossed several thresholds at once ({@code notify_on_jump: highest}) says so:
+     * "It passed 50 %, 80 % and 100 % at once."; {@code e} is the highest of them.
+     */
+    static String jump(List<String> thresholds) {
+        if (thresholds.size() < 2) {
+            return "";
+        }
+        List<String> named = thresholds.stream().map(MessageText::percent).toList();
+        return "It passed " + String.join(", ", named.subList(0, named.size() - 1)) + " and " + named.getLast() + " at once.";
+    }
+
+    static String text(ThresholdCrossed e, List<String> thresholds) {
         StringBuilder b = new StringBuilder();
         b.append(e.getLabel()).append(" for ").append(e.getCustomer()).append(" has reached ").append(percent(e.getThreshold()))
                 .append(": ").append(amount(e.getUsed(), e.getMeasure())).append(" used of ").append(amount(e.getLimit(), e.getMeasure()))
-                .append(".\n\n").append(consequence(e)).append("\n\nIt resets on ").append(resetsAt(e)).append(".\n");
+                .append('.').append(thresholds.size() > 1 ? " " + jump(thresholds) : "").append("\n\n").append(consequence(e)).append("\n\nIt resets on ").append(resetsAt(e)).append(".\n");
         if (e.getRaiseCapUrl() != null) {
             b.append("\nRaise the limit: ").append(e.getRaiseCapUrl()).append('\n');
         }
@@ -71,10 +88,15 @@ final class MessageText {
     }
 
     static String html(ThresholdCrossed e) {
+        return html(e, List.of(e.getThreshold()));
+    }
+
+    static String html(ThresholdCrossed e, List<String> thresholds) {
         StringBuilder b = new StringBuilder("<!doctype html><html><body style=\"font-family:sans-serif\">");
         b.append("<h2>").append(escape(e.getLabel())).append(" at ").append(percent(e.getThreshold())).append("</h2>")
                 .append("<p><strong>").append(amount(e.getUsed(), e.getMeasure())).append("</strong> used of <strong>")
                 .append(amount(e.getLimit(), e.getMeasure())).append("</strong> for ").append(escape(e.getCustomer())).append(".</p>")
+                .append(thresholds.size() > 1 ? "<p>" + escape(jump(thresholds)) + "</p>" : "")
                 .append("<p>").append(escape(consequence(e))).append("</p>")
                 .append("<p>It resets on ").append(escape(resetsAt(e))).append(".</p><p>");
         if (e.getRaiseCapUrl() != null) {

@@ -104,8 +104,12 @@ final class NotificationLoop {
                 } else {
                     consumer.resume(consumer.paused());
                 }
-                for (ConsumerRecord<String, ThresholdCrossed> record : consumer.poll(Duration.ofMillis(200))) {
-                    notify(record);
+                List<ConsumerRecord<String, ThresholdCrossed>> batch = new ArrayList<>();
+                consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
+                for (int i = 0; i < batch.size(); ) {
+                    int end = jumpEnd(batch, i);
+                    notify(batch.subList(i, end));
+                    i = end;
                 }
                 if (System.nanoTime() - lastCommit > Duration.ofMillis(500).toNanos()) {
                     commitAsync();
@@ -124,41 +128,76 @@ final class NotificationLoop {
         }
     }
 
-    private void notify(ConsumerRecord<String, ThresholdCrossed> record) {
-        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-        ThresholdCrossed event = record.value();
-        if (event == null) {
-            offsets.started(tp, record.offset(), 0, clock.instant());
-            return;
+    /**
+     * Where the jump that starts at {@code from} ends: for a customer who wants one notification per jump
+     * ({@code notify_on_jump: highest}), the following records of the same change — the same limit and
+     * period, crossed at the same moment with the same usage (the aggregator writes them together, lowest
+     * first) — belong to it; otherwise each record is its own.
+     */
+    private int jumpEnd(List<ConsumerRecord<String, ThresholdCrossed>> batch, int from) {
+        ThresholdCrossed first = batch.get(from).value();
+        int end = from + 1;
+        if (first == null || customers.get(first.getCustomer()).map(CustomerMapping::fromRecord)
+                .map(c -> c.contacts().notifyOnJump() != Customer.Contacts.OnJump.HIGHEST).orElse(true)) {
+            return end;
         }
-        Optional<Customer> customer = customers.get(event.getCustomer()).map(CustomerMapping::fromRecord);
+        while (end < batch.size() && sameJump(first, batch.get(end).value()) && batch.get(end).partition() == batch.get(from).partition()) {
+            end++;
+        }
+        return end;
+    }
+
+    private static boolean sameJump(ThresholdCrossed a, ThresholdCrossed b) {
+        return b != null && a.getCustomer().equals(b.getCustomer()) && a.getLimitId().equals(b.getLimitId())
+                && a.getPeriodStart().equals(b.getPeriodStart()) && a.getCrossedAt().equals(b.getCrossedAt()) && a.getUsed().compareTo(b.getUsed()) == 0;
+    }
+
+    /**
+     * Starts one notification per channel for a group of crossings (one, or one jump's): about the highest
+     * threshold the channel wants, naming every one of the group it wants. The group's first offset waits
+     * for the deliveries, so nothing of it is committed before they are done.
+     */
+    private void notify(List<ConsumerRecord<String, ThresholdCrossed>> group) {
+        ConsumerRecord<String, ThresholdCrossed> first = group.get(0);
+        TopicPartition tp = new TopicPartition(first.topic(), first.partition());
+        List<ThresholdCrossed> events = group.stream().map(ConsumerRecord::value).filter(java.util.Objects::nonNull).toList();
+        Optional<Customer> customer = events.isEmpty() ? Optional.empty()
+                : customers.get(events.get(0).getCustomer()).map(CustomerMapping::fromRecord);
         List<Delivery> deliveries = new ArrayList<>();
         Instant now = clock.instant();
-        BigDecimal threshold = new BigDecimal(event.getThreshold());
         customer.ifPresent(c -> {
             Customer.Contacts contacts = c.contacts();
-            if (contacts.webhookUrl().isPresent() && contacts.webhookSecret().isPresent() && contacts.webhookWants(threshold)) {
+            List<ThresholdCrossed> forWebhook = events.stream().filter(e -> contacts.webhookWants(new BigDecimal(e.getThreshold()))).toList();
+            if (contacts.webhookUrl().isPresent() && contacts.webhookSecret().isPresent() && !forWebhook.isEmpty()) {
                 String url = contacts.webhookUrl().get();
                 String sealed = contacts.webhookSecret().get();
-                deliveries.add(new Delivery(event, "webhook", url, () -> {
+                ThresholdCrossed top = forWebhook.getLast();
+                List<String> thresholds = forWebhook.stream().map(ThresholdCrossed::getThreshold).toList();
+                deliveries.add(new Delivery(top, "webhook", url, () -> {
                     String secret;
                     try {
                         secret = secrets.open(sealed);
                     } catch (IllegalArgumentException e) {
                         return new Outcome.Refused("the customer's webhook secret cannot be opened: " + e.getMessage(), Optional.empty());
                     }
-                    return webhooks.send(url, secret, event);
+                    return webhooks.send(url, secret, top, thresholds);
                 }, now, 0));
             }
-            if (!contacts.emails().isEmpty() && contacts.emailWants(threshold)) {
+            List<ThresholdCrossed> forEmail = events.stream().filter(e -> contacts.emailWants(new BigDecimal(e.getThreshold()))).toList();
+            if (!contacts.emails().isEmpty() && !forEmail.isEmpty()) {
                 List<String> to = contacts.emails();
-                deliveries.add(new Delivery(event, "email", String.join(", ", to), () -> email.send(to, event), now, 0));
+                ThresholdCrossed top = forEmail.getLast();
+                List<String> thresholds = forEmail.stream().map(ThresholdCrossed::getThreshold).toList();
+                deliveries.add(new Delivery(top, "email", String.join(", ", to), () -> email.send(to, top, thresholds), now, 0));
             }
         });
-        offsets.started(tp, record.offset(), deliveries.size(), now);
+        offsets.started(tp, first.offset(), deliveries.size(), now);
+        for (ConsumerRecord<String, ThresholdCrossed> rest : group.subList(1, group.size())) {
+            offsets.started(tp, rest.offset(), 0, now);
+        }
         for (Delivery d : deliveries) {
             notifications.increment();
-            dispatcher.submit(d, () -> offsets.finished(tp, record.offset()));
+            dispatcher.submit(d, () -> offsets.finished(tp, first.offset()));
         }
     }
 

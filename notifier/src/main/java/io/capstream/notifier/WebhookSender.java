@@ -17,6 +17,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -66,6 +67,11 @@ final class WebhookSender {
     }
 
     static String payload(ThresholdCrossed e) {
+        return payload(e, List.of(e.getThreshold()));
+    }
+
+    /** @param thresholds every threshold this notification is about, lowest first ({@code e}'s is the highest) */
+    static String payload(ThresholdCrossed e, List<String> thresholds) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("id", e.getId());
         data.put("customer", e.getCustomer());
@@ -73,6 +79,7 @@ final class WebhookSender {
         data.put("label", e.getLabel());
         data.put("kind", e.getKind());
         data.put("threshold", e.getThreshold());
+        data.put("thresholds", thresholds);
         // money as "20.00", a meter's units as quantities ("900")
         boolean money = io.capstream.policy.limit.Measure.of(e.getMeasure()).isMoney();
         data.put("used", money ? Decimals.formatMoney(e.getUsed()) : Decimals.formatQuantity(e.getUsed()));
@@ -86,7 +93,7 @@ final class WebhookSender {
         data.put("upgrade_url", e.getUpgradeUrl());
         data.put("top_up_url", e.getTopUpUrl());
         data.put("crossed_at", e.getCrossedAt().toString());
-        data.put("message", MessageText.text(e));
+        data.put("message", MessageText.text(e, thresholds));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", TYPE);
         body.put("timestamp", e.getCrossedAt().toString());
@@ -98,8 +105,8 @@ final class WebhookSender {
         }
     }
 
-    Outcome send(String url, String secret, ThresholdCrossed event) {
-        String body = payload(event);
+    Outcome send(String url, String secret, ThresholdCrossed event, List<String> thresholds) {
+        String body = payload(event, thresholds);
         long timestamp = clock.instant().getEpochSecond();
         String signature;
         try {

@@ -35,4 +35,12 @@ class MessageTextTest {
         assertThat(MessageText.text(event("1", "100", "downgrade"))).contains("now run on a cheaper model");
         assertThat(MessageText.html(event("1", "100", "block"))).contains("<strong>$100.00</strong> used of <strong>$100.00</strong>");
     }
+
+    @Test
+    void aJumpOverSeveralThresholdsIsToldInOneSentence() {
+        assertThat(MessageText.jump(java.util.List.of("1"))).isEmpty();
+        assertThat(MessageText.jump(java.util.List.of("0.8", "1"))).isEqualTo("It passed 80 % and 100 % at once.");
+        assertThat(MessageText.text(event("1", "120", "block"), java.util.List.of("0.5", "0.8", "1")))
+                .contains("has reached 100 %: $120.00 used of $100.00. It passed 50 %, 80 % and 100 % at once.");
+    }
 }

@@ -59,10 +59,14 @@ final class NotifierFixture {
     }
 
     void customer(String id, List<String> emails, String webhookUrl) throws Exception {
+        customer(id, emails, webhookUrl, Customer.Contacts.OnJump.EACH);
+    }
+
+    void customer(String id, List<String> emails, String webhookUrl, Customer.Contacts.OnJump onJump) throws Exception {
         Customer customer = new Customer(id, "pro", ZoneId.of("America/Los_Angeles"), 1,
                 new Customer.Contacts(emails, Optional.ofNullable(webhookUrl), Optional.ofNullable(webhookUrl == null ? null
                         : io.capstream.runtime.SecretBox.parse(io.capstream.testkit.TestSecrets.KEYS).seal(SECRET)), // as the control API stores it
-                        List.of(), List.of()),
+                        List.of(), List.of(), onJump),
                 false, Customer.Status.ACTIVE, List.<Cap>of(), List.of());
         try (KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
                 new StringSerializer(), RegistryAvroSerde.of(CustomerRecord.class, registry, true))) {

@@ -34,9 +34,16 @@ class NotifierIT {
         smtp.start();
         receiver = new WebhookReceiver(NotifierFixture.SECRET, Map.of(
                 "/ok", call -> 200,
+                "/jump", call -> 200,
                 "/flaky", call -> call <= 3 ? 503 : 200,
                 "/gone", call -> 410,
                 "/huge-retry-after", call -> 429,
+                "/first-slow", call -> {
+                    if (call == 1) {
+                        Thread.sleep(700);
+                    }
+                    return 200;
+                },
                 "/slow", call -> {
                     Thread.sleep(6_000);
                     return 200;
@@ -145,6 +152,44 @@ class NotifierIT {
 
         await().atMost(Duration.ofSeconds(3)).until(() -> receiver.on("/ok").stream().anyMatch(r -> r.id().startsWith("quick|")));
         assertThat(receiver.on("/slow")).hasSize(1); // arrived, still being answered
+    }
+
+    @Test
+    void oneEventOverThreeThresholdsReachesEachChannelInThresholdOrderEvenWhenTheFirstIsSlow() throws Exception {
+        // given a receiver that takes 0.7 s to answer its first call, and a mailbox
+        fixture.customer("jumper", List.of("ops@jumper.example"), receiver.url("/first-slow"));
+        // when one event takes the cap from 0 to 120 % (thresholds 50, 80, 100 %, emitted lowest first)
+        fixture.publish(crossing("jumper", "0.5", "120"), crossing("jumper", "0.8", "120"), crossing("jumper", "1", "120"));
+        // then each channel gets them one after another, lowest first
+        await().atMost(Duration.ofSeconds(30)).until(() -> receiver.on("/first-slow").size() >= 3 && mailTo("ops@jumper.example").size() >= 3);
+        assertThat(receiver.on("/first-slow")).extracting(r -> r.id().substring(r.id().lastIndexOf('|') + 1)).containsExactly("0.5", "0.8", "1");
+        assertThat(mailTo("ops@jumper.example")).extracting(MimeMessage::getSubject).containsExactly(
+                "jumper: Team budget at 50 % ($120.00 of $100.00)", "jumper: Team budget at 80 % ($120.00 of $100.00)",
+                "jumper: Team budget at 100 % ($120.00 of $100.00)");
+    }
+
+    @Test
+    void aCustomerWhoWantsTheHighestGetsOneMessagePerChannelNamingEveryThresholdOfTheJump() throws Exception {
+        fixture.customer("leaper", List.of("ops@leaper.example"), receiver.url("/jump"), io.capstream.policy.customer.Customer.Contacts.OnJump.HIGHEST);
+        java.time.Instant at = java.time.Instant.parse("2026-11-21T10:00:00Z");
+        fixture.publish(at(crossing("leaper", "0.5", "120"), at), at(crossing("leaper", "0.8", "120"), at), at(crossing("leaper", "1", "120"), at));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> !receiver.on("/jump").isEmpty()
+                && !mailTo("ops@leaper.example").isEmpty());
+        Thread.sleep(1_000); // nothing else follows
+        assertThat(receiver.on("/jump")).singleElement().satisfies(r -> {
+            assertThat(r.id()).isEqualTo("leaper|cap:team|2026-11-01T07:00:00Z|1");
+            assertThat(r.body()).contains("\"threshold\":\"1\"", "\"thresholds\":[\"0.5\",\"0.8\",\"1\"]", "It passed 50 %, 80 % and 100 % at once.");
+        });
+        assertThat(mailTo("ops@leaper.example")).singleElement().satisfies(m -> {
+            assertThat(m.getSubject()).isEqualTo("leaper: Team budget at 100 % ($120.00 of $100.00)");
+            assertThat(GreenMailUtil.getBody(m)).contains("It passed 50 %, 80 % and 100 % at once.");
+        });
+    }
+
+    static io.capstream.schemas.ThresholdCrossed at(io.capstream.schemas.ThresholdCrossed e, java.time.Instant crossedAt) {
+        e.setCrossedAt(crossedAt);
+        return e;
     }
 
     static List<MimeMessage> mailTo(String address) throws Exception {

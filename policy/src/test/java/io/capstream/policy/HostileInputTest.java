@@ -235,4 +235,15 @@ class HostileInputTest {
         assertThat(specs.customer("customer", json("{\"timezone\": \"Asia/Kolkata\"}"), "acme", Optional.empty(), Set.of()))
                 .map(Customer::timezone).contains(ZoneId.of("Asia/Kolkata"));
     }
+
+    @Test
+    void notifyOnJumpIsEachUnlessSetToHighestAndAnythingElseIsNamed() {
+        Specs specs = new Specs(new ArrayList<>());
+        assertThat(specs.customer("customer", json("{\"contacts\": {\"emails\": [\"a@b.example\"]}}"), "acme", Optional.empty(), Set.of()))
+                .map(c -> c.contacts().notifyOnJump()).contains(Customer.Contacts.OnJump.EACH);
+        assertThat(specs.customer("customer", json("{\"contacts\": {\"notify_on_jump\": \"highest\"}}"), "acme", Optional.empty(), Set.of()))
+                .map(c -> c.contacts().notifyOnJump()).contains(Customer.Contacts.OnJump.HIGHEST);
+        assertThat(customerErrors("{\"contacts\": {\"notify_on_jump\": \"sometimes\"}}"))
+                .containsExactly("customer.contacts.notify_on_jump: one of [each, highest]");
+    }
 }

@@ -23,14 +23,28 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
      * Where notifications go, and which thresholds each channel wants (empty: every threshold). The
      * webhook secret signs webhooks and is never shown back.
      */
+    /**
+     * Where threshold notifications go, and how a jump over several thresholds at once is told:
+     * {@code EACH} (default) one notification per threshold, lowest first; {@code HIGHEST} one
+     * notification naming all of them.
+     */
     public record Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret,
-                           List<java.math.BigDecimal> emailThresholds, List<java.math.BigDecimal> webhookThresholds) {
+                           List<java.math.BigDecimal> emailThresholds, List<java.math.BigDecimal> webhookThresholds, OnJump notifyOnJump) {
         public static final Contacts NONE = new Contacts(List.of(), Optional.empty(), Optional.empty(), List.of(), List.of());
+
+        public enum OnJump { EACH, HIGHEST }
 
         public Contacts {
             emails = List.copyOf(emails);
             emailThresholds = List.copyOf(emailThresholds);
             webhookThresholds = List.copyOf(webhookThresholds);
+            java.util.Objects.requireNonNull(notifyOnJump);
+        }
+
+        /** Contacts notified of each threshold on its own ({@link OnJump#EACH}). */
+        public Contacts(List<String> emails, Optional<String> webhookUrl, Optional<String> webhookSecret,
+                        List<java.math.BigDecimal> emailThresholds, List<java.math.BigDecimal> webhookThresholds) {
+            this(emails, webhookUrl, webhookSecret, emailThresholds, webhookThresholds, OnJump.EACH);
         }
 
         public boolean emailWants(java.math.BigDecimal threshold) {

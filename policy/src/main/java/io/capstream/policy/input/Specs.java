@@ -31,7 +31,8 @@ public final class Specs extends Fields {
     private static final Set<String> CAP_FIELDS = Set.of("id", "label", "amount", "measure", "feature", "model", "user", "api_key",
             "period", "timezone", "overage_only", "ignore_grants", "thresholds", "action", "strict", "fail_open");
     private static final Set<String> CUSTOMER_FIELDS = Set.of("plan", "timezone", "billing_anchor_day", "contacts", "overrides", "status");
-    private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret", "email_thresholds", "webhook_thresholds");
+    private static final Set<String> CONTACT_FIELDS = Set.of("emails", "webhook_url", "webhook_secret", "email_thresholds", "webhook_thresholds",
+            "notify_on_jump");
     private static final Pattern WEBHOOK_SECRET = Pattern.compile("whsec_[A-Za-z0-9+/]{16,}={0,2}");
     /**
      * An address as people write it on a form: an RFC 5322 dot-atom local part, a domain of letters,
@@ -153,10 +154,12 @@ public final class Specs extends Fields {
         }
         List<BigDecimal> emailThresholds = thresholds(path + ".email_thresholds", node.get("email_thresholds"), List.of());
         List<BigDecimal> webhookThresholds = thresholds(path + ".webhook_thresholds", node.get("webhook_thresholds"), List.of());
-        if (emailThresholds == null || webhookThresholds == null) {
+        Customer.Contacts.OnJump onJump = enumValue(path + ".notify_on_jump", node.get("notify_on_jump"), Customer.Contacts.OnJump.class,
+                Customer.Contacts.OnJump.EACH);
+        if (emailThresholds == null || webhookThresholds == null || onJump == null) {
             return null;
         }
-        return new Customer.Contacts(emails, Optional.ofNullable(url), secret, emailThresholds, webhookThresholds);
+        return new Customer.Contacts(emails, Optional.ofNullable(url), secret, emailThresholds, webhookThresholds, onJump);
     }
 
     /**

@@ -29,6 +29,7 @@ public final class CustomerMapping {
                 .setWebhookSecret(c.contacts().webhookSecret().orElse(null))
                 .setEmailThresholds(c.contacts().emailThresholds().stream().map(BigDecimal::toPlainString).toList())
                 .setWebhookThresholds(c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList())
+                .setNotifyOnJump(c.contacts().notifyOnJump().name().toLowerCase(Locale.ROOT))
                 .setNoHardCaps(c.noHardCaps()).setStatus(c.status().name().toLowerCase(Locale.ROOT))
                 .setCaps(c.caps().stream().map(CustomerMapping::toRecord).toList())
                 .setGrants(c.grants().stream().map(CustomerMapping::toRecord).toList())
@@ -40,7 +41,8 @@ public final class CustomerMapping {
         return new Customer(r.getId(), r.getPlan(), ZoneId.of(r.getTimezone()), r.getBillingAnchorDay(),
                 new Customer.Contacts(r.getEmails(), Optional.ofNullable(r.getWebhookUrl()), Optional.ofNullable(r.getWebhookSecret()),
                         r.getEmailThresholds().stream().map(BigDecimal::new).toList(),
-                        r.getWebhookThresholds().stream().map(BigDecimal::new).toList()),
+                        r.getWebhookThresholds().stream().map(BigDecimal::new).toList(),
+                        Customer.Contacts.OnJump.valueOf(r.getNotifyOnJump().toUpperCase(Locale.ROOT))),
                 r.getNoHardCaps(), Customer.Status.valueOf(r.getStatus().toUpperCase(Locale.ROOT)),
                 r.getCaps().stream().map(CustomerMapping::fromRecord).toList(),
                 r.getGrants().stream().map(CustomerMapping::fromRecord).toList());
