@@ -168,10 +168,33 @@ public final class Enforcer {
         return refused;
     }
 
-    /** {@link #check} for a request already checked against the policy ({@link CheckRequest#read}): it is not priced twice. */
+    /**
+     * {@link #check} for a request already checked against the policy ({@link CheckRequest#read}): it is not
+     * priced twice. Decided on the calling thread, without a future, unless a strict cap has to reserve.
+     */
     Decision checkValidated(CheckRequest request) {
-        return checkValidatedAsync(request).join();
+        Instant now = now();
+        Decision decision = switch (decideLocally(request, now)) {
+            case Decision local -> local;
+            case Strict strict -> reserve(strict).join();
+            default -> throw new IllegalStateException();
+        };
+        listener.decided(request, decision, now);
+        return decision;
     }
+
+    /** The time, as one {@code Instant} per millisecond shared by the checks within it (a check allocates none). */
+    private Instant now() {
+        long millis = clock.millis();
+        Instant last = lastInstant;
+        if (last.toEpochMilli() != millis) {
+            last = Instant.ofEpochMilli(millis);
+            lastInstant = last;
+        }
+        return last;
+    }
+
+    private volatile Instant lastInstant = Instant.EPOCH;
 
     /**
      * {@link #checkValidated} without waiting: complete at once unless a strict cap has to reserve at
@@ -179,38 +202,63 @@ public final class Enforcer {
      * exceptionally for a failure of the aggregator: that is a decision too.
      */
     CompletableFuture<Decision> checkValidatedAsync(CheckRequest request) {
-        Instant now = clock.instant();
-        return decide(request, now).thenApply(decision -> {
+        Instant now = now();
+        CompletableFuture<Decision> decided = switch (decideLocally(request, now)) {
+            case Decision local -> CompletableFuture.completedFuture(local);
+            case Strict strict -> reserve(strict);
+            default -> throw new IllegalStateException();
+        };
+        return decided.thenApply(decision -> {
             listener.decided(request, decision, now);
             return decision;
         });
     }
 
-    private CompletableFuture<Decision> decide(CheckRequest request, Instant now) {
+    /** A check allowed locally that matches a strict cap: what {@link #reserve} needs to finish it. */
+    private record Strict(CheckRequest request, Account account, Instant now, boolean stale, Decision decision, CheckRequest asked) {}
+
+    /**
+     * The {@link Decision} from local state alone, or a {@link Strict} when a strict cap must first reserve
+     * at the aggregator. Allocates nothing on a plain allow.
+     */
+    private Object decideLocally(CheckRequest request, Instant now) {
         Optional<PolicyRecord> policyRecord = policies.get(Topics.POLICY_KEY);
         if (policyRecord.isEmpty()) {
-            return CompletableFuture.completedFuture(NO_POLICY);
+            return NO_POLICY;
         }
         Account account = account(request.customer(), parsed.parse(policyRecord.get()));
         boolean stale = !ready() || now.toEpochMilli() - usage.lastHeard().toEpochMilli() > stalenessBound.toMillis();
         if (stale && !failsOpen(account, request)) {
-            return CompletableFuture.completedFuture(STALE_CLOSED);
+            return STALE_CLOSED;
         }
+        Decision decision = local(request, account, now);
+        CheckRequest asked = needsReservation(request, account, decision, now);
+        return asked != null ? new Strict(request, account, now, stale, decision, asked) : settle(request, account, now, stale, decision);
+    }
+
+    private Decision local(CheckRequest request, Account account, Instant now) {
         Optional<Decision.RateLimit> burst = bursts.refusal(request, account.plan());
-        Decision local = Enforcement.decide(request, account, (limitId, periodStart) -> used(request.customer(), limitId, periodStart, now),
-                burst.map(Decision.RateLimit::reset), now, periods);
-        Decision decision = burst.isPresent() && local.code() == Decision.Code.KEY_RATE_LIMITED ? local.withRateLimit(burst.get()) : local;
-        if (decision.allowsRequest() && account.anyStrict() && !account.customer().noHardCaps()) {
-            // strict caps are decided at the aggregator that owns the customer, against every instance's reservations
-            CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
-                    m, request.estimate(), request.estimatedCost())).orElse(request);
-            if (!Enforcement.strictHolds(asked, account, now).isEmpty()) {
-                CompletableFuture<Reserver.Outcome> outcome = reserver.map(r -> r.reserve(asked)).orElse(CompletableFuture.completedFuture(
-                        new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps")));
-                return outcome.thenApply(o -> settle(request, account, now, stale, reserved(o, decision, account, asked)));
-            }
+        Decision local = Enforcement.decide(request, account, usageKnown, burst.isPresent() ? Optional.of(burst.get().reset()) : Optional.empty(),
+                now, periods);
+        return burst.isPresent() && local.code() == Decision.Code.KEY_RATE_LIMITED ? local.withRateLimit(burst.get()) : local;
+    }
+
+    /** The request to reserve for when an allowed request matches a strict cap (on the model it was allowed on); otherwise null. */
+    private static CheckRequest needsReservation(CheckRequest request, Account account, Decision decision, Instant now) {
+        if (!decision.allowsRequest() || !account.anyStrict() || account.customer().noHardCaps()) {
+            return null;
         }
-        return CompletableFuture.completedFuture(settle(request, account, now, stale, decision));
+        // strict caps are decided at the aggregator that owns the customer, against every instance's reservations
+        CheckRequest asked = decision.model().map(m -> new CheckRequest(request.customer(), request.user(), request.apiKey(), request.feature(),
+                m, request.estimate(), request.estimatedCost())).orElse(request);
+        return Enforcement.strictHolds(asked, account, now).isEmpty() ? null : asked;
+    }
+
+    /** Finishes a check that matches a strict cap with the aggregator's reservation (within the reservation timeout). */
+    private CompletableFuture<Decision> reserve(Strict s) {
+        CompletableFuture<Reserver.Outcome> outcome = reserver.map(r -> r.reserve(s.asked())).orElse(CompletableFuture.completedFuture(
+                new Reserver.Outcome.Unavailable("no aggregator.url is configured for strict caps")));
+        return outcome.thenApply(o -> settle(s.request(), s.account(), s.now(), s.stale(), reserved(o, s.decision(), s.account(), s.asked())));
     }
 
     private static final Decision NO_POLICY = Decision.refused(Decision.Code.USAGE_STATE_UNAVAILABLE,
@@ -232,7 +280,7 @@ public final class Enforcer {
     /** An allowed request's estimate counts locally until its usage arrives; a stale state marks the decision degraded. */
     private Decision settle(CheckRequest request, Account account, Instant now, boolean stale, Decision decision) {
         if (decision.allowsRequest()) {
-            pending.add(request, account, decision.model().orElse(request.model()), now, this::key, periods);
+            pending.add(request, account, decision.model().orElse(request.model()), now, keyOf, periods);
         }
         return stale ? decision.asDegraded() : decision;
     }
@@ -278,6 +326,10 @@ public final class Enforcer {
         }
         return cached.key();
     }
+
+    /** Built once: a bound method reference is a new object on every evaluation. */
+    private final LocalPending.Keys keyOf = this::key;
+    private final Enforcement.Usage usageKnown = this::used;
 
     private BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
         String key = key(customer, limitId, periodStart);

@@ -42,6 +42,16 @@ public final class Enforcement {
     private Enforcement() {}
 
     /**
+     * What a limit has counted in a period, as the caller knows it at {@code now} (the enforcer: the
+     * running total plus its own pending estimates). An interface rather than a lambda over the request,
+     * so that a check allocates no closure for it.
+     */
+    @FunctionalInterface
+    public interface Usage {
+        BigDecimal used(String customer, String limitId, Instant periodStart, Instant now);
+    }
+
+    /**
      * @param used  what a limit has counted in a period: (limit id, period start) → amount
      * @param burst a burst limit's refusal (how long to wait), if one applies
      */
@@ -54,11 +64,11 @@ public final class Enforcement {
     public static Decision decide(CheckRequest request, Customer customer, PolicyDocument policy,
                                   BiFunction<String, Instant, BigDecimal> used, Optional<Duration> burst, Instant now,
                                   CurrentPeriods periods) {
-        return decide(request, Account.of(customer, policy), used, burst, now, periods);
+        return decide(request, Account.of(customer, policy), (c, limitId, periodStart, at) -> used.apply(limitId, periodStart), burst, now, periods);
     }
 
     /** As above, for a customer already resolved under the policy (the enforcer keeps its {@link Account}s across checks). */
-    public static Decision decide(CheckRequest request, Account account, BiFunction<String, Instant, BigDecimal> used,
+    public static Decision decide(CheckRequest request, Account account, Usage used,
                                   Optional<Duration> burst, Instant now, CurrentPeriods periods) {
         Customer customer = account.customer();
         PolicyDocument policy = account.policy();
@@ -87,7 +97,7 @@ public final class Enforcement {
             return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
         }
-        Limits limits = new Limits(request, account, used, now, periods);
+        Limits limits = SCRATCH.get().reset(request, account, used, now, periods);
         // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
         String candidate = model;
         // the policy loader refuses downgrade cycles; the walk is bounded all the same (each model tried once)
@@ -140,7 +150,7 @@ public final class Enforcement {
         if (!account.anyStrict()) {
             return List.of();
         }
-        Limits limits = new Limits(request, account, (l, s) -> BigDecimal.ZERO, now, new CurrentPeriods());
+        Limits limits = new Limits().reset(request, account, NOTHING_USED, now, new CurrentPeriods());
         BigDecimal cost = limits.cost(request.model());
         List<StrictHold> holds = new ArrayList<>();
         for (Limit limit : account.limits()) {
@@ -152,6 +162,8 @@ public final class Enforcement {
         }
         return holds;
     }
+
+    private static final Usage NOTHING_USED = (customer, limitId, periodStart, now) -> BigDecimal.ZERO;
 
     private static List<String> chain(PolicyDocument policy, String model) {
         List<String> chain = new ArrayList<>();
@@ -166,20 +178,26 @@ public final class Enforcement {
     /** The first limit a request would take past 100 %, and the sentence that says so. */
     private record Over(Limit limit, String message, Decision.LimitInfo info) {}
 
-    /** The customer's limits for one request. */
-    private static final class Limits {
-        private final CheckRequest request;
-        private final Account account;
-        private final Customer customer;
-        private final PolicyDocument policy;
-        private final Optional<Plan> plan;
-        private final List<Limit> all;
-        private final BiFunction<String, Instant, BigDecimal> used;
-        private final Instant now;
-        private final CurrentPeriods periods;
-        Optional<Decision.LimitInfo> lastOver = Optional.empty();
+    /**
+     * Each thread's {@link Limits}, set up again for every check: a check allocates neither it nor its
+     * memo arrays (a decision never outlives the call, so nothing else holds it).
+     */
+    private static final ThreadLocal<Limits> SCRATCH = ThreadLocal.withInitial(Limits::new);
 
-        Limits(CheckRequest request, Account account, BiFunction<String, Instant, BigDecimal> used, Instant now, CurrentPeriods periods) {
+    /** The customer's limits for one request, with what the request looked up so far. */
+    private static final class Limits {
+        private CheckRequest request;
+        private Account account;
+        private Customer customer;
+        private PolicyDocument policy;
+        private Optional<Plan> plan;
+        private List<Limit> all;
+        private Usage used;
+        private Instant now;
+        private CurrentPeriods periods;
+        Optional<Decision.LimitInfo> lastOver;
+
+        Limits reset(CheckRequest request, Account account, Usage used, Instant now, CurrentPeriods periods) {
             this.request = request;
             this.account = account;
             this.customer = account.customer();
@@ -189,6 +207,18 @@ public final class Enforcement {
             this.used = used;
             this.now = now;
             this.periods = periods;
+            this.lastOver = Optional.empty();
+            this.pricedModel = null;
+            this.pricedCost = null;
+            int n = all.size();
+            if (usedMemo.length < n) {
+                usedMemo = new BigDecimal[Math.max(n, 2 * usedMemo.length)];
+                spentMemo = new BigDecimal[usedMemo.length];
+            } else {
+                java.util.Arrays.fill(usedMemo, 0, n, null);
+            }
+            spentFor = NOT_PRICED;
+            return this;
         }
 
         private String pricedModel;
@@ -198,13 +228,16 @@ public final class Enforcement {
         BigDecimal cost(String model) {
             if (pricedCost == null || !java.util.Objects.equals(model, pricedModel)) {
                 pricedModel = model;
-                pricedCost = request.estimatedCost().orElseGet(() -> {
+                Optional<BigDecimal> stated = request.estimatedCost();
+                if (stated.isPresent()) {
+                    pricedCost = stated.get();
+                } else {
                     try {
-                        return Pricing.cost(policy, model, request.estimate());
+                        pricedCost = Pricing.cost(policy, model, request.estimate());
                     } catch (UnpriceableUsageException e) {
-                        return BigDecimal.ZERO;
+                        pricedCost = BigDecimal.ZERO;
                     }
-                });
+                }
             }
             return pricedCost;
         }
@@ -251,18 +284,17 @@ public final class Enforcement {
             return warnings == null ? List.of() : warnings;
         }
 
-        private BigDecimal[] usedMemo;
-        private BigDecimal[] spentMemo;
-        private String spentModel;
+        private BigDecimal[] usedMemo = new BigDecimal[8];
+        private BigDecimal[] spentMemo = new BigDecimal[8];
+        /** The model {@link #spentMemo} holds sums for ({@link #NOT_PRICED}: none yet; a model may be null). */
+        private Object spentFor = NOT_PRICED;
+        private static final Object NOT_PRICED = new Object();
 
         /** What the {@code i}-th limit has counted in its current period: looked up once per check, for refusing and for warning. */
         private BigDecimal usedBy(int i, Period period) {
-            if (usedMemo == null) {
-                usedMemo = new BigDecimal[all.size()];
-            }
             BigDecimal u = usedMemo[i];
             if (u == null) {
-                u = used.apply(account.limitId(i), period.start());
+                u = used.used(customer.id(), account.limitId(i), period.start(), now);
                 usedMemo[i] = u;
             }
             return u;
@@ -270,9 +302,9 @@ public final class Enforcement {
 
         /** A money limit's use with the request's cost on {@code model} added: one sum decides both refusing and warning. */
         private BigDecimal spent(int i, Period period, String model, BigDecimal cost) {
-            if (spentMemo == null || !java.util.Objects.equals(spentModel, model)) {
-                spentMemo = new BigDecimal[all.size()];
-                spentModel = model;
+            if (spentFor == NOT_PRICED || !java.util.Objects.equals(spentFor, model)) {
+                java.util.Arrays.fill(spentMemo, 0, all.size(), null);
+                spentFor = model;
             }
             BigDecimal s = spentMemo[i];
             if (s == null) {
