@@ -53,12 +53,7 @@ final class Ledger {
      * change of the customers store ({@link #reconfigure}), and lives only as long as its processor (a
      * task that starts again, or moves, starts with an empty one).
      */
-    private final Map<String, Account> accounts = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Account> eldest) {
-            return size() > MAX_ACCOUNTS;
-        }
-    };
+    private final Map<String, Account> accounts = Lru.of(MAX_ACCOUNTS);
     private static final int MAX_ACCOUNTS = 50_000;
 
     Ledger(TotalsStore limits, KeyValueStore<String, CustomerRecord> customers,

@@ -12,9 +12,10 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -40,17 +41,19 @@ public final class SeriesBook {
      * first needed, so an event needs no store read to know whether its combination is new. At most
      * {@value #MAX_BUCKETS_KNOWN} buckets per task (each at most 2 × {@link Series#MAX_COMBINATIONS} + 1 keys).
      */
-    private final Map<BucketId, java.util.Set<String>> kept = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<BucketId, java.util.Set<String>> eldest) {
-            return size() > MAX_BUCKETS_KNOWN;
-        }
-    };
+    private final Map<BucketId, Set<String>> kept = Lru.of(MAX_BUCKETS_KNOWN);
     static final int MAX_BUCKETS_KNOWN = 2_000;
 
     /** The last bucket computed per granularity (events come roughly in time order): no zone rules per event. */
     private final Period[] lastBucket = new Period[Granularity.values().length];
     private final ZoneId[] lastZone = new ZoneId[Granularity.values().length];
+
+    SeriesBook(SeriesStore hourly, SeriesStore daily) {
+        this.hourly = hourly;
+        this.daily = daily;
+        hourly.open();
+        daily.open();
+    }
 
     private Period bucketAt(Granularity granularity, Instant t, ZoneId zone) {
         int g = granularity.ordinal();
@@ -61,13 +64,6 @@ public final class SeriesBook {
             lastZone[g] = zone;
         }
         return last;
-    }
-
-    SeriesBook(SeriesStore hourly, SeriesStore daily) {
-        this.hourly = hourly;
-        this.daily = daily;
-        hourly.open();
-        daily.open();
     }
 
     /** An event's two changed buckets, computed and checked before anything of the event is written. */
@@ -96,12 +92,12 @@ public final class SeriesBook {
         Period bucket = bucketAt(granularity, t, zone);
         long start = bucket.start().toEpochMilli();
         BucketId id = new BucketId(customer, granularity, start);
-        java.util.Set<String> keys = kept.get(id);
+        Set<String> keys = kept.get(id);
         if (keys == null) {
             keys = keysAt(store, customer, start);
             kept.put(id, keys);
         }
-        java.util.Set<String> known = keys;
+        Set<String> known = keys;
         Combination counted = Series.bounded(combination, known.size(), c -> known.contains(c.key()));
         String combinationKey = counted.key();
         String key = customer + '|' + combinationKey;
@@ -155,9 +151,9 @@ public final class SeriesBook {
     }
 
     /** The combinations the customer's bucket keeps: the changes not yet written are written first, then listed. */
-    private static java.util.Set<String> keysAt(SeriesStore store, String customer, long start) {
+    private static Set<String> keysAt(SeriesStore store, String customer, long start) {
         store.writeChanged();
-        java.util.Set<String> keys = new java.util.HashSet<>();
+        Set<String> keys = new HashSet<>();
         String prefix = customer + '|';
         store.keysAt(prefix, start).forEach(k -> keys.add(k.substring(prefix.length())));
         return keys;

@@ -34,12 +34,7 @@ final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>
     private static final int MAX_CACHED = 50_000;
 
     private final Map<Slot, UsageBucket> changed = new LinkedHashMap<>();
-    private final Map<Slot, UsageBucket> cached = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Slot, UsageBucket> eldest) {
-            return size() > MAX_CACHED;
-        }
-    };
+    private final Map<Slot, UsageBucket> cached = Lru.of(MAX_CACHED);
 
     private SeriesStore(WindowStore<String, UsageBucket> written) {
         super(written);

@@ -49,12 +49,7 @@ final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage
     private static final int MAX_CACHED = 50_000;
 
     private final Map<String, Changed> changed = new LinkedHashMap<>();
-    private final Map<String, Total> cached = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Total> eldest) {
-            return size() > MAX_CACHED;
-        }
-    };
+    private final Map<String, Total> cached = Lru.of(MAX_CACHED);
     private Emitter emitter = (key, total, timestamp) -> { };
 
     private TotalsStore(KeyValueStore<String, LimitUsage> written) {
