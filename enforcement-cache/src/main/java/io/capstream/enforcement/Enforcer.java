@@ -174,11 +174,8 @@ public final class Enforcer {
      */
     Decision checkValidated(CheckRequest request) {
         Instant now = now();
-        Decision decision = switch (decideLocally(request, now)) {
-            case Decision local -> local;
-            case Strict strict -> reserve(strict).join();
-            default -> throw new IllegalStateException();
-        };
+        Object local = decideLocally(request, now);
+        Decision decision = local instanceof Strict strict ? reserve(strict).join() : (Decision) local;
         listener.decided(request, decision, now);
         return decision;
     }
@@ -203,11 +200,8 @@ public final class Enforcer {
      */
     CompletableFuture<Decision> checkValidatedAsync(CheckRequest request) {
         Instant now = now();
-        CompletableFuture<Decision> decided = switch (decideLocally(request, now)) {
-            case Decision local -> CompletableFuture.completedFuture(local);
-            case Strict strict -> reserve(strict);
-            default -> throw new IllegalStateException();
-        };
+        Object local = decideLocally(request, now);
+        CompletableFuture<Decision> decided = local instanceof Strict strict ? reserve(strict) : CompletableFuture.completedFuture((Decision) local);
         return decided.thenApply(decision -> {
             listener.decided(request, decision, now);
             return decision;

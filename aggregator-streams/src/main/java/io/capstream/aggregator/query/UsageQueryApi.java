@@ -108,8 +108,8 @@ public final class UsageQueryApi {
             }
         }
         String groupBy = ctx.queryParam("group_by");
-        if (groupBy != null && !List.of("feature", "model", "api_key", "user").contains(groupBy)) {
-            problems.add(new Problem("group_by", "group_by must be feature, model, api_key or user"));
+        if (groupBy != null && !Series.DIMENSIONS.contains(groupBy)) {
+            problems.add(new Problem("group_by", "one of " + Series.DIMENSIONS));
         }
         String fromText = ctx.queryParam("from");
         String toText = ctx.queryParam("to");

@@ -27,6 +27,9 @@ public final class Series {
 
     /** What a combination beyond the bound is counted under; no identifier can be this ({@code Fields.IDENTIFIER}). */
     public static final String OTHER = "(other)";
+    /** What usage can be grouped by: a {@link Combination}'s dimensions. */
+    public static final List<String> DIMENSIONS = List.of("feature", "model", "api_key", "user");
+
     /** Combinations of feature, model, API key and user a bucket keeps before folding new ones. */
     public static final int MAX_COMBINATIONS = 100;
 
@@ -125,7 +128,7 @@ public final class Series {
                 case "model" -> model;
                 case "api_key" -> apiKey;
                 case "user" -> user;
-                default -> throw new IllegalArgumentException("group_by must be feature, model, api_key or user");
+                default -> throw new IllegalArgumentException("one of " + DIMENSIONS);
             };
         }
     }
