@@ -198,7 +198,17 @@
 
   async function renderSeries() {
     const groupBy = $('group-by').value;
-    const series = await json(base() + '/usage/series?granularity=day&group_by=' + groupBy);
+    const response = await api(base() + '/usage/series?granularity=day&group_by=' + groupBy);
+    if (response.status === 501) { // the deployment keeps no usage over time (series.enabled=false)
+      $('series-note').hidden = false;
+      ['chart-controls', 'chart-box', 'series-table'].forEach((id) => { $(id).hidden = true; });
+      $('as-of').textContent = 'Numbers as of ' + new Date().toLocaleTimeString() + '.';
+      return;
+    }
+    if (!response.ok) {
+      throw new Error('the usage over time could not be loaded (' + response.status + ').');
+    }
+    const series = await response.json();
     const labels = series.buckets.map((b) => when(b.start, { month: 'short', day: 'numeric' }));
     const groups = [...new Set(series.buckets.flatMap((b) => b.groups.map((g) => g.group)))];
     const palette = ['#0b5cad', '#b35900', '#1a7f37', '#8250df', '#b42318', '#57606a', '#0a7480', '#9a6700'];

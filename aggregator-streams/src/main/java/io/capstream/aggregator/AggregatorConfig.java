@@ -30,6 +30,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
     public static final String RESERVATION_HOLD_MS = "reservation.hold.ms";
     public static final String SERIES_HOURLY_RETENTION_MS = "series.hourly.retention.ms";
     public static final String SERIES_DAILY_RETENTION_MS = "series.daily.retention.ms";
+    public static final String SERIES_ENABLED = "series.enabled";
     public static final String CONTROL_URL = "control.url";
     public static final String PORTAL_FRAME_ANCESTORS = "portal.frame.ancestors";
 
@@ -48,6 +49,9 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
                     "Exactly-once commit interval: lower is fresher, higher is cheaper.")
             .define(RESERVATION_HOLD_MS, Type.LONG, 600_000L, Range.atLeast(1_000), Importance.MEDIUM,
                     "A strict-mode reservation whose usage never arrives stops holding its amount after this long.")
+            .define(SERIES_ENABLED, Type.BOOLEAN, true, Importance.MEDIUM,
+                    "Keep usage over time (hourly and daily buckets per customer, the series API and the portal's chart). They cost changelog"
+                            + " records per event; docs/performance.md has the figures.")
             .define(SERIES_HOURLY_RETENTION_MS, Type.LONG, Duration.ofDays(35).toMillis(), Range.atLeast(3_600_000), Importance.LOW,
                     "Hourly usage buckets are kept at least this long (dropped by 1.5 times this).")
             .define(SERIES_DAILY_RETENTION_MS, Type.LONG, Duration.ofDays(400).toMillis(), Range.atLeast(86_400_000), Importance.LOW,
@@ -64,8 +68,10 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
                 Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
                 (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
                 Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
-                new io.capstream.aggregator.topology.UsageTopology.SeriesRetention(Duration.ofMillis((Long) v.get(SERIES_HOURLY_RETENTION_MS)),
-                        Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS))), io.capstream.runtime.PortalTokens.from(v),
+                (Boolean) v.get(SERIES_ENABLED)
+                        ? new io.capstream.aggregator.topology.UsageTopology.SeriesRetention(Duration.ofMillis((Long) v.get(SERIES_HOURLY_RETENTION_MS)),
+                                Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS)))
+                        : io.capstream.aggregator.topology.UsageTopology.SeriesRetention.OFF, io.capstream.runtime.PortalTokens.from(v),
                 java.util.Optional.ofNullable((String) v.get(CONTROL_URL)), (String) v.get(PORTAL_FRAME_ANCESTORS));
     }
 }

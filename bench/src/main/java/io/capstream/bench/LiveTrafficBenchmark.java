@@ -74,6 +74,8 @@ public final class LiveTrafficBenchmark {
             aggregatorConfig.put(AggregatorConfig.STATE_DIR, work.resolve("state").toString());
             aggregatorConfig.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
             aggregatorConfig.put(AggregatorConfig.APPLICATION_ID, "live-aggregator");
+            // -Dlive.series=false measures a deployment that keeps no usage series (docs/performance.md)
+            aggregatorConfig.put(AggregatorConfig.SERIES_ENABLED, System.getProperty("live.series", "true"));
             try (IngestService ingest = new IngestService(IngestConfig.from(common), Clock.systemUTC());
                  AggregatorService aggregator = new AggregatorService(AggregatorConfig.from(aggregatorConfig), Clock.systemUTC());
                  EnforcementService sidecar = new EnforcementService(EnforcementConfig.from(common), Clock.systemUTC());

@@ -56,9 +56,12 @@ final class OwnerRouter {
     private final ParsedPolicy parsedPolicy = new ParsedPolicy();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    OwnerRouter(Supplier<KafkaStreams> streams, Supplier<HostInfo> self) {
+    private final boolean series;
+
+    OwnerRouter(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, boolean series) {
         this.streams = streams;
         this.self = self;
+        this.series = series;
     }
 
     /** This instance's query API as other instances reach it: {@code host:port}. */
@@ -95,15 +98,22 @@ final class OwnerRouter {
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.CUSTOMERS_STORE,
                             QueryableStoreTypes.<String, CustomerRecord>keyValueStore()).withPartition(owner.partition())),
                     parsedPolicy.parse(policy),
-                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_HOURLY_STORE,
-                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition())),
-                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_DAILY_STORE,
-                            QueryableStoreTypes.<String, UsageBucket>windowStore()).withPartition(owner.partition())),
+                    seriesStore(kafkaStreams, UsageTopology.SERIES_HOURLY_STORE, owner.partition()),
+                    seriesStore(kafkaStreams, UsageTopology.SERIES_DAILY_STORE, owner.partition()),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RECENT_DECISIONS_STORE,
                             QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }
+    }
+
+    /** A usage series store of the partition, or null where the deployment keeps none ({@code series.enabled=false}). */
+    private ReadOnlyWindowStore<String, UsageBucket> seriesStore(KafkaStreams kafkaStreams, String name, int partition) {
+        if (!series) {
+            return null;
+        }
+        return kafkaStreams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, UsageBucket>windowStore())
+                .withPartition(partition));
     }
 
     private void forward(Context ctx, HostInfo owner) {

@@ -44,7 +44,7 @@ public final class UsageQueryApi {
 
     public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock,
                          UsageTopology.SeriesRetention retention) {
-        this.router = new OwnerRouter(streams, self);
+        this.router = new OwnerRouter(streams, self, retention.enabled());
         this.keys = keys;
         this.clock = clock;
         this.retention = retention;
@@ -97,6 +97,10 @@ public final class UsageQueryApi {
      */
     private void series(Context ctx) {
         String customer = readableCustomer(ctx);
+        if (!retention.enabled()) {
+            throw new ApiException(501, "series_disabled", "this deployment keeps no usage series (series.enabled=false); GET /v1/customers/"
+                    + customer + "/usage has the running totals");
+        }
         List<Problem> problems = new ArrayList<>();
         Series.Granularity granularity = Series.Granularity.DAY;
         String g = ctx.queryParam("granularity");

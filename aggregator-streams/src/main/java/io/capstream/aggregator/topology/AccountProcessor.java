@@ -43,7 +43,10 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
      */
     private final List<Map.Entry<String, String>> booked = new ArrayList<>();
 
-    AccountProcessor(EventTimeWindow window, PolicyCache policies, ReservationBook reservations) {
+    private final boolean series;
+
+    AccountProcessor(EventTimeWindow window, PolicyCache policies, ReservationBook reservations, boolean series) {
+        this.series = series;
         this.window = window;
         this.policies = policies;
         this.reservations = reservations;
@@ -70,7 +73,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
                 settleBooked();
             }
         });
-        ledger = UsageTopology.ledger(context, window, policies);
+        ledger = UsageTopology.ledger(context, window, policies, series);
         seen = context.getStateStore(UsageTopology.DEDUP_STORE);
         openReservations = context.getStateStore(UsageTopology.RESERVATIONS_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,

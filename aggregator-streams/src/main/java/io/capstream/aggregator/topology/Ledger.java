@@ -47,6 +47,7 @@ final class Ledger {
     private final KeyValueStore<String, CustomerRecord> customers;
     private final Supplier<PolicyDocument> policy;
     private final Duration closeAfter;
+    /** Null when the deployment keeps no usage series. */
     private final SeriesBook series;
     /**
      * Parsed configurations of this task's customers, so an event costs no decode: the ledger sees every
@@ -128,10 +129,12 @@ final class Ledger {
                 usage, priced.cost());
         try {
             Booking.Result result = Booking.book(booked, customer, account.limits(), totals(customer.id()));
-            SeriesBook.Change buckets = series.prepare(customer.id(), Series.Combination.of(event.getFeature(), event.getModel(),
-                    event.getApiKey(), event.getUser()), t, customer.timezone(), usage, result.split().orElseThrow());
+            SeriesBook.Change buckets = series == null ? null : series.prepare(customer.id(), Series.Combination.of(event.getFeature(),
+                    event.getModel(), event.getApiKey(), event.getUser()), t, customer.timezone(), usage, result.split().orElseThrow());
             List<Output> crossings = write(customer.id(), result, doc.links(), t, timestamp);
-            buckets.write();
+            if (buckets != null) {
+                buckets.write();
+            }
             return crossings;
         } catch (ArithmeticException e) {
             throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");

@@ -66,9 +66,18 @@ public final class UsageTopology {
     public static final String SERIES_HOURLY_STORE = "usage-series-hourly-store";
     public static final String SERIES_DAILY_STORE = "usage-series-daily-store";
 
-    /** How long the usage series keep their buckets (issue "Usage over time"): at least this, dropped by 1.5 times this. */
+    /**
+     * How long the usage series keep their buckets (issue "Usage over time"): at least this, dropped by 1.5
+     * times this; {@link #OFF}: no series are kept (they cost changelog records, docs/performance.md).
+     */
     public record SeriesRetention(Duration hourly, Duration daily) {
         public static final SeriesRetention DEFAULT = new SeriesRetention(Duration.ofDays(35), Duration.ofDays(400));
+        /** No usage series: no series stores, and the series API answers 501. */
+        public static final SeriesRetention OFF = new SeriesRetention(Duration.ofHours(1), Duration.ofDays(1));
+
+        public boolean enabled() {
+            return this != OFF;
+        }
 
         public SeriesRetention {
             if (hourly.compareTo(Duration.ofHours(1)) < 0 || daily.compareTo(Duration.ofDays(1)) < 0) {
@@ -113,7 +122,7 @@ public final class UsageTopology {
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
         topology.addProcessor(CUSTOMER_UPDATE, CustomerUpdateProcessor::new, CUSTOMERS_SOURCE);
         // one processor applies both events and configuration changes: one ledger per task sees every change
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, reservations), DEDUP, CUSTOMER_UPDATE);
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, reservations, retention.enabled()), DEDUP, CUSTOMER_UPDATE);
         topology.addSource(RESERVATIONS_SOURCE, Serdes.String().deserializer(), serdes.reservations().deserializer(), topics.reservations());
         topology.addProcessor(RESERVATION_UPDATE, () -> new ReservationProcessor(reservations), RESERVATIONS_SOURCE);
 
@@ -124,11 +133,13 @@ public final class UsageTopology {
         // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
-        // usage over time: each event also adds to its customer's local hour and day (SeriesBook), written once per commit (SeriesStore)
-        topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
-                Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
-        topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
-                Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
+        if (retention.enabled()) {
+            // usage over time: each event also adds to its customer's local hour and day (SeriesBook), written once per commit (SeriesStore)
+            topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
+                    Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
+            topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
+                    Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
+        }
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
         // the sidecars' refusals and downgrades per customer, for the portal; the store is also the account processor's, so
@@ -146,10 +157,10 @@ public final class UsageTopology {
         return topology;
     }
 
-    static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies) {
+    static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies, boolean series) {
         return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
                 policies.reading(context.getStateStore(POLICY_STORE)), window,
-                new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE)));
+                series ? new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE)) : null);
     }
 
     @SuppressWarnings("unchecked")

@@ -137,4 +137,15 @@ class SeriesTopologyTest {
     static BigDecimal sum(List<SeriesBook.Stored> series, Function<UsageBucket, BigDecimal> amount) {
         return series.stream().map(kv -> amount.apply(kv.usage())).reduce(BigDecimal.ZERO, BigDecimal::add);
     }
+
+    @Test
+    void aDeploymentWithoutSeriesBooksTheSameTotalsAndKeepsNoSeriesStores() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY, UsageTopology.SeriesRetention.OFF)) {
+            f.configure(acme(), PERIOD_START);
+            Instant t = Instant.parse("2026-11-10T15:00:00Z");
+            f.send(event("a", "acme", "chat", null, t, Map.of("requests", 3L)), t);
+            assertThat(f.limit("acme", "feature:chat", PERIOD_START).getCost()).isEqualByComparingTo("3");
+            assertThat(f.driver.getAllStateStores()).doesNotContainKeys(UsageTopology.SERIES_HOURLY_STORE, UsageTopology.SERIES_DAILY_STORE);
+        }
+    }
 }
