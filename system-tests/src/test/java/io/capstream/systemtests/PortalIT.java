@@ -210,4 +210,29 @@ class PortalIT {
             assertThat(browser.findElements(By.cssSelector("[data-limit]"))).isEmpty();
         }
     }
+
+    @Test
+    void onADeploymentWithoutSeriesThePageSaysSoAndShowsEverythingElse() {
+        Stack plain = new Stack("portal-noseries", "/portal-policy.yaml");
+        Map<String, String> config = plain.aggregatorConfig(0);
+        config.put(AggregatorConfig.SERIES_ENABLED, "false");
+        try (AggregatorService noSeries = new AggregatorService(AggregatorConfig.from(config), Clock.systemUTC())) {
+            Stack.awaitReady(noSeries.port());
+            ok(plain.control("PUT", "/v1/customers/plain-co/caps/team", "{\"amount\": \"20\"}", Stack.ADMIN_KEY));
+            assertThat(stack.control("GET", "/v1/customers/plain-co/usage/series", null, Stack.ADMIN_KEY, noSeries.port()).statusCode()).isEqualTo(501);
+            String token = ok(plain.control("POST", "/v1/customers/plain-co/portal-tokens", "{}", Stack.ADMIN_KEY, noSeries.port())).get("token").asText();
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                browser.get("about:blank");
+                browser.get("http://127.0.0.1:" + noSeries.port() + "/portal#token=" + token);
+                await().atMost(Duration.ofSeconds(15)).until(() -> browser.findElement(By.tagName("body")).getAttribute("data-loaded") != null);
+                assertThat(browser.findElement(By.tagName("body")).getAttribute("data-loaded")).isEqualTo("true");
+                assertThat(browser.findElements(By.cssSelector("[data-limit='cap:team']"))).hasSize(1);
+            });
+            assertThat(browser.findElement(By.id("series-note")).isDisplayed()).isTrue();
+            assertThat(browser.findElement(By.id("chart-box")).isDisplayed()).isFalse();
+            assertThat(browser.findElement(By.id("problem")).isDisplayed()).isFalse();
+        } finally {
+            plain.close();
+        }
+    }
 }
