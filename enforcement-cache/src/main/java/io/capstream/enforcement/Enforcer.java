@@ -8,6 +8,7 @@ import io.capstream.policy.decision.Decision;
 import io.capstream.policy.decision.Enforcement;
 import io.capstream.policy.catalogue.Plan;
 import io.capstream.policy.catalogue.PolicyDocument;
+import io.capstream.policy.input.FixedPoint;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PolicyRecord;
@@ -305,31 +306,71 @@ public final class Enforcer {
         return cached.account();
     }
 
-    /** The running total's key of a limit's current period, built once per period rather than per check. */
-    private record PeriodKey(Instant start, String key) {}
+    /**
+     * The running total's key of a limit's current period, built once per period rather than per check,
+     * with the last total seen under it in {@link FixedPoint} units (converted once per record, not per check).
+     */
+    private static final class PeriodKey {
+        final Instant start;
+        final String key;
+        /** Replaced whole, so a reader never pairs one record with another's conversion. */
+        volatile Seen seen;
+
+        PeriodKey(Instant start, String key) {
+            this.start = start;
+            this.key = key;
+        }
+
+        long fixed(LimitUsage total) {
+            Seen s = seen;
+            if (s == null || s.record() != total) {
+                s = new Seen(total, FixedPoint.of(total.getUsed()));
+                seen = s;
+            }
+            return s.fixed();
+        }
+    }
+
+    private record Seen(LimitUsage record, long fixed) {}
 
     /** customer → limit id → the key of its current period; nested so a lookup allocates nothing. */
     private final java.util.Map<String, java.util.Map<String, PeriodKey>> keys = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private String key(String customer, String limitId, Instant periodStart) {
+    private PeriodKey periodKey(String customer, String limitId, Instant periodStart) {
         java.util.Map<String, PeriodKey> limits = keys.computeIfAbsent(customer, c -> new java.util.concurrent.ConcurrentHashMap<>());
         PeriodKey cached = limits.get(limitId);
-        if (cached == null || !cached.start().equals(periodStart)) {
+        if (cached == null || !cached.start.equals(periodStart)) {
             cached = new PeriodKey(periodStart, io.capstream.schemas.topics.UsageKey.of(customer, limitId, periodStart));
             limits.put(limitId, cached);
         }
-        return cached.key();
+        return cached;
+    }
+
+    private String key(String customer, String limitId, Instant periodStart) {
+        return periodKey(customer, limitId, periodStart).key;
     }
 
     /** Built once: a bound method reference is a new object on every evaluation. */
     private final LocalPending.Keys keyOf = this::key;
-    private final Enforcement.Usage usageKnown = this::used;
 
-    private BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
-        String key = key(customer, limitId, periodStart);
-        LimitUsage total = usage.get(key).orElse(null);
-        BigDecimal known = total == null ? BigDecimal.ZERO : total.getUsed();
-        BigDecimal pendingHere = pending.sum(key, now);
-        return pendingHere.signum() == 0 ? known : known.add(pendingHere);
-    }
+    /** What each limit has counted: the running total this instance knows plus its own pending estimates. */
+    private final Enforcement.Usage usageKnown = new Enforcement.Usage() {
+        @Override
+        public BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
+            String key = key(customer, limitId, periodStart);
+            LimitUsage total = usage.get(key).orElse(null);
+            BigDecimal known = total == null ? BigDecimal.ZERO : total.getUsed();
+            BigDecimal pendingHere = pending.sum(key, now);
+            return pendingHere.signum() == 0 ? known : known.add(pendingHere);
+        }
+
+        @Override
+        public long usedFixed(String customer, String limitId, Instant periodStart, Instant now) {
+            PeriodKey k = periodKey(customer, limitId, periodStart);
+            LimitUsage total = usage.get(k.key).orElse(null);
+            long known = total == null ? 0 : k.fixed(total);
+            BigDecimal pendingHere = pending.sum(k.key, now);
+            return pendingHere.signum() == 0 ? known : FixedPoint.plus(known, FixedPoint.of(pendingHere));
+        }
+    };
 }

@@ -42,6 +42,17 @@ class EnforcementTest {
               raise_cap: "https://app.example.com/limits?customer={customer}&limit={limit}"
               upgrade: "https://app.example.com/upgrade?customer={customer}"
             """);
+    /** Token prices with 12 digits per unit and more: "2.50/1M" is 0.0000025 a token. */
+    static final PolicyDocument POLICY_WITH_OUTPUT = PolicyLoader.fromYaml("""
+            models:
+              gpt-4o: {prices: {input_tokens: "2.50/1M", output_tokens: "10.00/1M"}}
+            plans:
+              pro:
+                price: "20"
+                entitlements:
+                  chat: {measure: USD, included: "10", period: billing, over: bill_overage}
+            default_plan: pro
+            """);
     static final Instant NOW = Instant.parse("2026-11-21T10:00:00Z");
     static final ZoneId LA = ZoneId.of("America/Los_Angeles");
     static final Instant NOV_1_LA = Instant.parse("2026-11-01T07:00:00Z");

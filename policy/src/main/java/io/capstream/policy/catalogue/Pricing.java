@@ -1,6 +1,7 @@
 package io.capstream.policy.catalogue;
 
 import io.capstream.policy.input.Decimals;
+import io.capstream.policy.input.FixedPoint;
 
 import java.math.BigDecimal;
 import java.util.Map;
@@ -25,6 +26,35 @@ public final class Pricing {
         for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
             BigDecimal part = exact(entry.getKey(), priceOf(policy, priced, entry.getKey()).times(entry.getValue()));
             cost = cost.signum() == 0 ? part : cost.add(part);
+        }
+        return cost;
+    }
+
+    /**
+     * {@link #cost} in {@link FixedPoint} units without allocating, when every quantity is a whole number
+     * and every part fits; otherwise {@link FixedPoint#NONE} (then price with {@link #cost}). Also NONE
+     * where {@link #cost} would throw.
+     */
+    public static long costFixed(PolicyDocument policy, String model, Map<String, BigDecimal> usage) {
+        Model priced = model == null ? null : policy.models().get(model);
+        if (model != null && priced == null) {
+            return FixedPoint.NONE;
+        }
+        long cost = 0;
+        for (Map.Entry<String, BigDecimal> entry : usage.entrySet()) {
+            UnitPrice price = priced == null ? null : priced.prices().get(entry.getKey());
+            if (price == null) {
+                Meter meter = policy.meters().get(entry.getKey());
+                if (meter == null) {
+                    return FixedPoint.NONE;
+                }
+                price = meter.price();
+            }
+            long units = FixedPoint.whole(entry.getValue());
+            cost = FixedPoint.plus(cost, units < 0 ? FixedPoint.NONE : FixedPoint.times(price.perUnitFixed(), units));
+            if (cost == FixedPoint.NONE) {
+                return FixedPoint.NONE;
+            }
         }
         return cost;
     }

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * {@code "2.50/1M"} (USD 2.50 per million units), {@code "0.40/1K"}, {@code "$0.0011"} (per unit),
  * {@code "3/1000"}. Suffixes K, M and B are 10^3, 10^6 and 10^9.
  */
-public record UnitPrice(BigDecimal perUnit) {
+public record UnitPrice(BigDecimal perUnit, long perUnitFixed) {
     private static final Pattern FORMAT =
             Pattern.compile("\\$?\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(?:/\\s*([0-9]+)?\\s*([KMB])?)?");
 
@@ -27,6 +27,11 @@ public record UnitPrice(BigDecimal perUnit) {
         if (perUnit.signum() < 0) {
             throw new IllegalArgumentException("a price cannot be negative: " + perUnit);
         }
+    }
+
+    /** A price per unit; {@code perUnitFixed} is the same in {@link io.capstream.policy.input.FixedPoint} (at most 12 digits: always exact). */
+    public UnitPrice(BigDecimal perUnit) {
+        this(perUnit, io.capstream.policy.input.FixedPoint.of(perUnit));
     }
 
     /** Parses a price; the message of the exception says what was expected. */

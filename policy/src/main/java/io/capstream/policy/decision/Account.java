@@ -26,6 +26,9 @@ public final class Account {
     private final List<Limit> limits;
     private final String[] limitIds;
     private final BigDecimal[] warnFrom;
+    /** Each limit's amount and warning amount in {@link io.capstream.policy.input.FixedPoint} units (or NONE), for checks that allocate nothing. */
+    private final long[] amountFixed;
+    private final long[] warnFixed;
     private final boolean anyStrict;
 
     private Account(Customer customer, PolicyDocument policy) {
@@ -35,11 +38,15 @@ public final class Account {
         this.limits = List.copyOf(customer.limits(plan));
         this.limitIds = new String[limits.size()];
         this.warnFrom = new BigDecimal[limits.size()];
+        this.amountFixed = new long[limits.size()];
+        this.warnFixed = new long[limits.size()];
         boolean strict = false;
         for (int i = 0; i < warnFrom.length; i++) {
             Limit limit = limits.get(i);
             limitIds[i] = limit.limitId();
             warnFrom[i] = limit.amount().multiply(WARN_AT);
+            amountFixed[i] = io.capstream.policy.input.FixedPoint.of(limit.amount());
+            warnFixed[i] = io.capstream.policy.input.FixedPoint.of(warnFrom[i]);
             strict |= limit.strict();
         }
         this.anyStrict = strict;
@@ -74,6 +81,24 @@ public final class Account {
     /** The {@code i}-th limit's {@link Limit#limitId}, built once rather than per check. */
     String limitId(int i) {
         return limitIds[i];
+    }
+
+    long amountFixed(int i) {
+        return amountFixed[i];
+    }
+
+    /**
+     * {@link #warns} in {@link io.capstream.policy.input.FixedPoint} units: 1 (warns), 0 (does not), or -1 when
+     * {@code used} or the warning amount is not representable (ask {@link #warns}).
+     */
+    int warnsFixed(int i, long used) {
+        if (used == io.capstream.policy.input.FixedPoint.NONE || warnFixed[i] == io.capstream.policy.input.FixedPoint.NONE) {
+            return -1;
+        }
+        if (amountFixed[i] == 0) {
+            return used > 0 ? 1 : 0;
+        }
+        return used >= warnFixed[i] ? 1 : 0;
     }
 
     /** Whether the {@code i}-th limit warns at {@code used}: at 80 % of its amount or more (a zero amount: at any use). */

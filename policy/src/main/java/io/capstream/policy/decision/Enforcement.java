@@ -7,6 +7,7 @@ import io.capstream.policy.catalogue.Pricing;
 import io.capstream.policy.catalogue.UnpriceableUsageException;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.input.Decimals;
+import io.capstream.policy.input.FixedPoint;
 import io.capstream.policy.limit.CurrentPeriods;
 import io.capstream.policy.limit.Limit;
 import io.capstream.policy.limit.LimitAction;
@@ -49,6 +50,14 @@ public final class Enforcement {
     @FunctionalInterface
     public interface Usage {
         BigDecimal used(String customer, String limitId, Instant periodStart, Instant now);
+
+        /**
+         * {@link #used} in {@link FixedPoint} units, or {@link FixedPoint#NONE}; a caller that keeps the
+         * conversion of each running total (the enforcer) answers without allocating.
+         */
+        default long usedFixed(String customer, String limitId, Instant periodStart, Instant now) {
+            return FixedPoint.of(used(customer, limitId, periodStart, now));
+        }
     }
 
     /**
@@ -210,19 +219,63 @@ public final class Enforcement {
             this.lastOver = Optional.empty();
             this.pricedModel = null;
             this.pricedCost = null;
+            this.fixedPriced = false;
             int n = all.size();
             if (usedMemo.length < n) {
                 usedMemo = new BigDecimal[Math.max(n, 2 * usedMemo.length)];
                 spentMemo = new BigDecimal[usedMemo.length];
+                usedFixedMemo = new long[usedMemo.length];
             } else {
                 java.util.Arrays.fill(usedMemo, 0, n, null);
             }
+            java.util.Arrays.fill(usedFixedMemo, 0, n, UNKNOWN);
             spentFor = NOT_PRICED;
             return this;
         }
 
         private String pricedModel;
         private BigDecimal pricedCost;
+
+        private boolean fixedPriced;
+        private String fixedModel;
+        private long fixedCost;
+
+        /** {@link #cost} in {@link FixedPoint} units (or NONE), priced once per model without allocating. */
+        long costFixed(String model) {
+            if (!fixedPriced || !java.util.Objects.equals(model, fixedModel)) {
+                fixedPriced = true;
+                fixedModel = model;
+                Optional<BigDecimal> stated = request.estimatedCost();
+                fixedCost = stated.isPresent() ? FixedPoint.of(stated.get()) : Pricing.costFixed(policy, model, request.estimate());
+            }
+            return fixedCost;
+        }
+
+        private long[] usedFixedMemo = new long[8];
+        private static final long UNKNOWN = Long.MIN_VALUE + 1;
+
+        /** {@link #usedBy} in {@link FixedPoint} units (or NONE), looked up once per check. */
+        private long usedFixedBy(int i, Period period) {
+            long u = usedFixedMemo[i];
+            if (u == UNKNOWN) {
+                u = used.usedFixed(customer.id(), account.limitId(i), period.start(), now);
+                usedFixedMemo[i] = u;
+            }
+            return u;
+        }
+
+        /**
+         * A money limit's use on {@code model} with the request's cost added, in {@link FixedPoint} units:
+         * NONE when something is not representable (then decide with {@link BigDecimal}).
+         */
+        private long spentFixed(int i, Period period, String model) {
+            long c = costFixed(model);
+            if (c == FixedPoint.NONE) {
+                return FixedPoint.NONE;
+            }
+            long u = usedFixedBy(i, period);
+            return c == 0 ? u : FixedPoint.plus(u, c);
+        }
 
         /** The request's estimated cost on {@code model}, priced once per model. */
         BigDecimal cost(String model) {
@@ -244,13 +297,20 @@ public final class Enforcement {
 
         /** The first limit that would refuse the request on {@code model}; limits that only notify or bill never refuse. */
         Optional<Over> firstOver(String model) {
-            BigDecimal cost = cost(model);
             for (int i = 0; i < all.size(); i++) {
                 Limit limit = all.get(i);
                 if (limit.action().lets() || !limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     continue;
                 }
                 Period period = periods.of(limit, customer, now);
+                if (limit.measure().isMoney() && account.amountFixed(i) != FixedPoint.NONE) {
+                    // the common case, without allocating: only a limit that refuses needs the exact BigDecimals below
+                    long s = spentFixed(i, period, model);
+                    if (s != FixedPoint.NONE && (costFixed(model) == 0 ? s < account.amountFixed(i) : s <= account.amountFixed(i))) {
+                        continue;
+                    }
+                }
+                BigDecimal cost = cost(model);
                 BigDecimal u = usedBy(i, period);
                 boolean over = limit.measure().isMoney()
                         ? (cost.signum() == 0 ? u.compareTo(limit.amount()) >= 0 : spent(i, period, model, cost).compareTo(limit.amount()) > 0)
@@ -266,12 +326,16 @@ public final class Enforcement {
 
         /** The limits at 80 % or more with this request's cost added (units are not added: a warning is about spend). */
         List<Decision.LimitInfo> warnings(String model) {
-            BigDecimal cost = cost(model);
             List<Decision.LimitInfo> warnings = null; // allocated only when a limit warns
             for (int i = 0; i < all.size(); i++) {
                 Limit limit = all.get(i);
                 if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
                     Period period = periods.of(limit, customer, now);
+                    long fixed = limit.measure().isMoney() ? spentFixed(i, period, model) : usedFixedBy(i, period);
+                    if (account.warnsFixed(i, fixed) == 0) {
+                        continue; // the common case, without allocating
+                    }
+                    BigDecimal cost = cost(model);
                     BigDecimal u = limit.measure().isMoney() && cost.signum() != 0 ? spent(i, period, model, cost) : usedBy(i, period);
                     if (account.warns(i, u)) {
                         if (warnings == null) {
