@@ -165,7 +165,9 @@ class PortalIT {
         Files.createDirectories(Path.of("target"));
         Files.write(Path.of("target", "portal.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
         browser.manage().window().setSize(new Dimension(390, 1600));
-        assertThat((Boolean) js.executeScript("return document.documentElement.scrollWidth <= window.innerWidth")).isTrue();
+        // the chart follows the new width on its own schedule (a resize observer): wait for the layout to settle
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat((Boolean) js.executeScript("return document.documentElement.scrollWidth <= window.innerWidth")).isTrue());
         Files.write(Path.of("target", "portal-phone.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
         browser.manage().window().setSize(new Dimension(1280, 2000));
 
