@@ -50,10 +50,11 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
             .define(RESERVATION_HOLD_MS, Type.LONG, 600_000L, Range.atLeast(1_000), Importance.MEDIUM,
                     "A strict-mode reservation whose usage never arrives stops holding its amount after this long.")
             .define(SERIES_ENABLED, Type.BOOLEAN, true, Importance.MEDIUM,
-                    "Keep usage over time (hourly and daily buckets per customer, the series API and the portal's chart). They cost changelog"
-                            + " records per event; docs/performance.md has the figures.")
-            .define(SERIES_HOURLY_RETENTION_MS, Type.LONG, Duration.ofDays(35).toMillis(), Range.atLeast(3_600_000), Importance.LOW,
-                    "Hourly usage buckets are kept at least this long (dropped by 1.5 times this).")
+                    "Keep usage over time (hourly and daily buckets per customer, the series API and the portal's chart). They cost a"
+                            + " changelog record per changed hour and commit; docs/performance.md has the figures.")
+            .define(SERIES_HOURLY_RETENTION_MS, Type.LONG, Duration.ofDays(35).toMillis(), Range.atLeast(Duration.ofDays(3).toMillis()), Importance.LOW,
+                    "Hourly usage buckets are kept at least this long (dropped by 1.5 times this); at least 3 days, so that every day is"
+                            + " rolled up from its hours into the daily buckets before they go.")
             .define(SERIES_DAILY_RETENTION_MS, Type.LONG, Duration.ofDays(400).toMillis(), Range.atLeast(86_400_000), Importance.LOW,
                     "Daily usage buckets are kept at least this long (dropped by 1.5 times this).")
             .define(CONTROL_URL, Type.STRING, null, Importance.MEDIUM,

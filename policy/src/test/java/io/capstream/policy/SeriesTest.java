@@ -79,6 +79,20 @@ class SeriesTest {
         }
     }
 
+    @Property(tries = 300)
+    void aDayHoldsAtMost25HoursSoADayOfFullHoursStillFitsATotal(@ForAll("zones") ZoneId zone,
+                                                              @ForAll @LongRange(min = 1_200_000_000L, max = 1_900_000_000L) long atSeconds) {
+        Period day = Granularity.DAY.bucketAt(Instant.ofEpochSecond(atSeconds), zone);
+        List<Period> hours = Series.buckets(day.start(), day.end(), zone, Granularity.HOUR);
+        assertThat(hours).hasSizeLessThanOrEqualTo(25);
+        assertThat(hours.getFirst().start()).isEqualTo(day.start());
+        assertThat(hours.getLast().end()).isEqualTo(day.end());
+        // the rollup of a day adds hours (of at most two timezones: 2 x 25) of every kept combination into a day's bucket
+        java.math.BigDecimal fullestDay = Series.MAX_HOUR_AMOUNT.multiply(java.math.BigDecimal.valueOf(2L * 25 * (2 * Series.MAX_COMBINATIONS + 1)));
+        assertThat(Series.fits(Granularity.DAY, fullestDay)).isTrue();
+        assertThat(Series.fits(Granularity.HOUR, Series.MAX_HOUR_AMOUNT)).isFalse();
+    }
+
     @Test
     void aBucketKeepsItsFirstCombinationsThenFoldsKeyAndUserThenEverything() {
         Combination c = Combination.of("chat", "gpt-4o", "key_9", "usr_9");

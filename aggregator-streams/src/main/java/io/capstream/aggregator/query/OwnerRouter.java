@@ -1,6 +1,8 @@
 package io.capstream.aggregator.query;
 
+import io.capstream.aggregator.topology.SeriesBook;
 import io.capstream.aggregator.topology.UsageTopology;
+import io.capstream.policy.booking.Series;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.runtime.ApiException;
@@ -19,6 +21,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serdes;
@@ -44,10 +48,16 @@ final class OwnerRouter {
     /** The owner's view of one customer's partition. */
     record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
                      PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily,
-                     ReadOnlyKeyValueStore<String, RecentDecisions> decisions) {
+                     ReadOnlyKeyValueStore<String, SeriesBook.Rollup> rollups, ReadOnlyKeyValueStore<String, RecentDecisions> decisions) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
             return record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
+        }
+
+        /** The customer's hours or days that start in [from, to) (the series must be kept: {@code series.enabled}). */
+        List<SeriesBook.Stored> series(Series.Granularity granularity, String customer, Instant from, Instant to) {
+            return granularity == Series.Granularity.HOUR ? SeriesBook.read(hourly, customer, from, to)
+                    : SeriesBook.readDays(daily, hourly, rollups, customer, from, to);
         }
     }
 
@@ -100,6 +110,8 @@ final class OwnerRouter {
                     parsedPolicy.parse(policy),
                     seriesStore(kafkaStreams, UsageTopology.SERIES_HOURLY_STORE, owner.partition()),
                     seriesStore(kafkaStreams, UsageTopology.SERIES_DAILY_STORE, owner.partition()),
+                    series ? kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_ROLLUPS_STORE,
+                            QueryableStoreTypes.<String, SeriesBook.Rollup>keyValueStore()).withPartition(owner.partition())) : null,
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RECENT_DECISIONS_STORE,
                             QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {

@@ -6,7 +6,6 @@ import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.LimitUsage;
-import io.capstream.aggregator.topology.SeriesBook;
 import io.capstream.aggregator.topology.UsageTopology;
 import io.capstream.policy.booking.Series;
 import io.capstream.policy.customer.Customer;
@@ -146,7 +145,7 @@ public final class UsageQueryApi {
                         + "s from from; ask for a shorter span or granularity=day")));
             }
             SeriesReport report = SeriesReport.build(customer, zone, gran, groupBy, from, to, Series.buckets(from, to, zone, gran),
-                    SeriesBook.read(gran == Series.Granularity.HOUR ? partition.hourly() : partition.daily(), customer, from, to), now);
+                    partition.series(gran, customer, from, to), now);
             String accept = ctx.header("Accept");
             if (accept != null && accept.contains("text/csv")) {
                 ctx.status(200).contentType("text/csv; charset=utf-8").header("Content-Disposition",

@@ -5,6 +5,7 @@ import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.ReservationRecord;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,7 @@ import org.apache.kafka.streams.state.WindowStore;
  */
 final class AccountProcessor extends ContextualProcessor<String, LedgerInput, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
+    static final Duration ROLLUP_INTERVAL = Duration.ofMinutes(5);
     private final EventTimeWindow window;
     private final ReservationBook reservations;
     private KeyValueStore<String, ReservationRecord> openReservations;
@@ -78,6 +80,10 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
         openReservations = context.getStateStore(UsageTopology.RESERVATIONS_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,
                 streamTime -> forward(ledger.closePeriods(streamTime), streamTime));
+        if (series) {
+            // wall-clock time: a partition without new events still rolls its ended days up before its hours expire
+            context.schedule(ROLLUP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> ledger.rollUpSeries(Instant.ofEpochMilli(now)));
+        }
     }
 
     @Override

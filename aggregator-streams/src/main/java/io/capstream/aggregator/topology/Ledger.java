@@ -141,6 +141,13 @@ final class Ledger {
         }
     }
 
+    /** Rolls the usage series' ended days up from their hours (see {@link SeriesBook}); nothing where no series are kept. */
+    void rollUpSeries(Instant now) {
+        if (series != null) {
+            series.rollUp(now);
+        }
+    }
+
     /**
      * Applies a customer's new configuration to the current periods of its limits: a raised limit
      * re-arms the thresholds no longer reached, a lowered one emits its crossings at once.

@@ -9,30 +9,65 @@ import io.capstream.policy.limit.Period;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageBucket;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 
 /**
- * A task's usage series ({@link Series}): every booked event added to its customer's local-hour and
- * local-day buckets in two RocksDB window stores, which drop buckets older than their retention. Each
- * is a {@link SeriesStore}: a bucket changed by many events is written once per commit, and counts each
- * event exactly once.
+ * A task's usage series ({@link Series}): every booked event added to its customer's local-hour bucket,
+ * and each local day rolled up from its hours once it has ended, in two RocksDB window stores that drop
+ * buckets older than their retention. Each is a {@link SeriesStore}: a bucket changed by many events is
+ * written once per commit, and counts each event exactly once.
+ *
+ * <p><b>Days are rolled up, not written per event.</b> An event changes one bucket (its hour), so the
+ * series cost one changelog record per changed combination and commit, not two. Per customer the
+ * rollups store keeps {@link Rollup#rolledUntil}: the daily store holds exactly the usage of the hours
+ * that start before it, and the hourly store every hour. A day is then its daily buckets plus its hours
+ * from {@code rolledUntil} on ({@link #readDays}); a punctuation ({@link #rollUp}) adds the hours of the
+ * days that ended {@link #ROLLUP_DELAY} ago to the daily store and moves {@code rolledUntil} past them,
+ * in the same transaction. An event later than that (the late window is longer) is added to its day at
+ * once as well as to its hour. The hourly retention must outlast the time to the next rollup
+ * (at least {@link UsageTopology.SeriesRetention#MIN_HOURLY}).
  *
  * <p>Keys are {@code customer|feature|model|api_key|user} ({@link Combination#key}); the window start
  * is the bucket's start, so one customer's buckets of a span are one range fetch.
  */
 public final class SeriesBook {
+    /** How long after a customer's local day has ended its hours are rolled up (events that late are still taken). */
+    static final Duration ROLLUP_DELAY = Duration.ofHours(1);
+
+    /**
+     * A customer's rollup: the daily store holds the usage of every hour that starts before {@code rolledUntil}
+     * (epoch ms; 0 before the first rollup), and {@code openFrom} is the earliest start of an hour at or after
+     * it that holds usage ({@link #NONE}: no such hour, nothing to roll up).
+     */
+    public record Rollup(long rolledUntil, long openFrom) {
+        static final long NONE = -1;
+        static final Rollup FIRST = new Rollup(0, NONE);
+    }
+
     private final SeriesStore hourly;
     private final SeriesStore daily;
+    private final KeyValueStore<String, Rollup> rollups;
     /** A customer's bucket of one granularity. */
     private record BucketId(String customer, Granularity granularity, long start) {}
 
@@ -43,14 +78,17 @@ public final class SeriesBook {
      */
     private final Map<BucketId, Set<String>> kept = Lru.of(MAX_BUCKETS_KNOWN);
     static final int MAX_BUCKETS_KNOWN = 2_000;
+    /** The rollups of recent customers (the store is written through: this only spares the read). */
+    private final Map<String, Rollup> rollupsKnown = Lru.of(MAX_BUCKETS_KNOWN);
 
     /** The last bucket computed per granularity (events come roughly in time order): no zone rules per event. */
     private final Period[] lastBucket = new Period[Granularity.values().length];
     private final ZoneId[] lastZone = new ZoneId[Granularity.values().length];
 
-    SeriesBook(SeriesStore hourly, SeriesStore daily) {
+    SeriesBook(SeriesStore hourly, SeriesStore daily, KeyValueStore<String, Rollup> rollups) {
         this.hourly = hourly;
         this.daily = daily;
+        this.rollups = rollups;
         hourly.open();
         daily.open();
     }
@@ -66,30 +104,67 @@ public final class SeriesBook {
         return last;
     }
 
-    /** An event's two changed buckets, computed and checked before anything of the event is written. */
+    private Rollup rollup(String customer) {
+        Rollup r = rollupsKnown.get(customer);
+        if (r == null) {
+            r = Objects.requireNonNullElse(rollups.get(customer), Rollup.FIRST);
+            rollupsKnown.put(customer, r);
+        }
+        return r;
+    }
+
+    private void setRollup(String customer, Rollup r) {
+        rollups.put(customer, r);
+        rollupsKnown.put(customer, r);
+    }
+
+    /** What one event or one hour adds to a bucket. */
+    private record Amount(Map<String, BigDecimal> usage, BigDecimal cost, BigDecimal included, BigDecimal grantCovered,
+                          BigDecimal billed, long events) {
+        static Amount of(Map<String, BigDecimal> usage, Accounting.Split split) {
+            return new Amount(usage, split.cost(), split.included(), split.grantCovered(), split.billed(), 1);
+        }
+
+        static Amount of(UsageBucket hour) {
+            Map<String, BigDecimal> usage = new LinkedHashMap<>();
+            hour.getQuantities().forEach(q -> usage.put(q.getMeter(), q.getQuantity()));
+            return new Amount(usage, hour.getCost(), hour.getIncluded(), hour.getGrantCovered(), hour.getBilled(), hour.getEvents());
+        }
+    }
+
+    /** An event's changed buckets, computed and checked before anything of the event is written. */
     final class Change {
         private final List<Runnable> writes = new ArrayList<>(2);
 
-        /** Writes both buckets. */
+        /** Writes the buckets. */
         void write() {
             writes.forEach(Runnable::run);
         }
     }
 
     /**
-     * The change one booked event (its usage per meter and the split of its cost) makes to its hour and
-     * its day; throws {@link RejectedEventException} if a bucket would no longer fit its wire type.
+     * The change one booked event (its usage per meter and the split of its cost) makes to its hour (and to its
+     * day if that is already rolled up); throws {@link RejectedEventException} if a bucket would no longer fit.
      */
     Change prepare(String customer, Combination combination, Instant t, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split) {
         Change change = new Change();
-        prepare(change, hourly, Granularity.HOUR, customer, combination, t, zone, usage, split);
-        prepare(change, daily, Granularity.DAY, customer, combination, t, zone, usage, split);
+        Amount amount = Amount.of(usage, split);
+        Period hour = bucketAt(Granularity.HOUR, t, zone);
+        prepare(change, hourly, Granularity.HOUR, hour, customer, combination, zone, amount);
+        long hourStart = hour.start().toEpochMilli();
+        Rollup r = rollup(customer);
+        if (hourStart < r.rolledUntil()) {
+            // later than its day's rollup: the day counts it at once
+            prepare(change, daily, Granularity.DAY, bucketAt(Granularity.DAY, t, zone), customer, combination, zone, amount);
+        } else if (r.openFrom() == Rollup.NONE || hourStart < r.openFrom()) {
+            Rollup opened = new Rollup(r.rolledUntil(), hourStart);
+            change.writes.add(() -> setRollup(customer, opened));
+        }
         return change;
     }
 
-    private void prepare(Change change, SeriesStore store, Granularity granularity, String customer, Combination combination,
-                         Instant t, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split) {
-        Period bucket = bucketAt(granularity, t, zone);
+    private void prepare(Change change, SeriesStore store, Granularity granularity, Period bucket, String customer, Combination combination,
+                         ZoneId zone, Amount amount) {
         long start = bucket.start().toEpochMilli();
         BucketId id = new BucketId(customer, granularity, start);
         Set<String> keys = kept.get(id);
@@ -102,17 +177,17 @@ public final class SeriesBook {
         String combinationKey = counted.key();
         String key = customer + '|' + combinationKey;
         UsageBucket before = known.contains(combinationKey) ? store.bucket(key, start) : null;
-        BigDecimal cost = plus(before == null ? null : before.getCost(), split.cost());
-        BigDecimal included = plus(before == null ? null : before.getIncluded(), split.included());
-        BigDecimal grantCovered = plus(before == null ? null : before.getGrantCovered(), split.grantCovered());
-        BigDecimal billed = plus(before == null ? null : before.getBilled(), split.billed());
-        for (BigDecimal amount : new BigDecimal[] {cost, included, grantCovered, billed}) {
-            if (!Decimals.fitsTotal(amount)) {
+        BigDecimal cost = plus(before == null ? null : before.getCost(), amount.cost());
+        BigDecimal included = plus(before == null ? null : before.getIncluded(), amount.included());
+        BigDecimal grantCovered = plus(before == null ? null : before.getGrantCovered(), amount.grantCovered());
+        BigDecimal billed = plus(before == null ? null : before.getBilled(), amount.billed());
+        for (BigDecimal a : new BigDecimal[] {cost, included, grantCovered, billed}) {
+            if (!Series.fits(granularity, a)) {
                 throw new RejectedEventException("usage", "booking it would take the " + granularity.text() + " starting " + bucket.start()
                         + " of customer " + customer + " past the largest amount kept; nothing was booked");
             }
         }
-        List<Quantity> quantities = quantities(before == null ? List.of() : before.getQuantities(), usage);
+        List<Quantity> quantities = quantities(before == null ? List.of() : before.getQuantities(), amount.usage());
         change.writes.add(() -> {
             UsageBucket after = before;
             if (after == null) {
@@ -125,9 +200,67 @@ public final class SeriesBook {
                 after.setGrantCovered(grantCovered);
                 after.setBilled(billed);
             }
-            after.setEvents(after.getEvents() + 1);
+            after.setEvents(after.getEvents() + amount.events());
             store.change(key, start, after);
         });
+    }
+
+    /**
+     * Rolls up, for every customer of the task with hours to roll, the hours of its days that ended
+     * {@link #ROLLUP_DELAY} before {@code now} into its daily buckets (a punctuation on the stream thread).
+     */
+    void rollUp(Instant now) {
+        List<KeyValue<String, Rollup>> open = new ArrayList<>();
+        try (KeyValueIterator<String, Rollup> it = rollups.all()) {
+            it.forEachRemaining(kv -> {
+                if (kv.value.openFrom() != Rollup.NONE) {
+                    open.add(kv);
+                }
+            });
+        }
+        if (open.isEmpty()) {
+            return;
+        }
+        hourly.writeChanged(); // the hours as the stream thread sees them
+        for (KeyValue<String, Rollup> kv : open) {
+            rollUp(kv.key, kv.value, now);
+        }
+    }
+
+    private void rollUp(String customer, Rollup r, Instant now) {
+        Instant ended = now.minus(ROLLUP_DELAY);
+        List<Stored> hours = read(hourly, customer, Instant.ofEpochMilli(r.openFrom()), Instant.ofEpochMilli(Long.MAX_VALUE));
+        hours.sort(Comparator.comparing(h -> h.bucket().start()));
+        // every hour before `until` is rolled up: its day (in the timezone it was cut in) has ended
+        long until = r.rolledUntil();
+        for (Stored h : hours) {
+            if (day(h).end().isAfter(ended)) {
+                until = Math.min(until, h.bucket().start().toEpochMilli()); // this hour and every later one stay
+                break;
+            }
+            until = Math.max(until, day(h).end().toEpochMilli());
+        }
+        long openFrom = Rollup.NONE;
+        for (Stored h : hours) {
+            if (h.bucket().start().toEpochMilli() >= until) {
+                openFrom = h.bucket().start().toEpochMilli();
+                break;
+            }
+            // one hour at a time: the next hour of the same day and combination adds to what this one wrote
+            Change change = new Change();
+            prepare(change, daily, Granularity.DAY, day(h), customer, h.combination(), ZoneId.of(h.usage().getTimezone()), Amount.of(h.usage()));
+            change.write();
+        }
+        Rollup after = new Rollup(until, openFrom);
+        if (!after.equals(r)) {
+            daily.writeChanged(); // before the new rollup: a reader that sees it sees the days it covers (readDays)
+            setRollup(customer, after);
+        }
+    }
+
+    /** The local day of a stored hour, in the timezone the hour was cut in. */
+    private static Period day(Stored hour) {
+        return Granularity.DAY.bucketAt(hour.bucket().start(), ZoneId.of(hour.usage().getTimezone()));
     }
 
     private static BigDecimal plus(BigDecimal before, BigDecimal amount) {
@@ -162,7 +295,7 @@ public final class SeriesBook {
     /** A stored bucket: the combination it counts, its local hour or day, and the usage. */
     public record Stored(Combination combination, Period bucket, UsageBucket usage) {}
 
-    /** One customer's buckets that start in [from, to), in the order of the store. */
+    /** One customer's buckets of {@code store} that start in [from, to), in the order of the store. */
     public static List<Stored> read(ReadOnlyWindowStore<String, UsageBucket> store, String customer, Instant from, Instant to) {
         List<Stored> out = new ArrayList<>();
         String prefix = customer + '|';
@@ -178,5 +311,67 @@ public final class SeriesBook {
             }
         }
         return out;
+    }
+
+    /**
+     * One customer's days that start in [from, to): the rolled-up daily buckets plus the hours not rolled up yet,
+     * one bucket per day (in the timezone it was cut in) and combination. Consistent while a rollup runs: the
+     * rollup is read before and after, and the read repeated if it moved.
+     */
+    public static List<Stored> readDays(ReadOnlyWindowStore<String, UsageBucket> daily, ReadOnlyWindowStore<String, UsageBucket> hourly,
+                                        ReadOnlyKeyValueStore<String, Rollup> rollups, String customer, Instant from, Instant to) {
+        for (int attempt = 1; ; attempt++) {
+            Rollup before = Objects.requireNonNullElse(rollups.get(customer), Rollup.FIRST);
+            Map<String, Stored> days = new LinkedHashMap<>();
+            read(daily, customer, from, to).forEach(d -> merge(days, d));
+            Instant hoursFrom = Instant.ofEpochMilli(Math.max(from.toEpochMilli(), before.rolledUntil()));
+            if (hoursFrom.isBefore(to)) {
+                for (Stored h : read(hourly, customer, hoursFrom, to)) {
+                    Period day = day(h);
+                    merge(days, new Stored(h.combination(), day, copy(h.usage(), day)));
+                }
+            }
+            if (attempt == 3 || before.equals(Objects.requireNonNullElse(rollups.get(customer), Rollup.FIRST))) {
+                return new ArrayList<>(days.values());
+            }
+        }
+    }
+
+    private static void merge(Map<String, Stored> days, Stored s) {
+        days.merge(s.bucket().start().toEpochMilli() + "|" + s.combination().key(), s, (a, b) -> {
+            UsageBucket sum = copy(a.usage(), a.bucket());
+            Amount add = Amount.of(b.usage());
+            sum.setQuantities(quantities(sum.getQuantities(), add.usage()));
+            sum.setCost(sum.getCost().add(add.cost()));
+            sum.setIncluded(sum.getIncluded().add(add.included()));
+            sum.setGrantCovered(sum.getGrantCovered().add(add.grantCovered()));
+            sum.setBilled(sum.getBilled().add(add.billed()));
+            sum.setEvents(sum.getEvents() + add.events());
+            return new Stored(a.combination(), a.bucket(), sum);
+        });
+    }
+
+    private static UsageBucket copy(UsageBucket b, Period bucket) {
+        return new UsageBucket(bucket.end(), b.getTimezone(), new ArrayList<>(b.getQuantities()), b.getCost(), b.getIncluded(),
+                b.getGrantCovered(), b.getBilled(), b.getEvents());
+    }
+
+    /** The rollups store's values: two longs. */
+    static final class RollupSerde implements Serde<Rollup> {
+        @Override
+        public Serializer<Rollup> serializer() {
+            return (topic, r) -> r == null ? null : ByteBuffer.allocate(16).putLong(r.rolledUntil()).putLong(r.openFrom()).array();
+        }
+
+        @Override
+        public Deserializer<Rollup> deserializer() {
+            return (topic, bytes) -> {
+                if (bytes == null) {
+                    return null;
+                }
+                ByteBuffer b = ByteBuffer.wrap(bytes);
+                return new Rollup(b.getLong(), b.getLong());
+            };
+        }
     }
 }

@@ -31,7 +31,7 @@ import org.apache.kafka.streams.state.Stores;
  *                  │         │         ▲       ├─▶ threshold-events
  * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
  *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled),
- *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores)
+ *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores), usage-series-rollups-store
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
  * enforcement-decisions ─▶ recent-decisions ─▶ recent-decisions-store (each customer's last refusals and downgrades)
@@ -65,23 +65,27 @@ public final class UsageTopology {
     public static final String RECENT_DECISIONS_STORE = "recent-decisions-store";
     public static final String SERIES_HOURLY_STORE = "usage-series-hourly-store";
     public static final String SERIES_DAILY_STORE = "usage-series-daily-store";
+    public static final String SERIES_ROLLUPS_STORE = "usage-series-rollups-store";
 
     /**
      * How long the usage series keep their buckets (issue "Usage over time"): at least this, dropped by 1.5
      * times this; {@link #OFF}: no series are kept (they cost changelog records, docs/performance.md).
      */
     public record SeriesRetention(Duration hourly, Duration daily) {
+        /** Hours are kept at least until their day is rolled up into the daily buckets ({@link SeriesBook}), with days to spare. */
+        public static final Duration MIN_HOURLY = Duration.ofDays(3);
         public static final SeriesRetention DEFAULT = new SeriesRetention(Duration.ofDays(35), Duration.ofDays(400));
         /** No usage series: no series stores, and the series API answers 501. */
-        public static final SeriesRetention OFF = new SeriesRetention(Duration.ofHours(1), Duration.ofDays(1));
+        public static final SeriesRetention OFF = new SeriesRetention(Duration.ZERO, Duration.ZERO);
 
         public boolean enabled() {
             return this != OFF;
         }
 
         public SeriesRetention {
-            if (hourly.compareTo(Duration.ofHours(1)) < 0 || daily.compareTo(Duration.ofDays(1)) < 0) {
-                throw new IllegalArgumentException("series retention: at least an hour of hourly and a day of daily buckets");
+            boolean off = hourly.isZero() && daily.isZero();
+            if (!off && (hourly.compareTo(MIN_HOURLY) < 0 || daily.compareTo(Duration.ofDays(1)) < 0)) {
+                throw new IllegalArgumentException("series retention: at least " + MIN_HOURLY.toDays() + " days of hourly and a day of daily buckets");
             }
         }
     }
@@ -134,11 +138,14 @@ public final class UsageTopology {
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
         if (retention.enabled()) {
-            // usage over time: each event also adds to its customer's local hour and day (SeriesBook), written once per commit (SeriesStore)
+            // usage over time: each event also adds to its customer's local hour (SeriesBook), written once per commit (SeriesStore);
+            // a day is rolled up from its hours once it has ended
             topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_HOURLY_STORE, retention.hourly(),
                     Duration.ofHours(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
             topology.addStateStore(SeriesStore.builder(Stores.windowStoreBuilder(Stores.persistentWindowStore(SERIES_DAILY_STORE, retention.daily(),
                     Duration.ofDays(1), false), Serdes.String(), new InternalAvroSerde<>(UsageBucket.class))), ACCOUNT);
+            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SERIES_ROLLUPS_STORE), Serdes.String(),
+                    new SeriesBook.RollupSerde()), ACCOUNT);
         }
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
@@ -160,7 +167,8 @@ public final class UsageTopology {
     static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies, boolean series) {
         return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
                 policies.reading(context.getStateStore(POLICY_STORE)), window,
-                series ? new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE)) : null);
+                series ? new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE),
+                        context.getStateStore(SERIES_ROLLUPS_STORE)) : null);
     }
 
     @SuppressWarnings("unchecked")

@@ -89,9 +89,9 @@ class SeriesTopologyTest {
     }
 
     @Test
-    void bucketsOlderThanTheRetentionAreDropped() {
+    void bucketsOlderThanTheRetentionAreDroppedAfterTheirDayWasRolledUp() {
         try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY,
-                new UsageTopology.SeriesRetention(Duration.ofHours(2), Duration.ofDays(2)),
+                new UsageTopology.SeriesRetention(Duration.ofDays(3), Duration.ofDays(6)),
                 // reads straight from RocksDB: the record cache may still hold an expired bucket until it is evicted (the API clamps `from`)
                 Map.of(org.apache.kafka.streams.StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L))) {
             f.configure(acme(), PERIOD_START);
@@ -99,14 +99,75 @@ class SeriesTopologyTest {
             f.send(event("old", "acme", "chat", null, early, Map.of("requests", 1L)), early);
             assertThat(f.series(Granularity.HOUR, "acme", PERIOD_START, PERIOD_END)).hasSize(1);
             assertThat(f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END)).hasSize(1);
+            f.driver.advanceWallClockTime(Duration.ofDays(4)); // Nov 5: Nov 3 (New York) has ended and is rolled up
 
-            Instant later = early.plus(Duration.ofDays(4));
+            Instant later = early.plus(Duration.ofDays(6));
             f.send(event("new", "acme", "chat", null, later, Map.of("requests", 1L)), later);
             assertThat(f.series(Granularity.HOUR, "acme", PERIOD_START, PERIOD_END)).extracting(kv -> kv.bucket().start())
-                    .containsExactly(Instant.parse("2026-11-07T15:00:00Z"));
+                    .containsExactly(Instant.parse("2026-11-09T15:00:00Z"));
             assertThat(f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END)).extracting(kv -> kv.bucket().start())
-                    .containsExactly(Instant.parse("2026-11-07T05:00:00Z"));
+                    .containsExactlyInAnyOrder(Instant.parse("2026-11-03T05:00:00Z"), Instant.parse("2026-11-09T05:00:00Z"));
+
+            // days go after their own retention (kept at least 6 days, dropped by 9 after the latest rolled-up day)
+            Instant muchLater = early.plus(Duration.ofDays(13));
+            f.send(event("newer", "acme", "chat", null, muchLater, Map.of("requests", 1L)), muchLater);
+            f.driver.advanceWallClockTime(Duration.ofDays(13)); // Nov 18: Nov 9 and Nov 16 are rolled up (the daily store's time moves on)
+            assertThat(f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END)).extracting(kv -> kv.bucket().start())
+                    .doesNotContain(Instant.parse("2026-11-03T05:00:00Z")).contains(Instant.parse("2026-11-16T05:00:00Z"));
         }
+    }
+
+    @Test
+    void aDayIsRolledUpFromItsHoursOnceItHasEndedAndAnEventLaterThanThatStillCountsInIt() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) {
+            f.configure(acme(), PERIOD_START);
+            Instant nov10 = Instant.parse("2026-11-10T05:00:00Z"); // local midnight in New York
+            Instant nov11 = Instant.parse("2026-11-11T05:00:00Z");
+            Instant nov12 = Instant.parse("2026-11-12T05:00:00Z");
+            f.send(withKey(event("a", "acme", "chat", null, Instant.parse("2026-11-10T14:00:00Z"), Map.of("requests", 2L)), "key_1", "ann"),
+                    Instant.parse("2026-11-10T14:00:01Z"));
+            f.send(withKey(event("b", "acme", "chat", null, Instant.parse("2026-11-10T16:00:00Z"), Map.of("requests", 3L)), "key_1", "ann"),
+                    Instant.parse("2026-11-10T16:00:01Z"));
+            f.send(withKey(event("c", "acme", "search", null, Instant.parse("2026-11-11T04:30:00Z"), Map.of("requests", 1L)), "key_2", "bob"),
+                    Instant.parse("2026-11-11T04:30:01Z"));
+            f.send(withKey(event("d", "acme", "chat", null, Instant.parse("2026-11-11T15:00:00Z"), Map.of("requests", 4L)), "key_1", "ann"),
+                    Instant.parse("2026-11-11T15:00:01Z"));
+            var fromHours = f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END);
+            assertThat(f.rolledUpDays("acme", PERIOD_START, PERIOD_END)).isEmpty();
+            assertThat(days(fromHours)).containsExactlyInAnyOrder("2026-11-10T05:00:00Z chat||key_1|ann 5 2", "2026-11-10T05:00:00Z search||key_2|bob 1 1",
+                    "2026-11-11T05:00:00Z chat||key_1|ann 4 1");
+
+            // 1 hour after Nov 10 ended in New York: it is rolled up, Nov 11 is not, and the days read the same
+            f.driver.advanceWallClockTime(Duration.between(Instant.parse("2026-11-01T00:00:00Z"), nov11.plus(Duration.ofMinutes(65))));
+            assertThat(days(f.rolledUpDays("acme", PERIOD_START, PERIOD_END))).containsExactlyInAnyOrder(
+                    "2026-11-10T05:00:00Z chat||key_1|ann 5 2", "2026-11-10T05:00:00Z search||key_2|bob 1 1");
+            assertThat(days(f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END))).isEqualTo(days(fromHours));
+            assertThat(f.driver.<String, SeriesBook.Rollup>getKeyValueStore(UsageTopology.SERIES_ROLLUPS_STORE).get("acme"))
+                    .isEqualTo(new SeriesBook.Rollup(nov11.toEpochMilli(), Instant.parse("2026-11-11T15:00:00Z").toEpochMilli()));
+
+            // an event for Nov 10 that comes after its rollup counts in its hour and in its day at once
+            f.send(withKey(event("e", "acme", "chat", null, Instant.parse("2026-11-10T20:00:00Z"), Map.of("requests", 6L)), "key_1", "ann"),
+                    Instant.parse("2026-11-11T16:00:00Z"));
+            assertThat(days(f.rolledUpDays("acme", PERIOD_START, PERIOD_END))).contains("2026-11-10T05:00:00Z chat||key_1|ann 11 3");
+            var rolledAndHours = f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END);
+            assertThat(days(rolledAndHours)).containsExactlyInAnyOrder("2026-11-10T05:00:00Z chat||key_1|ann 11 3",
+                    "2026-11-10T05:00:00Z search||key_2|bob 1 1", "2026-11-11T05:00:00Z chat||key_1|ann 4 1");
+            assertThat(sum(rolledAndHours, UsageBucket::getCost)).isEqualByComparingTo(sum(f.series(Granularity.HOUR, "acme", PERIOD_START, PERIOD_END),
+                    UsageBucket::getCost)).isEqualByComparingTo("16");
+
+            // and once Nov 11 has ended too, nothing is left to roll up
+            f.driver.advanceWallClockTime(Duration.ofDays(1));
+            assertThat(days(f.rolledUpDays("acme", PERIOD_START, PERIOD_END))).containsExactlyInAnyOrderElementsOf(days(rolledAndHours));
+            assertThat(f.driver.<String, SeriesBook.Rollup>getKeyValueStore(UsageTopology.SERIES_ROLLUPS_STORE).get("acme"))
+                    .isEqualTo(new SeriesBook.Rollup(nov12.toEpochMilli(), -1));
+            assertThat(days(f.series(Granularity.DAY, "acme", PERIOD_START, PERIOD_END))).isEqualTo(days(rolledAndHours));
+        }
+    }
+
+    /** Each day as "start combination cost events". */
+    static List<String> days(List<SeriesBook.Stored> days) {
+        return days.stream().map(d -> d.bucket().start() + " " + d.combination().key() + " " + d.usage().getCost().stripTrailingZeros().toPlainString()
+                + " " + d.usage().getEvents()).sorted().toList();
     }
 
     @Test

@@ -112,8 +112,17 @@ final class TopologyFixture implements AutoCloseable {
 
     /** One customer's buckets of a span, hourly or daily, as the series API reads them. */
     java.util.List<SeriesBook.Stored> series(io.capstream.policy.booking.Series.Granularity granularity, String customer, Instant from, Instant to) {
-        return SeriesBook.read((SeriesStore) driver.getAllStateStores().get(granularity == io.capstream.policy.booking.Series.Granularity.HOUR
-                ? UsageTopology.SERIES_HOURLY_STORE : UsageTopology.SERIES_DAILY_STORE), customer, from, to);
+        SeriesStore hourly = (SeriesStore) driver.getAllStateStores().get(UsageTopology.SERIES_HOURLY_STORE);
+        if (granularity == io.capstream.policy.booking.Series.Granularity.HOUR) {
+            return SeriesBook.read(hourly, customer, from, to);
+        }
+        return SeriesBook.readDays((SeriesStore) driver.getAllStateStores().get(UsageTopology.SERIES_DAILY_STORE), hourly,
+                driver.getKeyValueStore(UsageTopology.SERIES_ROLLUPS_STORE), customer, from, to);
+    }
+
+    /** The days written to the daily store (rolled up, or later than their rollup) that start in [from, to). */
+    java.util.List<SeriesBook.Stored> rolledUpDays(String customer, Instant from, Instant to) {
+        return SeriesBook.read((SeriesStore) driver.getAllStateStores().get(UsageTopology.SERIES_DAILY_STORE), customer, from, to);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.capstream.policy.booking;
 
+import io.capstream.policy.input.Decimals;
 import io.capstream.policy.limit.Period;
+import java.math.BigDecimal;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -32,6 +34,19 @@ public final class Series {
 
     /** Combinations of feature, model, API key and user a bucket keeps before folding new ones. */
     public static final int MAX_COMBINATIONS = 100;
+
+    /**
+     * The largest amount an hour's bucket keeps: a day's bucket, the sum of at most 50 hours (25 in one
+     * timezone, of two timezones across a change of the customer's) of at most 2 × {@link #MAX_COMBINATIONS} + 1
+     * combinations, then always fits a total ({@link Decimals#MAX_TOTAL}).
+     */
+    public static final BigDecimal MAX_HOUR_AMOUNT = Decimals.MAX_TOTAL.divide(BigDecimal.valueOf(2L * 25 * (2 * MAX_COMBINATIONS + 1)), 0,
+            java.math.RoundingMode.DOWN);
+
+    /** Whether a bucket of {@code granularity} can keep {@code amount}. */
+    public static boolean fits(Granularity granularity, BigDecimal amount) {
+        return amount.abs().compareTo(granularity == Granularity.HOUR ? MAX_HOUR_AMOUNT : Decimals.MAX_TOTAL) < 0;
+    }
 
     public enum Granularity {
         HOUR, DAY;
