@@ -81,7 +81,7 @@ final class SidecarApi {
             case ALLOW, WARN, DOWNGRADE -> 200;
             case INVALID_REQUEST -> 400;
             case CUSTOMER_DISABLED, MODEL_NOT_ALLOWED -> 403;
-            case KEY_RATE_LIMITED -> 429;
+            case KEY_RATE_LIMITED, CIRCUIT_OPEN -> 429;
             case SPEND_CAP_REACHED, PLAN_ALLOWANCE_EXHAUSTED, BALANCE_TOO_LOW -> d.throttles() ? 429 : 402;
             case USAGE_STATE_UNAVAILABLE -> 503;
         };

@@ -3,6 +3,7 @@ package io.capstream.policy.catalogue;
 import io.capstream.policy.limit.Cap;
 import io.capstream.policy.limit.Entitlement;
 import io.capstream.policy.limit.Limit;
+import io.capstream.policy.runaway.RunawayRule;
 
 import java.math.BigDecimal;
 import java.util.List;
@@ -16,9 +17,11 @@ import java.util.Set;
  *
  * @param rateLimits  burst limits, e.g. {@code requests_per_minute_per_key: 60}
  * @param otherLimits limits of kinds the policy document has no syntax for yet (built in code)
+ * @param runaway     the runaway circuit breaker of the plan's customers, if it has one
  */
 public record Plan(String name, BigDecimal price, Set<String> modelTiers, Map<String, Integer> rateLimits,
-                   Map<String, Entitlement> entitlements, List<Cap> defaultCaps, boolean failOpen, List<Limit.Custom> otherLimits) {
+                   Map<String, Entitlement> entitlements, List<Cap> defaultCaps, boolean failOpen, List<Limit.Custom> otherLimits,
+                   Optional<RunawayRule> runaway) {
     public Plan {
         modelTiers = Set.copyOf(modelTiers);
         rateLimits = Map.copyOf(rateLimits);
@@ -30,6 +33,11 @@ public record Plan(String name, BigDecimal price, Set<String> modelTiers, Map<St
     public Plan(String name, BigDecimal price, Set<String> modelTiers, Map<String, Integer> rateLimits,
                 Map<String, Entitlement> entitlements, List<Cap> defaultCaps, boolean failOpen) {
         this(name, price, modelTiers, rateLimits, entitlements, defaultCaps, failOpen, List.of());
+    }
+
+    public Plan(String name, BigDecimal price, Set<String> modelTiers, Map<String, Integer> rateLimits,
+                Map<String, Entitlement> entitlements, List<Cap> defaultCaps, boolean failOpen, List<Limit.Custom> otherLimits) {
+        this(name, price, modelTiers, rateLimits, entitlements, defaultCaps, failOpen, otherLimits, Optional.empty());
     }
 
     public Optional<Entitlement> entitlement(String feature) {

@@ -23,7 +23,9 @@ public record Decision(Outcome outcome, Code code, String message, Optional<Limi
         ALLOW, WARN, DOWNGRADE,
         CUSTOMER_DISABLED, MODEL_NOT_ALLOWED, KEY_RATE_LIMITED,
         SPEND_CAP_REACHED, PLAN_ALLOWANCE_EXHAUSTED, BALANCE_TOO_LOW,
-        USAGE_STATE_UNAVAILABLE, INVALID_REQUEST;
+        USAGE_STATE_UNAVAILABLE, INVALID_REQUEST,
+        /** A runaway circuit breaker is open (429 with Retry-After). */
+        CIRCUIT_OPEN;
 
         /** The code as the API writes it: {@code spend_cap_reached}. */
         public String wire() {

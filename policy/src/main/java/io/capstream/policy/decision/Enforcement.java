@@ -79,6 +79,15 @@ public final class Enforcement {
     /** As above, for a customer already resolved under the policy (the enforcer keeps its {@link Account}s across checks). */
     public static Decision decide(CheckRequest request, Account account, Usage used,
                                   Optional<Duration> burst, Instant now, CurrentPeriods periods) {
+        return decide(request, account, used, burst, Optional.empty(), now, periods);
+    }
+
+    /**
+     * As above, with the refusal of an open runaway circuit breaker that applies to the request, if any
+     * ({@link io.capstream.policy.runaway.Breaker#refusal}): it comes after the burst limit, before the limits.
+     */
+    public static Decision decide(CheckRequest request, Account account, Usage used,
+                                  Optional<Duration> burst, Optional<Decision> runaway, Instant now, CurrentPeriods periods) {
         Customer customer = account.customer();
         PolicyDocument policy = account.policy();
         Optional<Plan> plan = account.plan();
@@ -105,6 +114,9 @@ public final class Enforcement {
         if (burst.isPresent()) {
             return Decision.refused(Decision.Code.KEY_RATE_LIMITED, "Too many requests for this key; retry in " + Decision.retryAfterSeconds(burst.get())
                     + " s.", Optional.empty(), burst);
+        }
+        if (runaway.isPresent()) {
+            return runaway.get();
         }
         Limits limits = SCRATCH.get().reset(request, account, used, now, periods);
         // try the requested (or tier-allowed) model, then cheaper ones while a downgrade limit is what is over
