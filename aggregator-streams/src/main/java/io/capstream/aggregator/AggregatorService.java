@@ -81,7 +81,8 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(PolicyRecord.class, registry, auto), RegistryAvroSerde.of(LimitUsage.class, registry, auto),
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto),
                 RegistryAvroSerde.of(ReservationRecord.class, registry, auto),
-                RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, registry, auto));
+                RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, registry, auto),
+                RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, registry, auto));
         this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations, config.seriesRetention()),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);

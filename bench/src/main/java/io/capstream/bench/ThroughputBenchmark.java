@@ -121,7 +121,8 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(CustomerRecord.class, client, true), RegistryAvroSerde.of(PolicyRecord.class, client, true),
                     RegistryAvroSerde.of(LimitUsage.class, client, true), RegistryAvroSerde.of(ThresholdCrossed.class, client, true),
                     RegistryAvroSerde.of(PeriodTotal.class, client, true), RegistryAvroSerde.of(io.capstream.schemas.ReservationRecord.class, client, true),
-                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, client, true));
+                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, client, true));
             long started;
             long finished;
             long streamCpu;

@@ -30,6 +30,7 @@ import org.apache.kafka.streams.state.WindowStore;
 final class AccountProcessor extends ContextualProcessor<String, LedgerInput, String, SpecificRecord> {
     static final Duration CLOSE_CHECK_INTERVAL = Duration.ofMinutes(1);
     static final Duration ROLLUP_INTERVAL = Duration.ofMinutes(5);
+    static final Duration RUNAWAY_CHECK_INTERVAL = Duration.ofSeconds(30);
     private final EventTimeWindow window;
     private final ReservationBook reservations;
     private KeyValueStore<String, ReservationRecord> openReservations;
@@ -80,6 +81,8 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
         openReservations = context.getStateStore(UsageTopology.RESERVATIONS_STORE);
         context.schedule(CLOSE_CHECK_INTERVAL, PunctuationType.STREAM_TIME,
                 streamTime -> forward(ledger.closePeriods(streamTime), streamTime));
+        // wall-clock time: a breaker closes after its cool-down whether or not events come
+        context.schedule(RUNAWAY_CHECK_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forward(ledger.closeRunaway(Instant.ofEpochMilli(now)), now));
         if (series) {
             // wall-clock time: a partition without new events still rolls its ended days up before its hours expire
             context.schedule(ROLLUP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> ledger.rollUpSeries(Instant.ofEpochMilli(now)));

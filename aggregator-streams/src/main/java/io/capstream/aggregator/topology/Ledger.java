@@ -1,5 +1,7 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.policy.catalogue.Plan;
+import io.capstream.policy.runaway.RunawayRule;
 import io.capstream.policy.booking.Booking;
 import io.capstream.policy.booking.Booking.Total;
 import io.capstream.policy.booking.Series;
@@ -49,6 +51,7 @@ final class Ledger {
     private final Duration closeAfter;
     /** Null when the deployment keeps no usage series. */
     private final SeriesBook series;
+    private final RunawayWatch runaway;
     /**
      * Parsed configurations of this task's customers, so an event costs no decode: the ledger sees every
      * change of the customers store ({@link #reconfigure}), and lives only as long as its processor (a
@@ -58,8 +61,9 @@ final class Ledger {
     private static final int MAX_ACCOUNTS = 50_000;
 
     Ledger(TotalsStore limits, KeyValueStore<String, CustomerRecord> customers,
-           Supplier<PolicyDocument> policy, EventTimeWindow window, SeriesBook series) {
+           Supplier<PolicyDocument> policy, EventTimeWindow window, SeriesBook series, RunawayWatch runaway) {
         this.limits = limits;
+        this.runaway = runaway;
         this.series = series;
         this.customers = customers;
         this.policy = policy;
@@ -135,10 +139,24 @@ final class Ledger {
             if (buckets != null) {
                 buckets.write();
             }
+            Optional<RunawayRule> rule = account.resolved().plan().flatMap(Plan::runaway).map(r -> customer.noHardCaps() ? r.notifyOnly() : r);
+            if (rule.isPresent()) {
+                List<Output> tripped = runaway.observe(customer.id(), customer.timezone(), rule.get(), event.getApiKey(), t,
+                        result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));
+                if (!tripped.isEmpty()) {
+                    crossings = new ArrayList<>(crossings);
+                    crossings.addAll(tripped);
+                }
+            }
             return crossings;
         } catch (ArithmeticException e) {
             throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");
         }
+    }
+
+    /** Closes the runaway circuit breakers whose cool-down has passed ({@link RunawayWatch}). */
+    List<Output> closeRunaway(Instant now) {
+        return runaway.closeExpired(now);
     }
 
     /** Rolls the usage series' ended days up from their hours (see {@link SeriesBook}); nothing where no series are kept. */
@@ -162,7 +180,16 @@ final class Ledger {
         accounts.put(change.customer(), Account.of(customer, true, doc));
         Instant at = change.at();
         Booking.Result result = Booking.reconfigure(customer, doc, totals(customer.id()), () -> featureTotals(customer.id()), at);
-        return write(customer.id(), result, doc.links(), at, timestamp);
+        List<Output> out = write(customer.id(), result, doc.links(), at, timestamp);
+        Instant resetAt = change.record().getRunawayResetAt();
+        if (resetAt != null) {
+            List<Output> closed = runaway.reset(customer.id(), resetAt);
+            if (!closed.isEmpty()) {
+                out = new ArrayList<>(out);
+                out.addAll(closed);
+            }
+        }
+        return out;
     }
 
     private Booking.Totals totals(String customer) {

@@ -9,6 +9,7 @@ import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.ReservationRecord;
+import io.capstream.schemas.RunawayState;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageBucket;
 import io.capstream.schemas.UsageEvent;
@@ -32,6 +33,7 @@ import org.apache.kafka.streams.state.Stores;
  * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
  *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled),
  *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores), usage-series-rollups-store
+ *                  │                       runaway-store ─▶ runaway-breakers (open circuit breakers, for the sidecars)
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
  * enforcement-decisions ─▶ recent-decisions ─▶ recent-decisions-store (each customer's last refusals and downgrades)
@@ -56,6 +58,8 @@ public final class UsageTopology {
     public static final String AGGREGATES_SINK = "usage-aggregates-sink";
     public static final String THRESHOLDS_SINK = "threshold-events-sink";
     public static final String TOTALS_SINK = "billing-period-totals-sink";
+    public static final String RUNAWAY_SINK = "runaway-breakers-sink";
+    public static final String RUNAWAY_STORE = "runaway-store";
     public static final String DEDUP_STORE = "usage-dedup-store";
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
@@ -94,7 +98,7 @@ public final class UsageTopology {
     public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
                               Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations,
-                              Serde<EnforcementDecision> decisions) {}
+                              Serde<EnforcementDecision> decisions, Serde<RunawayState> runaway) {}
 
     private UsageTopology() {}
 
@@ -155,12 +159,16 @@ public final class UsageTopology {
         topology.addProcessor(RECENT_DECISIONS, RecentDecisionsProcessor::new, DECISIONS_SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RECENT_DECISIONS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(RecentDecisions.class)), RECENT_DECISIONS, ACCOUNT);
+        // each customer's open runaway circuit breakers (RunawayWatch), also on runaway-breakers for the sidecars
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RUNAWAY_STORE), Serdes.String(),
+                new InternalAvroSerde<>(RunawayState.class)), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(ReservationRecord.class)), RESERVATION_UPDATE, ACCOUNT);
 
         topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT);
         topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);
         topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
+        topology.addSink(RUNAWAY_SINK, topics.runawayBreakers(), Serdes.String().serializer(), erase(serdes.runaway()), ACCOUNT);
         return topology;
     }
 
@@ -168,7 +176,8 @@ public final class UsageTopology {
         return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
                 policies.reading(context.getStateStore(POLICY_STORE)), window,
                 series ? new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE),
-                        context.getStateStore(SERIES_ROLLUPS_STORE)) : null);
+                        context.getStateStore(SERIES_ROLLUPS_STORE)) : null,
+                new RunawayWatch(context.getStateStore(RUNAWAY_STORE), series ? context.getStateStore(SERIES_HOURLY_STORE) : null));
     }
 
     @SuppressWarnings("unchecked")

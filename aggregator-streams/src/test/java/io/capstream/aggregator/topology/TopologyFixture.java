@@ -45,6 +45,7 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<String, ThresholdCrossed> thresholds;
     final TestOutputTopic<String, PeriodTotal> totals;
     final TestOutputTopic<byte[], byte[]> dlq;
+    final TestOutputTopic<String, io.capstream.schemas.RunawayState> runaway;
 
     TopologyFixture(String policyYaml) {
         this(policyYaml, UsageTopology.SeriesRetention.DEFAULT);
@@ -69,7 +70,8 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<ThresholdCrossed> thresholdSerde = new InternalAvroSerde<>(ThresholdCrossed.class);
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
-                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde),
+                eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde,
+                new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class)),
                 reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
@@ -80,6 +82,8 @@ final class TopologyFixture implements AutoCloseable {
         thresholds = driver.createOutputTopic(topics.thresholdEvents(), new StringDeserializer(), thresholdSerde);
         totals = driver.createOutputTopic(topics.billingPeriodTotals(), new StringDeserializer(), totalSerde);
         dlq = driver.createOutputTopic(topics.usageEventsDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        runaway = driver.createOutputTopic(topics.runawayBreakers(), new StringDeserializer(),
+                new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class).deserializer());
         applyPolicy(policyYaml);
     }
 

@@ -7,6 +7,7 @@ import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.PolicyRecord;
+import io.capstream.schemas.RunawayState;
 import io.capstream.schemas.ReservationRecord;
 import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
@@ -74,6 +75,11 @@ public record Topics(String prefix) {
         return prefix + "reservations";
     }
 
+    /** Each customer's open runaway circuit breakers (compacted, key: customer), for the sidecars. */
+    public String runawayBreakers() {
+        return prefix + "runaway-breakers";
+    }
+
     public String notificationDlq() {
         return prefix + "notification-dlq";
     }
@@ -84,7 +90,8 @@ public record Topics(String prefix) {
                 Map.entry(customers(), CustomerRecord.class), Map.entry(policy(), PolicyRecord.class),
                 Map.entry(billingPeriodTotals(), PeriodTotal.class), Map.entry(thresholdEvents(), ThresholdCrossed.class),
                 Map.entry(notificationDeliveries(), DeliveryAttempt.class), Map.entry(notificationDlq(), NotificationDeadLetter.class),
-                Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class));
+                Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class),
+                Map.entry(runawayBreakers(), RunawayState.class));
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -119,6 +126,8 @@ public record Topics(String prefix) {
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 new TopicSpec(notificationDeliveries(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
+                new TopicSpec(runawayBreakers(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new TopicSpec(notificationDlq(), 3, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 // a reservation holds for minutes; the task's store keeps the open ones, the topic only carries them there

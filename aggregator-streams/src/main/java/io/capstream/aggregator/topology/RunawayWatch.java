@@ -1,0 +1,188 @@
+package io.capstream.aggregator.topology;
+
+import io.capstream.policy.booking.Series;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.Period;
+import io.capstream.policy.runaway.Breaker;
+import io.capstream.policy.runaway.MinuteWindow;
+import io.capstream.policy.runaway.RunawayRule;
+import io.capstream.schemas.RunawayBreaker;
+import io.capstream.schemas.RunawayState;
+import io.capstream.schemas.ThresholdCrossed;
+import io.capstream.schemas.UsageBucket;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+
+/**
+ * The runaway circuit breakers of a task's customers ({@link RunawayRule}): each booked event's cost
+ * counts in its customer's and its API key's spend per minute; when that stays above the trip rate for
+ * the rule's sustained minutes, a breaker opens for the scope. Open breakers live in the logged
+ * {@code runaway-store} (key: customer) and go to {@code runaway-breakers} for the sidecars, which
+ * refuse or slow requests while one is open; the trip is also a {@code threshold-events} record (kind
+ * {@code runaway}) for the notifier. A breaker closes after its cool-down ({@link #closeExpired}) or
+ * when the customer's breakers are reset ({@link #reset}).
+ *
+ * <p>The baseline of a scope comes from the usage series' hourly buckets of the same local hour on the
+ * last 7 days (read once per scope and hour); without series ({@code series.enabled=false}) it is the
+ * rule's floor. The spend per minute is kept in memory: after a restart or a partition move it starts
+ * afresh, so a runaway that was under way is seen at most the sustained minutes later (keeping it in a
+ * store would cost a changelog record per customer and commit, docs/performance.md).
+ */
+final class RunawayWatch {
+    private static final int MAX_CUSTOMERS = 50_000;
+    private static final int MAX_SCOPES_PER_CUSTOMER = 1_000;
+    private static final String CUSTOMER_SCOPE = "";
+
+    private final KeyValueStore<String, RunawayState> open;
+    /** Null where no series are kept. */
+    private final ReadOnlyWindowStore<String, UsageBucket> hourly;
+
+    /** One scope's spend per minute and its baseline for the local hour it was last computed for. */
+    private static final class Scope {
+        MinuteWindow window;
+        int size;
+        Period hour;
+        BigDecimal baseline;
+    }
+
+    /** customer → "" (the customer) or an API key → its scope. */
+    private final Map<String, Map<String, Scope>> scopes = Lru.of(MAX_CUSTOMERS);
+
+    RunawayWatch(KeyValueStore<String, RunawayState> open, ReadOnlyWindowStore<String, UsageBucket> hourly) {
+        this.open = open;
+        this.hourly = hourly;
+    }
+
+    /**
+     * Counts a booked event's cost (event time {@code t}, received at {@code receivedAt}) for its customer and
+     * key, and opens a breaker for each scope whose rate is now runaway; what to emit.
+     */
+    List<Ledger.Output> observe(String customer, ZoneId zone, RunawayRule rule, String apiKey, Instant t, BigDecimal cost, Instant receivedAt) {
+        if (cost.signum() <= 0) {
+            return List.of();
+        }
+        long minute = Math.floorDiv(t.getEpochSecond(), 60);
+        Map<String, Scope> ofCustomer = scopes.computeIfAbsent(customer, c -> Lru.of(MAX_SCOPES_PER_CUSTOMER));
+        List<Ledger.Output> out = List.of();
+        for (int i = 0; i < (apiKey == null ? 1 : 2); i++) {
+            String scopeKey = i == 0 ? CUSTOMER_SCOPE : apiKey;
+            Scope scope = ofCustomer.computeIfAbsent(scopeKey, k -> new Scope());
+            if (scope.window == null || scope.size != rule.sustainMinutes() + 1) {
+                scope.size = rule.sustainMinutes() + 1;
+                scope.window = new MinuteWindow(scope.size);
+            }
+            scope.window.add(minute, cost);
+            if (scope.hour == null || !scope.hour.contains(t)) {
+                scope.hour = Series.Granularity.HOUR.bucketAt(t, zone);
+                scope.baseline = rule.baseline(sameHourSpends(customer, i == 0 ? null : apiKey, t, zone));
+            }
+            BigDecimal trip = rule.tripRate(scope.baseline);
+            if (scope.window.above(minute, rule.sustainMinutes(), trip)) {
+                Optional<String> key = Optional.ofNullable(i == 0 ? null : apiKey);
+                RunawayState state = open.get(customer);
+                if (state == null || state.getBreakers().stream().noneMatch(b -> Objects.equals(b.getApiKey(), key.orElse(null))
+                        && b.getClosesAt().isAfter(receivedAt))) {
+                    Breaker breaker = new Breaker(customer, key, rule.action(), scope.window.mean(minute, rule.sustainMinutes()), scope.baseline,
+                            trip, receivedAt, receivedAt.plus(rule.coolDown()), zone);
+                    out = new ArrayList<>(out);
+                    out.addAll(opened(state, breaker));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Spend in the same local hour on each of the last days, USD (the scope's hourly buckets; none without series). */
+    private List<BigDecimal> sameHourSpends(String customer, String apiKey, Instant t, ZoneId zone) {
+        List<BigDecimal> spends = new ArrayList<>(RunawayRule.BASELINE_DAYS);
+        if (hourly == null) {
+            return spends;
+        }
+        String prefix = customer + '|';
+        for (int day = 1; day <= RunawayRule.BASELINE_DAYS; day++) {
+            Instant start = Series.Granularity.HOUR.bucketAt(t.atZone(zone).minusDays(day).toInstant(), zone).start();
+            BigDecimal spend = BigDecimal.ZERO;
+            try (KeyValueIterator<Windowed<String>, UsageBucket> it = hourly.fetch(prefix, customer + "|\uffff", start, start)) {
+                while (it.hasNext()) {
+                    KeyValue<Windowed<String>, UsageBucket> kv = it.next();
+                    String k = kv.key.key();
+                    if (k.startsWith(prefix) && (apiKey == null || apiKey.equals(Series.Combination.ofKey(k.substring(prefix.length())).apiKey()))) {
+                        spend = spend.add(kv.value.getCost());
+                    }
+                }
+            }
+            spends.add(spend);
+        }
+        return spends;
+    }
+
+    private List<Ledger.Output> opened(RunawayState before, Breaker b) {
+        List<RunawayBreaker> breakers = new ArrayList<>();
+        if (before != null) {
+            before.getBreakers().stream().filter(x -> !Objects.equals(x.getApiKey(), b.apiKey().orElse(null))).forEach(breakers::add);
+        }
+        breakers.add(new RunawayBreaker(b.apiKey().orElse(null), b.action().name().toLowerCase(Locale.ROOT), Decimals.money(b.rate()),
+                Decimals.money(b.baseline()), Decimals.money(b.tripRate()), b.openedAt(), b.closesAt()));
+        RunawayState state = new RunawayState(b.customer(), breakers, b.timezone().getId());
+        open.put(b.customer(), state);
+        return List.of(new Ledger.Output(UsageTopology.RUNAWAY_SINK, b.customer(), state), notification(b));
+    }
+
+    /** The trip as a threshold event (kind {@code runaway}, at 100 % of its trip rate), so the notifier tells the customer's contacts. */
+    private static Ledger.Output notification(Breaker b) {
+        String id = b.customer() + '|' + b.limitId() + '|' + b.openedAt().toEpochMilli() + "|1";
+        return new Ledger.Output(UsageTopology.THRESHOLDS_SINK, id, ThresholdCrossed.newBuilder()
+                .setId(id).setCustomer(b.customer()).setLimitId(b.limitId()).setLabel(Breaker.LABEL).setKind("runaway")
+                .setThreshold("1").setUsed(Decimals.money(b.rate())).setLimit(Decimals.money(b.tripRate())).setMeasure(Breaker.MEASURE)
+                .setPeriodStart(b.openedAt()).setResetsAt(b.closesAt().atZone(b.timezone()).toOffsetDateTime().toString())
+                .setTimezone(b.timezone().getId()).setAction(b.action().name().toLowerCase(Locale.ROOT))
+                .setCrossedAt(b.openedAt())
+                .build());
+    }
+
+    /** Closes every breaker whose cool-down has passed at {@code now} (a wall-clock punctuation); what to emit. */
+    List<Ledger.Output> closeExpired(Instant now) {
+        List<KeyValue<String, RunawayState>> all = new ArrayList<>();
+        try (KeyValueIterator<String, RunawayState> it = open.all()) {
+            it.forEachRemaining(all::add);
+        }
+        List<Ledger.Output> out = new ArrayList<>();
+        for (KeyValue<String, RunawayState> kv : all) {
+            close(kv.key, kv.value, b -> !b.getClosesAt().isAfter(now)).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** Closes every breaker of the customer opened at or before {@code resetAt} and forgets its rates (they are measured afresh). */
+    List<Ledger.Output> reset(String customer, Instant resetAt) {
+        scopes.remove(customer);
+        RunawayState state = open.get(customer);
+        return state == null ? List.of() : close(customer, state, b -> !b.getOpenedAt().isAfter(resetAt)).map(List::of).orElse(List.of());
+    }
+
+    private Optional<Ledger.Output> close(String customer, RunawayState state, java.util.function.Predicate<RunawayBreaker> closes) {
+        List<RunawayBreaker> still = state.getBreakers().stream().filter(closes.negate()).toList();
+        if (still.size() == state.getBreakers().size()) {
+            return Optional.empty();
+        }
+        if (still.isEmpty()) {
+            open.delete(customer);
+            return Optional.of(new Ledger.Output(UsageTopology.RUNAWAY_SINK, customer, null));
+        }
+        RunawayState after = new RunawayState(customer, new ArrayList<>(still), state.getTimezone());
+        open.put(customer, after);
+        return Optional.of(new Ledger.Output(UsageTopology.RUNAWAY_SINK, customer, after));
+    }
+}
