@@ -6,6 +6,7 @@ import io.capstream.runtime.HttpServer;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.EnforcementDecision;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.RunawayState;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
@@ -37,7 +38,8 @@ public final class EnforcementService implements AutoCloseable {
         TopicView<CustomerRecord> customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
         TopicView<PolicyRecord> policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
         TopicView<LimitUsage> usage = new TopicView<>(topics.usageAggregates(), kafka, RegistryAvroSerde.of(LimitUsage.class, registry, false));
-        this.views = List.of(customers, policies, usage);
+        TopicView<RunawayState> runaway = new TopicView<>(topics.runawayBreakers(), kafka, RegistryAvroSerde.of(RunawayState.class, registry, false));
+        this.views = List.of(customers, policies, usage, runaway);
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Map<String, Object> producerProps = new HashMap<>(kafka);
         producerProps.put(ProducerConfig.ACKS_CONFIG, "1");
@@ -48,7 +50,7 @@ public final class EnforcementService implements AutoCloseable {
                 config.sampleAllows(), config.decisionQueue(), config.service().httpHost() + ":" + config.service().httpPort(), metrics);
         this.enforcer = Enforcer.builder(customers, policies, usage).pendingFor(config.pendingFor()).stalenessBound(config.stalenessBound())
                 .listener(both(log, new DecisionMetrics(metrics, usage::lastHeard, clock))).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
-                .build();
+                .runaway(runaway).build();
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready,
                 javalin -> { }, api.routes());

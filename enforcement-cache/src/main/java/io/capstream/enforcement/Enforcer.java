@@ -11,6 +11,9 @@ import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.policy.input.FixedPoint;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.RunawayState;
+import io.capstream.schemas.mapping.RunawayMapping;
+import io.capstream.policy.runaway.Breaker;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.mapping.ParsedPolicy;
@@ -52,8 +55,12 @@ public final class Enforcer {
     private final Duration stalenessBound;
     private final Listener listener;
     private final Optional<Reserver> reserver;
+    /** Each customer's open runaway circuit breakers (the {@code runaway-breakers} topic); null: none are known. */
+    private final KeyedState<RunawayState> runaway;
+    private final RunawayThrottle throttle = new RunawayThrottle();
 
     private Enforcer(Builder b) {
+        this.runaway = b.runaway;
         this.customers = b.customers;
         this.policies = b.policies;
         this.usage = b.usage;
@@ -83,6 +90,7 @@ public final class Enforcer {
         private Listener listener = (request, decision, at) -> { };
         private Clock clock = Clock.systemUTC();
         private Optional<Reserver> reserver = Optional.empty();
+        private KeyedState<RunawayState> runaway;
 
         private Builder(KeyedState<CustomerRecord> customers, KeyedState<PolicyRecord> policies, KeyedState<LimitUsage> usage) {
             this.customers = customers;
@@ -125,6 +133,15 @@ public final class Enforcer {
          */
         public Builder strictReservations(String aggregatorUrl, String apiKey, Duration timeout) {
             this.reserver = Reserver.of(aggregatorUrl, apiKey, timeout);
+            return this;
+        }
+
+        /**
+         * The customers' open runaway circuit breakers (in a service: a view of the {@code runaway-breakers} topic): while
+         * one applies to a request, it is refused ({@code block}) or held to the baseline rate ({@code throttle}).
+         */
+        public Builder runaway(KeyedState<RunawayState> runaway) {
+            this.runaway = runaway;
             return this;
         }
 
@@ -234,8 +251,41 @@ public final class Enforcer {
     private Decision local(CheckRequest request, Account account, Instant now) {
         Optional<Decision.RateLimit> burst = bursts.refusal(request, account.plan());
         Decision local = Enforcement.decide(request, account, usageKnown, burst.isPresent() ? Optional.of(burst.get().reset()) : Optional.empty(),
-                now, periods);
+                runawayRefusal(request, account, now), now, periods);
         return burst.isPresent() && local.code() == Decision.Code.KEY_RATE_LIMITED ? local.withRateLimit(burst.get()) : local;
+    }
+
+    /**
+     * The refusal of an open runaway breaker of the customer or the request's key, if one applies: {@code block} refuses
+     * until it closes, {@code throttle} once this instance let the scope spend its baseline in the current minute,
+     * {@code notify} never. Reads nothing but one map lookup when the customer has no open breaker.
+     */
+    private Optional<Decision> runawayRefusal(CheckRequest request, Account account, Instant now) {
+        if (runaway == null) {
+            return Optional.empty();
+        }
+        Optional<RunawayState> state = runaway.get(request.customer());
+        if (state.isEmpty()) {
+            return Optional.empty();
+        }
+        for (io.capstream.schemas.RunawayBreaker b : state.get().getBreakers()) {
+            Breaker breaker = RunawayMapping.breaker(state.get(), b);
+            if (!breaker.openAt(now) || !breaker.covers(request.apiKey()) || breaker.action() == io.capstream.policy.limit.LimitAction.NOTIFY) {
+                continue;
+            }
+            if (breaker.action() == io.capstream.policy.limit.LimitAction.BLOCK) {
+                return Optional.of(breaker.refusal(now, Optional.empty()));
+            }
+            Optional<Duration> wait = throttle.admit(breaker, estimatedCost(request, account), now);
+            if (wait.isPresent()) {
+                return Optional.of(breaker.refusal(now, wait));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static BigDecimal estimatedCost(CheckRequest request, Account account) {
+        return request.estimatedCost().orElseGet(() -> io.capstream.policy.catalogue.Pricing.cost(account.policy(), request.model(), request.estimate()));
     }
 
     /** The request to reserve for when an allowed request matches a strict cap (on the model it was allowed on); otherwise null. */
