@@ -24,6 +24,7 @@ import io.capstream.schemas.topics.Topics;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -143,6 +144,17 @@ final class ControlApi {
                 return base.withGrants(grants);
             });
             HttpServer.json(ctx, 201, CustomerView.grant(created[0]));
+        });
+        // closes the customer's open runaway circuit breakers: the aggregator closes each one opened before this time
+        config.routes.post("/v1/customers/{id}/runaway/reset", ctx -> {
+            String id = identifier(ctx.pathParam("id"));
+            authorize(ctx, id, false);
+            Instant at = clock.instant();
+            CustomerWriter.Written written = writer.write(id, ifMatch(ctx), existing -> CustomerRecord.newBuilder(
+                    existing.orElseGet(() -> CustomerMapping.toRecord(unconfigured(id), at))).setRunawayResetAt(at).setUpdatedAt(at).build());
+            ctx.header("ETag", CustomerWriter.etag(written.version()));
+            HttpServer.json(ctx, 202, Map.of("customer", id, "reset_at", at.toString(),
+                    "message", "every runaway breaker of " + id + " opened before reset_at closes within seconds"));
         });
         config.routes.get("/v1/policy", ctx -> {
             admin(ctx);

@@ -27,13 +27,28 @@ final class MessageText {
         return Wording.when(OffsetDateTime.parse(e.getResetsAt()).toInstant(), ZoneId.of(e.getTimezone()));
     }
 
+    /** A runaway circuit breaker that opened (kind {@code runaway}): used is the rate, limit the trip rate, it resets when it closes. */
+    static boolean runaway(ThresholdCrossed e) {
+        return "runaway".equals(e.getKind());
+    }
+
     static String subject(ThresholdCrossed e) {
+        if (runaway(e)) {
+            return e.getCustomer() + ": runaway spend, " + amount(e.getUsed(), e.getMeasure()) + " (trips above " + amount(e.getLimit(), e.getMeasure()) + ")";
+        }
         return e.getCustomer() + ": " + e.getLabel() + " at " + percent(e.getThreshold()) + " (" + amount(e.getUsed(), e.getMeasure())
                 + " of " + amount(e.getLimit(), e.getMeasure()) + ")";
     }
 
     /** What happens now, said at 100 % (and what will happen at 100 %, said before). */
     static String consequence(ThresholdCrossed e) {
+        if (runaway(e)) {
+            return switch (e.getAction().toLowerCase(Locale.ROOT)) {
+                case "block" -> "Billable requests are paused until it closes.";
+                case "throttle" -> "Requests are held to the usual rate until it closes.";
+                default -> "Nothing is blocked: this breaker only notifies.";
+            };
+        }
         boolean reached = new BigDecimal(e.getThreshold()).compareTo(BigDecimal.ONE) >= 0;
         String action = e.getAction().toLowerCase(Locale.ROOT);
         if (reached) {
@@ -71,6 +86,13 @@ final class MessageText {
     }
 
     static String text(ThresholdCrossed e, List<String> thresholds) {
+        if (runaway(e)) {
+            return "Runaway spend protection tripped for " + e.getCustomer() + (e.getLimitId().startsWith("runaway:key:")
+                    ? " (API key " + e.getLimitId().substring("runaway:key:".length()) + ")" : "") + ": spend ran at "
+                    + amount(e.getUsed(), e.getMeasure()) + ", above " + amount(e.getLimit(), e.getMeasure())
+                    + " (many times its usual rate for this hour; often a bug or a leaked key).\n\n" + consequence(e) + "\n\nIt closes by itself on "
+                    + resetsAt(e) + ", or now with POST /v1/customers/" + e.getCustomer() + "/runaway/reset.\n";
+        }
         StringBuilder b = new StringBuilder();
         b.append(e.getLabel()).append(" for ").append(e.getCustomer()).append(" has reached ").append(percent(e.getThreshold()))
                 .append(": ").append(amount(e.getUsed(), e.getMeasure())).append(" used of ").append(amount(e.getLimit(), e.getMeasure()))
@@ -93,6 +115,13 @@ final class MessageText {
 
     static String html(ThresholdCrossed e, List<String> thresholds) {
         StringBuilder b = new StringBuilder("<!doctype html><html><body style=\"font-family:sans-serif\">");
+        if (runaway(e)) {
+            b.append("<h2>Runaway spend protection tripped</h2>");
+            for (String paragraph : text(e, thresholds).strip().split("\n\n")) {
+                b.append("<p>").append(escape(paragraph)).append("</p>");
+            }
+            return b.append("</body></html>").toString();
+        }
         b.append("<h2>").append(escape(e.getLabel())).append(" at ").append(percent(e.getThreshold())).append("</h2>")
                 .append("<p><strong>").append(amount(e.getUsed(), e.getMeasure())).append("</strong> used of <strong>")
                 .append(amount(e.getLimit(), e.getMeasure())).append("</strong> for ").append(escape(e.getCustomer())).append(".</p>")

@@ -29,6 +29,8 @@ import java.util.Optional;
  */
 final class WebhookSender {
     static final String TYPE = "limit.threshold_crossed";
+    /** A runaway circuit breaker opened (a threshold event of kind {@code runaway}). */
+    static final String RUNAWAY_TYPE = "runaway.breaker_opened";
 
     private final HttpClient http;
     private final Duration timeout;
@@ -81,7 +83,7 @@ final class WebhookSender {
         data.put("threshold", e.getThreshold());
         data.put("thresholds", thresholds);
         // money as "20.00", a meter's units as quantities ("900")
-        boolean money = io.capstream.policy.limit.Measure.of(e.getMeasure()).isMoney();
+        boolean money = io.capstream.policy.limit.Measure.of(e.getMeasure()).isMoney() || MessageText.runaway(e);
         data.put("used", money ? Decimals.formatMoney(e.getUsed()) : Decimals.formatQuantity(e.getUsed()));
         data.put("limit", money ? Decimals.formatMoney(e.getLimit()) : Decimals.formatQuantity(e.getLimit()));
         data.put("measure", e.getMeasure());
@@ -95,7 +97,7 @@ final class WebhookSender {
         data.put("crossed_at", e.getCrossedAt().toString());
         data.put("message", MessageText.text(e, thresholds));
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", TYPE);
+        body.put("type", MessageText.runaway(e) ? RUNAWAY_TYPE : TYPE);
         body.put("timestamp", e.getCrossedAt().toString());
         body.put("data", data);
         try {

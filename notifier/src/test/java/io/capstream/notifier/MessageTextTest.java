@@ -43,4 +43,20 @@ class MessageTextTest {
         assertThat(MessageText.text(event("1", "120", "block"), java.util.List.of("0.5", "0.8", "1")))
                 .contains("has reached 100 %: $120.00 used of $100.00. It passed 50 %, 80 % and 100 % at once.");
     }
+
+    @Test
+    void aRunawayBreakerSaysTheRateWhatIsPausedAndHowToCloseIt() {
+        ThresholdCrossed e = ThresholdCrossed.newBuilder()
+                .setId("acme|runaway:key:key_9|1795446390000|1").setCustomer("acme").setLimitId("runaway:key:key_9").setLabel("Runaway spend protection")
+                .setKind("runaway").setThreshold("1").setUsed(new BigDecimal("6").setScale(18)).setLimit(new BigDecimal("5").setScale(18))
+                .setMeasure("USD/minute").setPeriodStart(Instant.parse("2026-11-23T15:11:30Z")).setResetsAt("2026-11-23T10:26:30-05:00")
+                .setTimezone("America/New_York").setAction("block").setCrossedAt(Instant.parse("2026-11-23T15:11:30Z"))
+                .build();
+        assertThat(MessageText.subject(e)).isEqualTo("acme: runaway spend, $6.00 a minute (trips above $5.00 a minute)");
+        assertThat(MessageText.text(e)).contains("Runaway spend protection tripped for acme (API key key_9): spend ran at $6.00 a minute, above $5.00 a minute")
+                .contains("Billable requests are paused until it closes.")
+                .contains("It closes by itself on November 23, 2026 at 10:26 (America/New_York, UTC-05:00), or now with POST /v1/customers/acme/runaway/reset.");
+        assertThat(MessageText.html(e)).contains("<h2>Runaway spend protection tripped</h2>").contains("<p>Billable requests are paused until it closes.</p>");
+        assertThat(WebhookSender.payload(e)).contains("\"type\":\"runaway.breaker_opened\"").contains("\"used\":\"6.00\"");
+    }
 }

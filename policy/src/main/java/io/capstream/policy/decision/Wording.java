@@ -15,10 +15,16 @@ import java.util.Locale;
 public final class Wording {
     private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("MMMM d, uuuu 'at' HH:mm", Locale.ENGLISH);
 
+    /** The measure of a spend rate (a runaway breaker's). */
+    public static final String RATE = "USD/minute";
+
     private Wording() {}
 
-    /** {@code $90.12} for money (to the cent), {@code 900 requests} for a meter. */
+    /** {@code $90.12} for money (to the cent), {@code $6.00 a minute} for a spend rate, {@code 900 requests} for a meter. */
     public static String amount(BigDecimal value, String measure) {
+        if (RATE.equals(measure)) {
+            return "$" + value.setScale(2, RoundingMode.HALF_UP).toPlainString() + " a minute";
+        }
         return Measure.of(measure).isMoney() ? "$" + value.setScale(2, RoundingMode.HALF_UP).toPlainString()
                 : Decimals.formatQuantity(value) + " " + measure;
     }

@@ -24,7 +24,7 @@ public record Breaker(String customer, Optional<String> apiKey, LimitAction acti
                       BigDecimal tripRate, Instant openedAt, Instant closesAt, ZoneId timezone) {
     public static final String LIMIT_ID = "runaway";
     public static final String LABEL = "Runaway spend protection";
-    public static final String MEASURE = "USD/minute";
+    public static final String MEASURE = Wording.RATE;
 
     public boolean openAt(Instant now) {
         return now.isBefore(closesAt);
