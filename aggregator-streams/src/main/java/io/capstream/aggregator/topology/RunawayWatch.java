@@ -23,7 +23,6 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 
 /**
  * The runaway circuit breakers of a task's customers ({@link RunawayRule}): each booked event's cost
@@ -47,7 +46,7 @@ final class RunawayWatch {
 
     private final KeyValueStore<String, RunawayState> open;
     /** Null where no series are kept. */
-    private final ReadOnlyWindowStore<String, UsageBucket> hourly;
+    private final SeriesStore hourly;
 
     /** One scope's spend per minute and its baseline for the local hour it was last computed for. */
     private static final class Scope {
@@ -60,7 +59,7 @@ final class RunawayWatch {
     /** customer → "" (the customer) or an API key → its scope. */
     private final Map<String, Map<String, Scope>> scopes = Lru.of(MAX_CUSTOMERS);
 
-    RunawayWatch(KeyValueStore<String, RunawayState> open, ReadOnlyWindowStore<String, UsageBucket> hourly) {
+    RunawayWatch(KeyValueStore<String, RunawayState> open, SeriesStore hourly) {
         this.open = open;
         this.hourly = hourly;
     }
@@ -110,6 +109,7 @@ final class RunawayWatch {
         if (hourly == null) {
             return spends;
         }
+        hourly.writeChanged(); // the hours as the stream thread sees them (once per scope and hour)
         String prefix = customer + '|';
         for (int day = 1; day <= RunawayRule.BASELINE_DAYS; day++) {
             Instant start = Series.Granularity.HOUR.bucketAt(t.atZone(zone).minusDays(day).toInstant(), zone).start();
