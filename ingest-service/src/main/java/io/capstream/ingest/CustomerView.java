@@ -15,7 +15,16 @@ record CustomerView(String id, String plan, String timezone, int billingAnchorDa
     record Contacts(List<String> emails, String webhookUrl, boolean webhookSecretSet, List<String> emailThresholds,
                     List<String> webhookThresholds, String notifyOnJump) {}
 
-    record Overrides(boolean noHardCaps) {}
+    /** {@code runaway} is null unless the customer has its own runaway breaker settings. */
+    record Overrides(boolean noHardCaps, RunawayView runaway) {}
+
+    record RunawayView(boolean enabled, String factor, String floor, String absolute, Integer sustainMinutes, String action, Integer coolDownMinutes) {
+        static RunawayView of(io.capstream.policy.runaway.RunawaySettings s) {
+            return new RunawayView(s.enabled(), s.factor().map(BigDecimal::toPlainString).orElse(null), s.floor().map(BigDecimal::toPlainString).orElse(null),
+                    s.absolute().map(BigDecimal::toPlainString).orElse(null), s.sustainMinutes().orElse(null),
+                    s.action().map(a -> a.name().toLowerCase(Locale.ROOT)).orElse(null), s.coolDownMinutes().orElse(null));
+        }
+    }
 
     record CapView(String id, String label, String amount, String measure, String feature, String model, String user, String apiKey,
                    String period, String timezone, boolean overageOnly, boolean ignoreGrants, List<String> thresholds,
@@ -29,7 +38,7 @@ record CustomerView(String id, String plan, String timezone, int billingAnchorDa
                         c.contacts().emailThresholds().stream().map(BigDecimal::toPlainString).toList(),
                         c.contacts().webhookThresholds().stream().map(BigDecimal::toPlainString).toList(),
                         c.contacts().notifyOnJump().name().toLowerCase(Locale.ROOT)),
-                new Overrides(c.noHardCaps()), c.status().name().toLowerCase(Locale.ROOT),
+                new Overrides(c.noHardCaps(), c.runaway().map(RunawayView::of).orElse(null)), c.status().name().toLowerCase(Locale.ROOT),
                 c.caps().stream().map(CustomerView::cap).toList(), c.grants().stream().map(CustomerView::grant).toList());
     }
 

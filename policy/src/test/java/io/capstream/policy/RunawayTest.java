@@ -128,4 +128,49 @@ class RunawayTest {
                         "plans.pro.runaway.action: one of [block, throttle, notify]"))
                 .satisfies(e -> assertThat(((PolicyValidationException) e).errors()).anyMatch(s -> s.startsWith("plans.pro.runaway.speed: unknown field")));
     }
+
+    @Test
+    void aCustomersOwnSettingsGoOnTopOfItsPlansAndATrustedCustomerIsOnlyNotified() {
+        PolicyDocument doc = PolicyLoader.fromYaml("""
+                meters:
+                  requests: {price: "0.01"}
+                plans:
+                  pro: {price: "20", runaway: {factor: 5, floor: "0.25", action: block}}
+                  free: {price: "0"}
+                """);
+        io.capstream.policy.input.Specs specs = new io.capstream.policy.input.Specs();
+        io.capstream.policy.customer.Customer raised = specs.require(specs.customer("customer", json("""
+                {"plan": "pro", "overrides": {"runaway": {"factor": 20, "absolute": "30.00", "cool_down_minutes": 5}}}"""), "acme",
+                Optional.empty(), doc.plans().keySet()));
+        assertThat(raised.runawayRule(doc.plan("pro"))).contains(new RunawayRule(new BigDecimal("20"), new BigDecimal("0.25"),
+                Optional.of(new BigDecimal("30.00")), Duration.ofMinutes(2), LimitAction.BLOCK, Duration.ofMinutes(5)));
+        io.capstream.policy.customer.Customer off = specs.require(specs.customer("customer", json("""
+                {"plan": "pro", "overrides": {"runaway": {"enabled": false}}}"""), "acme", Optional.empty(), doc.plans().keySet()));
+        assertThat(off.runawayRule(doc.plan("pro"))).isEmpty();
+        // a plan without a breaker: the customer's own settings on top of the defaults
+        io.capstream.policy.customer.Customer own = specs.require(specs.customer("customer", json("""
+                {"plan": "free", "overrides": {"runaway": {"action": "notify"}}}"""), "acme", Optional.empty(), doc.plans().keySet()));
+        assertThat(own.runawayRule(doc.plan("free"))).contains(new RunawayRule(BigDecimal.TEN, new BigDecimal("0.10"), Optional.empty(),
+                Duration.ofMinutes(2), LimitAction.NOTIFY, Duration.ofMinutes(15)));
+        io.capstream.policy.customer.Customer trusted = specs.require(specs.customer("customer", json("""
+                {"plan": "pro", "overrides": {"no_hard_caps": true}}"""), "acme", Optional.empty(), doc.plans().keySet()));
+        assertThat(trusted.runawayRule(doc.plan("pro"))).hasValueSatisfying(r -> assertThat(r.action()).isEqualTo(LimitAction.NOTIFY));
+
+        io.capstream.policy.input.Specs bad = new io.capstream.policy.input.Specs();
+        bad.customer("customer", json("""
+                {"plan": "pro", "overrides": {"runaway": {"enabled": "no", "factor": 0.5, "action": "downgrade", "rate": 1}}}"""), "acme",
+                Optional.empty(), doc.plans().keySet());
+        assertThat(bad.problems()).extracting(Object::toString).contains("customer.overrides.runaway.enabled: true or false",
+                "customer.overrides.runaway.factor: more than 1 and at most 1000 (times the baseline)",
+                "customer.overrides.runaway.action: one of [block, throttle, notify]")
+                .anyMatch(p -> p.startsWith("customer.overrides.runaway.rate: unknown field"));
+    }
+
+    static com.fasterxml.jackson.databind.JsonNode json(String text) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

@@ -139,7 +139,7 @@ final class Ledger {
             if (buckets != null) {
                 buckets.write();
             }
-            Optional<RunawayRule> rule = account.resolved().plan().flatMap(Plan::runaway).map(r -> customer.noHardCaps() ? r.notifyOnly() : r);
+            Optional<RunawayRule> rule = customer.runawayRule(account.resolved().plan());
             if (rule.isPresent()) {
                 List<Output> tripped = runaway.observe(customer.id(), customer.timezone(), rule.get(), event.getApiKey(), t,
                         result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));

@@ -147,4 +147,32 @@ class RunawayTopologyTest {
         assertThat(f.runaway.readRecordsToList()).singleElement().satisfies(r ->
                 assertThat(r.value().getBreakers()).extracting(RunawayBreaker::getAction).containsExactly("notify"));
     }
+
+    @Test
+    void aCustomersOwnSettingsApply() {
+        // acme turns the plan's breaker off; globex sets a floor of $1.00 a minute (10 x: $10) and an absolute rate of $3, and only wants to be told
+        f.configure(new Customer("acme", "pro", NEW_YORK, 1, Customer.Contacts.NONE, false, Customer.Status.ACTIVE, List.of(), List.of(),
+                java.util.Optional.of(new io.capstream.policy.runaway.RunawaySettings(false, java.util.Optional.empty(), java.util.Optional.empty(),
+                        java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty()))),
+                SPIKE_HOUR.minus(Duration.ofDays(8)));
+        requests(SPIKE_HOUR, 20, null);
+        requests(SPIKE_HOUR.plus(Duration.ofMinutes(1)), 20, null);
+        assertThat(f.runaway.readRecordsToList()).isEmpty();
+
+        f.configure(new Customer("globex", "pro", NEW_YORK, 1, Customer.Contacts.NONE, false, Customer.Status.ACTIVE, List.of(), List.of(),
+                java.util.Optional.of(new io.capstream.policy.runaway.RunawaySettings(true, java.util.Optional.empty(),
+                        java.util.Optional.of(new java.math.BigDecimal("1.00")), java.util.Optional.of(new java.math.BigDecimal("3")), java.util.Optional.empty(),
+                        java.util.Optional.of(io.capstream.policy.limit.LimitAction.NOTIFY), java.util.Optional.empty()))),
+                SPIKE_HOUR.minus(Duration.ofDays(8)));
+        for (int minute = 0; minute < 2; minute++) {
+            for (int i = 0; i < 4; i++) {
+                Instant t = SPIKE_HOUR.plus(Duration.ofMinutes(minute)).plusSeconds(i);
+                f.send(event("g" + minute + i, "globex", "chat", null, t, Map.of("requests", 1L)), t);
+            }
+        }
+        assertThat(f.runaway.readRecordsToList()).singleElement().satisfies(r -> assertThat(r.value().getBreakers()).singleElement().satisfies(b -> {
+            assertThat(b.getAction()).isEqualTo("notify");
+            assertThat(b.getTripRate()).isEqualByComparingTo("3"); // the lower of 10 x $1.00 and $3: $4 a minute trips it
+        }));
+    }
 }

@@ -38,7 +38,6 @@ public final class PolicyLoader {
     private static final Set<String> METER_FIELDS = Set.of("price", "unit");
     private static final Set<String> TOP_FIELDS = Set.of("models", "meters", "plans", "links", "default_plan");
     private static final Set<String> PLAN_FIELDS = Set.of("price", "model_tiers", "rate_limits", "entitlements", "default_caps", "fail_open", "runaway");
-    private static final Set<String> RUNAWAY_FIELDS = Set.of("factor", "floor", "absolute", "sustain_minutes", "action", "cool_down_minutes");
     private static final Set<String> ENTITLEMENT_FIELDS = Set.of("measure", "included", "period", "over", "warn_at");
     private static final Set<String> LINK_FIELDS = Set.of("raise_cap", "upgrade", "top_up");
 
@@ -203,39 +202,10 @@ public final class PolicyLoader {
             }
         }
         boolean failOpen = specs.bool(path + ".fail_open", node.get("fail_open"), price != null && price.signum() > 0);
-        Optional<RunawayRule> runaway = node.has("runaway") ? runaway(path + ".runaway", node.get("runaway"), specs) : Optional.empty();
+        // a plan's block on top of the defaults; a customer's overrides.runaway goes on top of it (Customer.runawayRule)
+        Optional<RunawayRule> runaway = specs.runaway(path + ".runaway", node.get("runaway"), false).flatMap(r -> r.over(Optional.empty()));
         return price == null ? Optional.empty()
                 : Optional.of(new Plan(name, price, tiers, rateLimits, entitlements, defaultCaps, failOpen, List.of(), runaway));
-    }
-
-    /** A plan's runaway circuit breaker ({@link RunawayRule}); rates in USD per minute. */
-    private static Optional<RunawayRule> runaway(String path, JsonNode node, Specs specs) {
-        if (!specs.object(path, node)) {
-            return Optional.empty();
-        }
-        specs.unknown(path, node, RUNAWAY_FIELDS);
-        int before = specs.problems().size();
-        java.math.BigDecimal factor = Optional.ofNullable(specs.decimal(path + ".factor", node.get("factor"), false)).orElse(RunawayRule.DEFAULT_FACTOR);
-        if (factor.compareTo(java.math.BigDecimal.ONE) <= 0 || factor.compareTo(java.math.BigDecimal.valueOf(1000)) > 0) {
-            specs.problems().add(new Problem(path + ".factor", "more than 1 and at most 1000 (times the baseline)"));
-        }
-        java.math.BigDecimal floor = Optional.ofNullable(specs.decimal(path + ".floor", node.get("floor"), false)).orElse(RunawayRule.DEFAULT_FLOOR);
-        if (floor.signum() <= 0) {
-            specs.problems().add(new Problem(path + ".floor", "a positive amount of USD per minute"));
-        }
-        Optional<java.math.BigDecimal> absolute = Optional.ofNullable(specs.decimal(path + ".absolute", node.get("absolute"), false));
-        if (absolute.filter(a -> a.signum() <= 0).isPresent()) {
-            specs.problems().add(new Problem(path + ".absolute", "a positive amount of USD per minute"));
-        }
-        int sustain = specs.integer(path + ".sustain_minutes", node.get("sustain_minutes"), 1, 60, (int) RunawayRule.DEFAULT_SUSTAIN.toMinutes(),
-                "a whole number of minutes from 1 to 60");
-        LimitAction action = specs.action(path + ".action", node.get("action"), RunawayRule.ACTIONS, LimitAction.BLOCK);
-        int coolDown = specs.integer(path + ".cool_down_minutes", node.get("cool_down_minutes"), 1, 24 * 60,
-                (int) RunawayRule.DEFAULT_COOL_DOWN.toMinutes(), "a whole number of minutes from 1 to 1440");
-        if (specs.problems().size() > before || action == null) {
-            return Optional.empty();
-        }
-        return Optional.of(new RunawayRule(factor, floor, absolute, java.time.Duration.ofMinutes(sustain), action, java.time.Duration.ofMinutes(coolDown)));
     }
 
     private static Optional<Meter> meter(String path, String name, JsonNode node, List<Problem> problems) {

@@ -3,6 +3,8 @@ package io.capstream.policy.customer;
 import io.capstream.policy.catalogue.Plan;
 import io.capstream.policy.limit.Cap;
 import io.capstream.policy.limit.Limit;
+import io.capstream.policy.runaway.RunawayRule;
+import io.capstream.policy.runaway.RunawaySettings;
 
 import java.time.ZoneId;
 import java.util.List;
@@ -14,9 +16,15 @@ import java.util.Optional;
  * @param noHardCaps trusted customers: nothing blocks, notifications still fire
  * @param caps       the customer's own caps; together with the plan's default caps they make
  *                   {@link #effectiveCaps}
+ * @param runaway    the customer's own runaway breaker settings ({@code overrides.runaway}) on top of its plan's
  */
 public record Customer(String id, String plan, ZoneId timezone, int billingAnchorDay, Contacts contacts, boolean noHardCaps,
-                       Status status, List<Cap> caps, List<Grant> grants) {
+                       Status status, List<Cap> caps, List<Grant> grants, Optional<RunawaySettings> runaway) {
+    public Customer(String id, String plan, ZoneId timezone, int billingAnchorDay, Contacts contacts, boolean noHardCaps,
+                    Status status, List<Cap> caps, List<Grant> grants) {
+        this(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, caps, grants, Optional.empty());
+    }
+
     public enum Status { ACTIVE, DISABLED }
 
     /**
@@ -91,15 +99,25 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
     }
 
 
+    /**
+     * The runaway circuit breaker watching this customer: its plan's, with the customer's own settings on top
+     * ({@link RunawaySettings}); for a trusted customer ({@code no_hard_caps}) it only notifies.
+     */
+    public Optional<RunawayRule> runawayRule(Optional<Plan> plan) {
+        Optional<RunawayRule> planRule = plan.flatMap(Plan::runaway);
+        Optional<RunawayRule> rule = runaway.isPresent() ? runaway.get().over(planRule) : planRule;
+        return noHardCaps ? rule.map(RunawayRule::notifyOnly) : rule;
+    }
+
     public Customer withContacts(Contacts newContacts) {
-        return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants);
+        return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants, runaway);
     }
 
     public Customer withCaps(List<Cap> newCaps) {
-        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, newCaps, grants);
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, newCaps, grants, runaway);
     }
 
     public Customer withGrants(List<Grant> newGrants) {
-        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, caps, newGrants);
+        return new Customer(id, plan, timezone, billingAnchorDay, contacts, noHardCaps, status, caps, newGrants, runaway);
     }
 }

@@ -1,5 +1,7 @@
 package io.capstream.policy.input;
 
+import io.capstream.policy.runaway.RunawaySettings;
+import io.capstream.policy.runaway.RunawayRule;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.customer.Grant;
 import io.capstream.policy.decision.CheckRequest;
@@ -104,17 +106,59 @@ public final class Specs extends Fields {
         Customer.Contacts contacts = contacts(path + ".contacts", node.get("contacts"),
                 existing.flatMap(c -> c.contacts().webhookSecret()), allowedWebhookHosts);
         boolean noHardCaps = false;
+        Optional<RunawaySettings> runaway = Optional.empty();
         JsonNode overrides = node.get("overrides");
         if (overrides != null && !overrides.isNull() && object(path + ".overrides", overrides)) {
-            unknown(path + ".overrides", overrides, Set.of("no_hard_caps"));
+            unknown(path + ".overrides", overrides, Set.of("no_hard_caps", "runaway"));
             noHardCaps = bool(path + ".overrides.no_hard_caps", overrides.get("no_hard_caps"), false);
+            runaway = runaway(path + ".overrides.runaway", overrides.get("runaway"), true);
         }
         Customer.Status status = enumValue(path + ".status", node.get("status"), Customer.Status.class, Customer.Status.ACTIVE);
         if (zone == null || status == null || contacts == null) {
             return Optional.empty();
         }
         return Optional.of(new Customer(id, plan, zone, anchor, contacts, noHardCaps, status,
-                existing.map(Customer::caps).orElse(List.of()), existing.map(Customer::grants).orElse(List.of())));
+                existing.map(Customer::caps).orElse(List.of()), existing.map(Customer::grants).orElse(List.of()), runaway));
+    }
+
+    private static final Set<String> RUNAWAY_FIELDS = Set.of("factor", "floor", "absolute", "sustain_minutes", "action", "cool_down_minutes");
+
+    /**
+     * A runaway breaker's settings ({@link RunawaySettings}: a plan's {@code runaway} block, or with {@code customer} a
+     * customer's {@code overrides.runaway}, which may also say {@code enabled}); rates in USD per minute. Empty when absent or invalid.
+     */
+    public Optional<RunawaySettings> runaway(String path, JsonNode node, boolean customer) {
+        if (node == null || node.isNull() || !object(path, node)) {
+            return Optional.empty();
+        }
+        Set<String> known = new java.util.HashSet<>(RUNAWAY_FIELDS);
+        if (customer) {
+            known.add("enabled");
+        }
+        unknown(path, node, known);
+        int before = problems().size();
+        boolean enabled = bool(path + ".enabled", node.get("enabled"), true);
+        Optional<BigDecimal> factor = Optional.ofNullable(decimal(path + ".factor", node.get("factor"), false));
+        if (factor.filter(f -> f.compareTo(BigDecimal.ONE) <= 0 || f.compareTo(BigDecimal.valueOf(1000)) > 0).isPresent()) {
+            problems().add(new Problem(path + ".factor", "more than 1 and at most 1000 (times the baseline)"));
+        }
+        Optional<BigDecimal> floor = Optional.ofNullable(decimal(path + ".floor", node.get("floor"), false));
+        if (floor.filter(f -> f.signum() <= 0).isPresent()) {
+            problems().add(new Problem(path + ".floor", "a positive amount of USD per minute"));
+        }
+        Optional<BigDecimal> absolute = Optional.ofNullable(decimal(path + ".absolute", node.get("absolute"), false));
+        if (absolute.filter(a -> a.signum() <= 0).isPresent()) {
+            problems().add(new Problem(path + ".absolute", "a positive amount of USD per minute"));
+        }
+        Optional<Integer> sustain = node.has("sustain_minutes")
+                ? Optional.of(integer(path + ".sustain_minutes", node.get("sustain_minutes"), 1, 60, 1, "a whole number of minutes from 1 to 60"))
+                : Optional.empty();
+        Optional<LimitAction> action = Optional.ofNullable(action(path + ".action", node.get("action"), RunawayRule.ACTIONS, null));
+        Optional<Integer> coolDown = node.has("cool_down_minutes")
+                ? Optional.of(integer(path + ".cool_down_minutes", node.get("cool_down_minutes"), 1, 24 * 60, 1, "a whole number of minutes from 1 to 1440"))
+                : Optional.empty();
+        return problems().size() > before ? Optional.empty()
+                : Optional.of(new RunawaySettings(enabled, factor, floor, absolute, sustain, action, coolDown));
     }
 
     private Customer.Contacts contacts(String path, JsonNode node, Optional<String> existingSecret, Set<String> allowedWebhookHosts) {

@@ -37,6 +37,9 @@ public record RunawayRule(BigDecimal factor, BigDecimal floor, Optional<BigDecim
     public static final Duration DEFAULT_COOL_DOWN = Duration.ofMinutes(15);
     /** What {@code action} may say. */
     public static final List<LimitAction> ACTIONS = List.of(LimitAction.BLOCK, LimitAction.THROTTLE, LimitAction.NOTIFY);
+    /** Every field at its default. */
+    public static final RunawayRule DEFAULT = new RunawayRule(DEFAULT_FACTOR, DEFAULT_FLOOR, Optional.empty(), DEFAULT_SUSTAIN, LimitAction.BLOCK,
+            DEFAULT_COOL_DOWN);
     private static final BigDecimal MINUTES_PER_HOUR = BigDecimal.valueOf(60);
     private static final int RATE_SCALE = 6;
 

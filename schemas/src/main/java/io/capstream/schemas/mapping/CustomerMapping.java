@@ -11,6 +11,8 @@ import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.CapRecord;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.GrantRecord;
+import io.capstream.schemas.RunawayOverride;
+import io.capstream.policy.runaway.RunawaySettings;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -33,6 +35,7 @@ public final class CustomerMapping {
                 .setNoHardCaps(c.noHardCaps()).setStatus(c.status().name().toLowerCase(Locale.ROOT))
                 .setCaps(c.caps().stream().map(CustomerMapping::toRecord).toList())
                 .setGrants(c.grants().stream().map(CustomerMapping::toRecord).toList())
+                .setRunaway(c.runaway().map(CustomerMapping::toRecord).orElse(null))
                 .setUpdatedAt(updatedAt)
                 .build();
     }
@@ -45,7 +48,21 @@ public final class CustomerMapping {
                         Customer.Contacts.OnJump.valueOf(r.getNotifyOnJump().toUpperCase(Locale.ROOT))),
                 r.getNoHardCaps(), Customer.Status.valueOf(r.getStatus().toUpperCase(Locale.ROOT)),
                 r.getCaps().stream().map(CustomerMapping::fromRecord).toList(),
-                r.getGrants().stream().map(CustomerMapping::fromRecord).toList());
+                r.getGrants().stream().map(CustomerMapping::fromRecord).toList(),
+                Optional.ofNullable(r.getRunaway()).map(CustomerMapping::fromRecord));
+    }
+
+    static RunawayOverride toRecord(RunawaySettings s) {
+        return new RunawayOverride(s.enabled(), s.factor().map(BigDecimal::toPlainString).orElse(null),
+                s.floor().map(BigDecimal::toPlainString).orElse(null), s.absolute().map(BigDecimal::toPlainString).orElse(null),
+                s.sustainMinutes().orElse(null), s.action().map(a -> a.name().toLowerCase(Locale.ROOT)).orElse(null), s.coolDownMinutes().orElse(null));
+    }
+
+    static RunawaySettings fromRecord(RunawayOverride r) {
+        return new RunawaySettings(r.getEnabled(), Optional.ofNullable(r.getFactor()).map(BigDecimal::new),
+                Optional.ofNullable(r.getFloor()).map(BigDecimal::new), Optional.ofNullable(r.getAbsolute()).map(BigDecimal::new),
+                Optional.ofNullable(r.getSustainMinutes()), Optional.ofNullable(r.getAction()).map(a -> LimitAction.valueOf(a.toUpperCase(Locale.ROOT))),
+                Optional.ofNullable(r.getCoolDownMinutes()));
     }
 
     static CapRecord toRecord(Cap cap) {
