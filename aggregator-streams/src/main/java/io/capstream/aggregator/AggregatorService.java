@@ -82,7 +82,9 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(ThresholdCrossed.class, registry, auto), RegistryAvroSerde.of(PeriodTotal.class, registry, auto),
                 RegistryAvroSerde.of(ReservationRecord.class, registry, auto),
                 RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, registry, auto),
-                RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, registry, auto));
+                RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, registry, auto),
+                RegistryAvroSerde.of(io.capstream.schemas.MetricsContribution.class, registry, auto),
+                RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, registry, auto));
         this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations, config.seriesRetention()),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);

@@ -68,8 +68,11 @@ public final class ThroughputBenchmark {
                   drafts: {measure: input_tokens, included: 1000000, period: daily, over: bill_overage}
                 default_caps:
                   - {id: monthly-spend, amount: "50", period: billing}
+            %s
             default_plan: pro
-            """;
+            """.formatted(Boolean.parseBoolean(System.getProperty("bench.runaway", "true"))
+            // the runaway breaker watches every customer (its per-event work is part of the cost); -Dbench.runaway=false leaves it out
+            ? "    runaway: {factor: 10, floor: \"0.10\", sustain_minutes: 2, action: block}" : "");
     private static final String[] MODELS = {"gpt-4o", "gpt-4o-mini", "claude-sonnet"};
     private static final String[] FEATURES = {"chat", "drafts", "deep_research"};
 
@@ -122,7 +125,9 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(LimitUsage.class, client, true), RegistryAvroSerde.of(ThresholdCrossed.class, client, true),
                     RegistryAvroSerde.of(PeriodTotal.class, client, true), RegistryAvroSerde.of(io.capstream.schemas.ReservationRecord.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, client, true),
-                    RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, client, true));
+                    RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.MetricsContribution.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, client, true));
             long started;
             long finished;
             long streamCpu;

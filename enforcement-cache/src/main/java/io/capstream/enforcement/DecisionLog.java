@@ -1,5 +1,6 @@
 package io.capstream.enforcement;
 
+import java.math.BigDecimal;
 import io.capstream.policy.decision.CheckRequest;
 import io.capstream.policy.decision.Decision;
 import io.capstream.schemas.EnforcementDecision;
@@ -26,10 +27,21 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * ({@code capstream_enforcement_decisions_dropped_total}), checks are never slowed.
  */
 final class DecisionLog implements Enforcer.Listener, AutoCloseable {
+    /** A request's estimated cost (USD) on a model, or null when it cannot be priced; for blocked cost and downgrade savings. */
+    interface Costing {
+        BigDecimal cost(CheckRequest request, String model);
+
+        /** The cost the request states ({@code estimate.cost}), if any. */
+        Costing STATED = (request, model) -> request.estimatedCost().orElse(null);
+    }
+
+    private volatile Costing costing = Costing.STATED;
     private final BlockingQueue<EnforcementDecision> queue;
     private final Producer<String, EnforcementDecision> producer;
     private final String topic;
     private final double sampleAllows;
+    /** What one sampled allow stands for: 1 / the sampling rate (100 at 0.01). */
+    private final int allowsPerSample;
     private final String instance;
     private final Counter dropped;
     private final Thread writer;
@@ -50,19 +62,31 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
         this.producer = producer;
         this.topic = topic;
         this.sampleAllows = sampleAllows;
+        this.allowsPerSample = sampleAllows <= 0 ? 1 : (int) Math.max(1, Math.round(1 / sampleAllows));
         this.instance = instance;
         this.dropped = Counter.builder("capstream.enforcement.decisions.dropped").description("Decisions not logged because the log fell behind")
                 .register(metrics);
         this.writer = Thread.ofPlatform().daemon().name("decision-log").start(this::drain);
     }
 
+    /** Prices refused and downgraded requests (the service's: with the policy in force). */
+    void costing(Costing costing) {
+        this.costing = costing;
+    }
+
     @Override
     public void decided(CheckRequest request, Decision decision, Instant at) {
         if (decision.outcome() == Decision.Outcome.ALLOW) {
             if (ThreadLocalRandom.current().nextDouble() < sampleAllows) {
-                offer(record(request, decision, at, 1));
+                offer(record(request, decision, at, allowsPerSample, null, null));
             }
             return;
+        }
+        BigDecimal cost = costing.cost(request, request.model());
+        BigDecimal savings = null;
+        if (cost != null && decision.outcome() == Decision.Outcome.DOWNGRADE && decision.model().isPresent()) {
+            BigDecimal used = costing.cost(request, decision.model().get());
+            savings = used == null ? null : cost.subtract(used).max(BigDecimal.ZERO);
         }
         RepeatKey key = new RepeatKey(request.customer(), decision.code(), limitOf(decision));
         long second = at.getEpochSecond();
@@ -78,13 +102,15 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
                     r.lastRequest = request;
                     r.lastDecision = decision;
                     r.lastAt = at;
+                    r.cost = plus(r.cost, cost);
+                    r.savings = plus(r.savings, savings);
                     return;
                 }
                 represents = r.folded + 1;
                 r.folded = 0;
                 r.second = second;
             }
-            offer(record(request, decision, at, represents));
+            offer(record(request, decision, at, represents, cost, savings));
             return;
         }
     }
@@ -97,13 +123,15 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
         return decision.warnings().isEmpty() ? null : decision.warnings().getFirst().id();
     }
 
-    private EnforcementDecision record(CheckRequest request, Decision decision, Instant at, int represents) {
+    private EnforcementDecision record(CheckRequest request, Decision decision, Instant at, int represents, BigDecimal cost, BigDecimal savings) {
         return EnforcementDecision.newBuilder()
                 .setCustomer(request.customer()).setFeature(request.feature()).setModel(request.model()).setUser(request.user())
                 .setApiKey(request.apiKey()).setDecision(decision.outcome().name().toLowerCase()).setCode(decision.code().wire())
                 .setStatus(SidecarApi.status(decision)).setModelUsed(decision.model().orElse(null))
                 .setLimitId(decision.limit().map(Decision.LimitInfo::id).orElse(null)).setMessage(decision.message())
                 .setDegraded(decision.degraded()).setInstance(instance).setAt(at).setRepresents(represents)
+                .setCost(cost == null ? null : io.capstream.policy.input.Decimals.money(cost))
+                .setSavings(savings == null ? null : io.capstream.policy.input.Decimals.money(savings))
                 .build();
     }
 
@@ -126,8 +154,10 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
                     continue;
                 }
                 if (r.folded > 0) {
-                    flushed = record(r.lastRequest, r.lastDecision, r.lastAt, r.folded);
+                    flushed = record(r.lastRequest, r.lastDecision, r.lastAt, r.folded, r.cost, r.savings);
                     r.folded = 0;
+                    r.cost = null;
+                    r.savings = null;
                     r.lastRequest = null;
                     r.lastDecision = null;
                     r.lastAt = null;
@@ -152,7 +182,14 @@ final class DecisionLog implements Enforcer.Listener, AutoCloseable {
         CheckRequest lastRequest;
         Decision lastDecision;
         Instant lastAt;
+        /** The folded decisions' summed costs and savings (null: none could be priced). */
+        BigDecimal cost;
+        BigDecimal savings;
         boolean removed;
+    }
+
+    private static BigDecimal plus(BigDecimal sum, BigDecimal add) {
+        return add == null ? sum : sum == null ? add : sum.add(add);
     }
 
     /**

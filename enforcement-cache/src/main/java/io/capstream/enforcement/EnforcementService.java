@@ -51,6 +51,14 @@ public final class EnforcementService implements AutoCloseable {
         this.enforcer = Enforcer.builder(customers, policies, usage).pendingFor(config.pendingFor()).stalenessBound(config.stalenessBound())
                 .listener(both(log, new DecisionMetrics(metrics, usage::lastHeard, clock))).clock(clock).strictReservations(config.aggregatorUrl(), config.aggregatorKey(), config.reserveTimeout())
                 .runaway(runaway).build();
+        // blocked cost and downgrade savings in the decision log, priced with the policy in force
+        log.costing((request, model) -> request.estimatedCost().orElseGet(() -> enforcer.policy().map(p -> {
+            try {
+                return io.capstream.policy.catalogue.Pricing.cost(p, model, request.estimate());
+            } catch (RuntimeException e) { // a model the policy no longer prices
+                return null;
+            }
+        }).orElse(null)));
         SidecarApi api = new SidecarApi(enforcer, ApiKeys.fromFile(config.apiKeysFile()));
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-check.json", enforcer::ready,
                 javalin -> { }, api.routes());

@@ -55,4 +55,32 @@ class DecisionLogTest {
         // the first of each second at once, the rest folded into at most one more record each
         assertThat(written).hasSizeLessThanOrEqualTo(5);
     }
+
+    @Test
+    void refusalsCarryTheirCostDowngradesTheirSavingsAndASampledAllowStandsForOneOverTheRate() {
+        MockProducer<String, EnforcementDecision> producer = new MockProducer<>(true, null, new StringSerializer(), (Serializer<EnforcementDecision>) (t, d) -> new byte[0]);
+        DecisionLog log = new DecisionLog(producer, "decisions", 1.0 / 100, 10_000, "test", new SimpleMeterRegistry(),
+                java.time.Clock.fixed(T, java.time.ZoneOffset.UTC));
+        // $0.10 a request on gpt-4o, $0.01 on gpt-4o-mini
+        log.costing((request, model) -> "gpt-4o".equals(model) ? new java.math.BigDecimal("0.10") : new java.math.BigDecimal("0.01"));
+        CheckRequest big = new CheckRequest("acme", null, null, "chat", "gpt-4o", Map.of(), Optional.empty());
+        Decision refused = Decision.refused(Decision.Code.SPEND_CAP_REACHED, "Your budget is used up.", Optional.of(budget()), Optional.empty());
+        for (int i = 0; i < 30; i++) {
+            log.decided(big, refused, T.plusMillis(i)); // one second: the first record and one folding the other 29
+        }
+        log.decided(big, Decision.downgraded("gpt-4o-mini", "over a limit", Optional.of(budget()), List.of()), T);
+        for (int i = 0; i < 10_000; i++) {
+            log.decided(big, Decision.allowed(List.of()), T);
+        }
+        log.close();
+
+        List<EnforcementDecision> written = producer.history().stream().map(ProducerRecord::value).toList();
+        assertThat(written.stream().filter(d -> d.getDecision().equals("refuse")).map(EnforcementDecision::getCost)
+                .reduce(java.math.BigDecimal.ZERO, java.math.BigDecimal::add)).isEqualByComparingTo("3.00");
+        assertThat(written.stream().filter(d -> d.getDecision().equals("downgrade")).map(EnforcementDecision::getSavings))
+                .singleElement().satisfies(s -> assertThat(s).isEqualByComparingTo("0.09"));
+        List<EnforcementDecision> allows = written.stream().filter(d -> d.getDecision().equals("allow")).toList();
+        assertThat(allows).allSatisfy(a -> assertThat(a.getRepresents()).isEqualTo(100));
+        assertThat(allows.size()).isBetween(50, 150); // about 1 in 100 of 10,000
+    }
 }

@@ -1,6 +1,5 @@
 package io.capstream.aggregator.topology;
 
-import io.capstream.policy.catalogue.Plan;
 import io.capstream.policy.runaway.RunawayRule;
 import io.capstream.policy.booking.Booking;
 import io.capstream.policy.booking.Booking.Total;
@@ -72,9 +71,10 @@ final class Ledger {
     }
 
     /** A customer (configured or not) resolved under one version of the policy ({@link io.capstream.policy.decision.Account}). */
-    private record Account(io.capstream.policy.decision.Account resolved, boolean configured) {
+    private record Account(io.capstream.policy.decision.Account resolved, boolean configured, Optional<RunawayRule> runaway) {
         static Account of(Customer customer, boolean configured, PolicyDocument policy) {
-            return new Account(io.capstream.policy.decision.Account.of(customer, policy), configured);
+            io.capstream.policy.decision.Account resolved = io.capstream.policy.decision.Account.of(customer, policy);
+            return new Account(resolved, configured, customer.runawayRule(resolved.plan()));
         }
 
         Customer customer() {
@@ -139,9 +139,9 @@ final class Ledger {
             if (buckets != null) {
                 buckets.write();
             }
-            Optional<RunawayRule> rule = customer.runawayRule(account.resolved().plan());
-            if (rule.isPresent()) {
-                List<Output> tripped = runaway.observe(customer.id(), customer.timezone(), rule.get(), event.getApiKey(), t,
+            if (account.runaway().isPresent()) {
+                String plan = account.resolved().plan().map(io.capstream.policy.catalogue.Plan::name).orElse(DecisionMetrics.NO_PLAN);
+                List<Output> tripped = runaway.observe(customer.id(), plan, event.getFeature(), customer.timezone(), account.runaway().get(), event.getApiKey(), t,
                         result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));
                 if (!tripped.isEmpty()) {
                     crossings = new ArrayList<>(crossings);

@@ -6,6 +6,7 @@ import io.capstream.policy.limit.Period;
 import io.capstream.policy.runaway.Breaker;
 import io.capstream.policy.runaway.MinuteWindow;
 import io.capstream.policy.runaway.RunawayRule;
+import io.capstream.schemas.MetricsContribution;
 import io.capstream.schemas.RunawayBreaker;
 import io.capstream.schemas.RunawayState;
 import io.capstream.schemas.ThresholdCrossed;
@@ -48,12 +49,16 @@ final class RunawayWatch {
     /** Null where no series are kept. */
     private final SeriesStore hourly;
 
-    /** One scope's spend per minute and its baseline for the local hour it was last computed for. */
+    /** One scope's spend per minute, its baseline for the local hour (and rule) it was last computed for, and its open breaker's end. */
     private static final class Scope {
         MinuteWindow window;
         int size;
         Period hour;
+        RunawayRule rule;
         BigDecimal baseline;
+        BigDecimal trip;
+        /** While a breaker of the scope is open: nothing to check, and no store read per event. */
+        Instant openUntil = Instant.MIN;
     }
 
     /** customer → "" (the customer) or an API key → its scope. */
@@ -68,7 +73,8 @@ final class RunawayWatch {
      * Counts a booked event's cost (event time {@code t}, received at {@code receivedAt}) for its customer and
      * key, and opens a breaker for each scope whose rate is now runaway; what to emit.
      */
-    List<Ledger.Output> observe(String customer, ZoneId zone, RunawayRule rule, String apiKey, Instant t, BigDecimal cost, Instant receivedAt) {
+    List<Ledger.Output> observe(String customer, String plan, String feature, ZoneId zone, RunawayRule rule, String apiKey, Instant t,
+                                BigDecimal cost, Instant receivedAt) {
         if (cost.signum() <= 0) {
             return List.of();
         }
@@ -83,21 +89,31 @@ final class RunawayWatch {
                 scope.window = new MinuteWindow(scope.size);
             }
             scope.window.add(minute, cost);
-            if (scope.hour == null || !scope.hour.contains(t)) {
-                scope.hour = Series.Granularity.HOUR.bucketAt(t, zone);
-                scope.baseline = rule.baseline(sameHourSpends(customer, i == 0 ? null : apiKey, t, zone));
+            if (receivedAt.isBefore(scope.openUntil)) {
+                continue;
             }
-            BigDecimal trip = rule.tripRate(scope.baseline);
-            if (scope.window.above(minute, rule.sustainMinutes(), trip)) {
-                Optional<String> key = Optional.ofNullable(i == 0 ? null : apiKey);
+            if (scope.hour == null || !scope.hour.contains(t) || !rule.equals(scope.rule)) {
+                scope.hour = Series.Granularity.HOUR.bucketAt(t, zone);
+                scope.rule = rule;
+                scope.baseline = rule.baseline(sameHourSpends(customer, i == 0 ? null : apiKey, t, zone));
+                scope.trip = rule.tripRate(scope.baseline);
+            }
+            if (scope.window.above(minute, rule.sustainMinutes(), scope.trip)) {
+                String key = i == 0 ? null : apiKey;
                 RunawayState state = open.get(customer);
-                if (state == null || state.getBreakers().stream().noneMatch(b -> Objects.equals(b.getApiKey(), key.orElse(null))
-                        && b.getClosesAt().isAfter(receivedAt))) {
-                    Breaker breaker = new Breaker(customer, key, rule.action(), scope.window.mean(minute, rule.sustainMinutes()), scope.baseline,
-                            trip, receivedAt, receivedAt.plus(rule.coolDown()), zone);
-                    out = new ArrayList<>(out);
-                    out.addAll(opened(state, breaker));
+                Optional<RunawayBreaker> stillOpen = state == null ? Optional.empty() : state.getBreakers().stream()
+                        .filter(b -> Objects.equals(b.getApiKey(), key) && b.getClosesAt().isAfter(receivedAt)).findFirst();
+                if (stillOpen.isPresent()) { // opened by an earlier life of this task
+                    scope.openUntil = stillOpen.get().getClosesAt();
+                    continue;
                 }
+                Breaker breaker = new Breaker(customer, Optional.ofNullable(key), rule.action(), scope.window.mean(minute, rule.sustainMinutes()),
+                        scope.baseline, scope.trip, receivedAt, receivedAt.plus(rule.coolDown()), zone);
+                scope.openUntil = breaker.closesAt();
+                out = new ArrayList<>(out);
+                out.addAll(opened(state, breaker));
+                out.add(new Ledger.Output(UsageTopology.METRICS_INPUT_SINK, DecisionMetrics.key(plan, feature), MetricsContribution.newBuilder()
+                        .setPlan(plan).setFeature(feature).setCustomer(customer).setAt(receivedAt).setKind(DecisionMetrics.TRIP).build()));
             }
         }
         return out;

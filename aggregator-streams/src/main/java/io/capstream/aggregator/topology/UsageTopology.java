@@ -4,6 +4,8 @@ import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.EnforcementDecision;
+import io.capstream.schemas.EnforcementMetrics;
+import io.capstream.schemas.MetricsContribution;
 import io.capstream.schemas.RecentDecisions;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
@@ -37,6 +39,8 @@ import org.apache.kafka.streams.state.Stores;
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
  * reservations ─▶ reservation-update ─▶ reservations-store (the strict holds of the task's customers)
  * enforcement-decisions ─▶ recent-decisions ─▶ recent-decisions-store (each customer's last refusals and downgrades)
+ * enforcement-decisions ─▶ decision-metrics-router ─▶ enforcement-metrics-input (key plan|feature; breaker trips from account too)
+ * enforcement-metrics-input ─▶ decision-metrics ─▶ enforcement-metrics (per plan, feature, UTC day and week)
  * policy ─▶ policy-store (global: every instance, every version, no restart)
  * </pre>
  *
@@ -60,6 +64,13 @@ public final class UsageTopology {
     public static final String TOTALS_SINK = "billing-period-totals-sink";
     public static final String RUNAWAY_SINK = "runaway-breakers-sink";
     public static final String RUNAWAY_STORE = "runaway-store";
+    public static final String METRICS_ROUTER = "decision-metrics-router";
+    public static final String METRICS_INPUT_SINK = "enforcement-metrics-input-sink";
+    public static final String METRICS_INPUT_SOURCE = "enforcement-metrics-input-source";
+    public static final String METRICS = "decision-metrics";
+    public static final String METRICS_SINK = "enforcement-metrics-sink";
+    public static final String METRICS_STORE = "enforcement-metrics-store";
+    public static final String METRICS_CUSTOMERS_STORE = "enforcement-metrics-customers-store";
     public static final String DEDUP_STORE = "usage-dedup-store";
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
@@ -98,7 +109,8 @@ public final class UsageTopology {
     public record TopicSerdes(Serde<UsageEvent> usageEvents, Serde<CustomerRecord> customers, Serde<PolicyRecord> policy,
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
                               Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations,
-                              Serde<EnforcementDecision> decisions, Serde<RunawayState> runaway) {}
+                              Serde<EnforcementDecision> decisions, Serde<RunawayState> runaway,
+                              Serde<MetricsContribution> metricsInput, Serde<EnforcementMetrics> metrics) {}
 
     private UsageTopology() {}
 
@@ -169,6 +181,20 @@ public final class UsageTopology {
         topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);
         topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
         topology.addSink(RUNAWAY_SINK, topics.runawayBreakers(), Serdes.String().serializer(), erase(serdes.runaway()), ACCOUNT);
+
+        // decision metrics (docs/analytics.md): each decision record (with its customer's plan) and each breaker trip goes
+        // through enforcement-metrics-input, keyed plan|feature, to the one task that keeps that plan's and feature's windows
+        topology.addProcessor(METRICS_ROUTER, () -> new DecisionMetricsRouter(policies), DECISIONS_SOURCE);
+        topology.connectProcessorAndStateStores(METRICS_ROUTER, CUSTOMERS_STORE);
+        topology.addSink(METRICS_INPUT_SINK, topics.enforcementMetricsInput(), Serdes.String().serializer(), erase(serdes.metricsInput()),
+                METRICS_ROUTER, ACCOUNT);
+        topology.addSource(METRICS_INPUT_SOURCE, Serdes.String().deserializer(), serdes.metricsInput().deserializer(), topics.enforcementMetricsInput());
+        topology.addProcessor(METRICS, DecisionMetricsProcessor::new, METRICS_INPUT_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_STORE), Serdes.String(),
+                new InternalAvroSerde<>(EnforcementMetrics.class)), METRICS);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_CUSTOMERS_STORE), Serdes.String(),
+                Serdes.Long()), METRICS);
+        topology.addSink(METRICS_SINK, topics.enforcementMetrics(), Serdes.String().serializer(), erase(serdes.metrics()), METRICS);
         return topology;
     }
 

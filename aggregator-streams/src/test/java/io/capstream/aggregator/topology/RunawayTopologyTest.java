@@ -105,7 +105,10 @@ class RunawayTopologyTest {
             assertThat(t.getResetsAt()).isEqualTo("2026-11-23T10:26:30-05:00");
         });
 
-        // more runaway spend while it is open opens nothing new
+        // the trip counts in the decision metrics of the plan and the feature that tripped it
+        assertThat(f.metrics.readKeyValuesToMap().get("pro|chat|day|2026-11-23T00:00:00Z").getBreakerTrips()).isEqualTo(1);
+
+                // more runaway spend while it is open opens nothing new
         requests(spike.plus(Duration.ofMinutes(2)), 10, null);
         assertThat(f.runaway.readRecordsToList()).isEmpty();
 

@@ -46,6 +46,7 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<String, PeriodTotal> totals;
     final TestOutputTopic<byte[], byte[]> dlq;
     final TestOutputTopic<String, io.capstream.schemas.RunawayState> runaway;
+    final TestOutputTopic<String, io.capstream.schemas.EnforcementMetrics> metrics;
 
     TopologyFixture(String policyYaml) {
         this(policyYaml, UsageTopology.SeriesRetention.DEFAULT);
@@ -71,7 +72,8 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
                 eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde,
-                new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class)),
+                new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class), new InternalAvroSerde<>(io.capstream.schemas.MetricsContribution.class),
+                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class)),
                 reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
@@ -84,6 +86,8 @@ final class TopologyFixture implements AutoCloseable {
         dlq = driver.createOutputTopic(topics.usageEventsDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         runaway = driver.createOutputTopic(topics.runawayBreakers(), new StringDeserializer(),
                 new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class).deserializer());
+        metrics = driver.createOutputTopic(topics.enforcementMetrics(), new StringDeserializer(),
+                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class).deserializer());
         applyPolicy(policyYaml);
     }
 

@@ -33,6 +33,11 @@ final class LatestByOffset<V> {
         return entry == null ? -1 : entry.offset();
     }
 
+    /** Every current value (a copy). */
+    java.util.List<V> values() {
+        return values.values().stream().map(e -> e.value().orElseThrow()).toList();
+    }
+
     int size() {
         return values.size();
     }

@@ -135,6 +135,11 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
         return positions.length();
     }
 
+    /** Every current value (a copy; for small topics). */
+    public java.util.List<V> values() {
+        return values.values();
+    }
+
     /** The offset of the key's latest value (its version), or -1 when the key has none. */
     public long version(String key) {
         return values.offset(key);

@@ -3,6 +3,8 @@ package io.capstream.schemas.topics;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.DeliveryAttempt;
 import io.capstream.schemas.EnforcementDecision;
+import io.capstream.schemas.EnforcementMetrics;
+import io.capstream.schemas.MetricsContribution;
 import io.capstream.schemas.NotificationDeadLetter;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.PeriodTotal;
@@ -80,6 +82,16 @@ public record Topics(String prefix) {
         return prefix + "runaway-breakers";
     }
 
+    /** Decision metrics per plan, feature and UTC day or week (compacted, key plan|feature|granularity|window start). */
+    public String enforcementMetrics() {
+        return prefix + "enforcement-metrics";
+    }
+
+    /** Each decision record and breaker trip on its way to its plan's and feature's metrics (key plan|feature; the aggregator's own). */
+    public String enforcementMetricsInput() {
+        return prefix + "enforcement-metrics-input";
+    }
+
     public String notificationDlq() {
         return prefix + "notification-dlq";
     }
@@ -91,7 +103,8 @@ public record Topics(String prefix) {
                 Map.entry(billingPeriodTotals(), PeriodTotal.class), Map.entry(thresholdEvents(), ThresholdCrossed.class),
                 Map.entry(notificationDeliveries(), DeliveryAttempt.class), Map.entry(notificationDlq(), NotificationDeadLetter.class),
                 Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class),
-                Map.entry(runawayBreakers(), RunawayState.class));
+                Map.entry(runawayBreakers(), RunawayState.class), Map.entry(enforcementMetrics(), EnforcementMetrics.class),
+                Map.entry(enforcementMetricsInput(), MetricsContribution.class));
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -128,6 +141,11 @@ public record Topics(String prefix) {
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 new TopicSpec(runawayBreakers(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(enforcementMetrics(), 3, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(enforcementMetricsInput(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                        TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis()))),
                 new TopicSpec(notificationDlq(), 3, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 // a reservation holds for minutes; the task's store keeps the open ones, the topic only carries them there

@@ -1,0 +1,113 @@
+package io.capstream.aggregator.topology;
+
+import io.capstream.policy.decision.Decision;
+import io.capstream.policy.input.Decimals;
+import io.capstream.policy.limit.Period;
+import io.capstream.schemas.EnforcementMetrics;
+import io.capstream.schemas.MetricsContribution;
+import java.math.BigDecimal;
+import java.time.DayOfWeek;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.time.temporal.TemporalAdjusters;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What the decision metrics count (docs/analytics.md): per plan, feature and UTC day or week (weeks start
+ * on Monday), the checks by outcome and refusal code, distinct customers warned and refused by a limit,
+ * the estimated cost refused and saved by downgrades, and runaway breaker trips.
+ */
+final class DecisionMetrics {
+    static final String DECISION = "decision";
+    static final String TRIP = "trip";
+    /** The plan of a customer without one (no record, and no default plan in the policy). */
+    static final String NO_PLAN = "(none)";
+    static final List<String> GRANULARITIES = List.of("day", "week");
+
+    private DecisionMetrics() {}
+
+    /** The key of the metrics input: every contribution to one plan and feature goes to one task. */
+    static String key(String plan, String feature) {
+        return plan + '|' + feature;
+    }
+
+    /** The key of one window's metrics ({@code enforcement-metrics}, the store). */
+    static String key(String plan, String feature, String granularity, Instant windowStart) {
+        return plan + '|' + feature + '|' + granularity + '|' + windowStart;
+    }
+
+    /** The UTC day or the week (from Monday, UTC) that holds {@code at}. */
+    static Period window(String granularity, Instant at) {
+        Instant day = at.truncatedTo(ChronoUnit.DAYS);
+        if ("day".equals(granularity)) {
+            return new Period(day, day.plus(Duration.ofDays(1)));
+        }
+        Instant monday = day.atOffset(ZoneOffset.UTC).with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY)).toInstant();
+        return new Period(monday, monday.plus(Duration.ofDays(7)));
+    }
+
+    static EnforcementMetrics empty(String plan, String feature, String granularity, Period window) {
+        BigDecimal zero = Decimals.money(BigDecimal.ZERO);
+        return new EnforcementMetrics(plan, feature, granularity, window.start(), window.end(), 0L, 0L, 0L, 0L, new HashMap<>(), 0L, 0L, 0L,
+                zero, zero, 0L, window.start());
+    }
+
+    /** Which distinct-customer counts a contribution adds its customer to: checked, soft (warned), hard (refused by a limit). */
+    static List<String> customerKinds(MetricsContribution c) {
+        if (!DECISION.equals(c.getKind())) {
+            return List.of();
+        }
+        return switch (c.getDecision()) {
+            case "warn" -> List.of("checked", "soft");
+            case "refuse" -> isLimit(c.getCode()) ? List.of("checked", "hard") : List.of("checked");
+            default -> List.of("checked");
+        };
+    }
+
+    private static boolean isLimit(String code) {
+        try {
+            return code != null && Decision.Code.valueOf(code.toUpperCase(Locale.ROOT)).isLimit();
+        } catch (IllegalArgumentException e) { // a code of a newer sidecar
+            return false;
+        }
+    }
+
+    /** Adds a contribution's counts and amounts (not its distinct customers) to {@code m}. */
+    static void add(EnforcementMetrics m, MetricsContribution c) {
+        if (TRIP.equals(c.getKind())) {
+            m.setBreakerTrips(m.getBreakerTrips() + 1);
+            return;
+        }
+        long n = c.getRepresents();
+        m.setChecks(m.getChecks() + n);
+        switch (c.getDecision()) {
+            case "allow" -> m.setAllows(m.getAllows() + n);
+            case "warn" -> m.setWarnings(m.getWarnings() + n);
+            case "downgrade" -> {
+                m.setDowngrades(m.getDowngrades() + n);
+                if (c.getSavings() != null) {
+                    m.setDowngradeSavings(Decimals.money(m.getDowngradeSavings().add(c.getSavings())));
+                }
+            }
+            default -> {
+                m.getRefusals().merge(c.getCode(), n, Long::sum);
+                if (c.getCost() != null) {
+                    m.setBlockedCost(Decimals.money(m.getBlockedCost().add(c.getCost())));
+                }
+            }
+        }
+    }
+
+    /** Counts the customer once more in a distinct count of {@code kind}. */
+    static void countCustomer(EnforcementMetrics m, String kind) {
+        switch (kind) {
+            case "soft" -> m.setCustomersSoft(m.getCustomersSoft() + 1);
+            case "hard" -> m.setCustomersHard(m.getCustomersHard() + 1);
+            default -> m.setCustomersChecked(m.getCustomersChecked() + 1);
+        }
+    }
+}

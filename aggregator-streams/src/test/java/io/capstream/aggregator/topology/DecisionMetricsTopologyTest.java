@@ -1,0 +1,66 @@
+package io.capstream.aggregator.topology;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstream.policy.customer.Customer;
+import io.capstream.schemas.EnforcementDecision;
+import io.capstream.schemas.EnforcementMetrics;
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Decision metrics per plan, feature, UTC day and week from the sidecars' decision log, through the production topology. */
+class DecisionMetricsTopologyTest {
+    static final Instant MONDAY = Instant.parse("2026-11-23T00:00:00Z");
+
+    static EnforcementDecision decision(String customer, String decision, String code, int represents, String cost, String savings, Instant at) {
+        return EnforcementDecision.newBuilder().setCustomer(customer).setFeature("chat").setModel("gpt-4o").setUser(null).setApiKey(null)
+                .setDecision(decision).setCode(code).setStatus(200).setModelUsed(null).setLimitId(null).setMessage(decision).setDegraded(false)
+                .setInstance("sidecar-1").setAt(at).setRepresents(represents)
+                .setCost(cost == null ? null : new BigDecimal(cost).setScale(18)).setSavings(savings == null ? null : new BigDecimal(savings).setScale(18))
+                .build();
+    }
+
+    @Test
+    void checksByOutcomeDistinctCustomersBlockedCostAndSavingsAddUpPerPlanFeatureDayAndWeek() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // default plan: pro
+            f.configure(new Customer("acme", "pro", ZoneId.of("UTC"), 1, Customer.Contacts.NONE, false, Customer.Status.ACTIVE, List.of(), List.of()),
+                    MONDAY);
+            Instant t = MONDAY.plusSeconds(36_000);
+            List<EnforcementDecision> log = List.of(
+                    decision("acme", "allow", "allow", 100, null, null, t), // one sampled allow standing for 100
+                    decision("acme", "warn", "warn", 3, null, null, t),
+                    decision("acme", "warn", "warn", 1, null, null, t.plusSeconds(1)),
+                    decision("beta", "refuse", "spend_cap_reached", 2, "0.40", null, t), // beta: nobody configured it, the default plan
+                    decision("acme", "downgrade", "downgrade", 1, "0.20", "0.15", t),
+                    decision("acme", "refuse", "circuit_open", 1, "0.05", null, t),
+                    decision("acme", "warn", "warn", 1, null, null, MONDAY.plusSeconds(86_400 + 60))); // Tuesday
+            log.forEach(d -> f.decisions.pipeInput(d.getCustomer(), d));
+
+            Map<String, EnforcementMetrics> latest = new java.util.HashMap<>();
+            f.metrics.readKeyValuesToList().forEach(kv -> latest.put(kv.key, kv.value));
+            EnforcementMetrics monday = latest.get("pro|chat|day|2026-11-23T00:00:00Z");
+            assertThat(monday.getChecks()).isEqualTo(108);
+            assertThat(monday.getAllows()).isEqualTo(100);
+            assertThat(monday.getWarnings()).isEqualTo(4);
+            assertThat(monday.getDowngrades()).isEqualTo(1);
+            assertThat(monday.getRefusals()).isEqualTo(Map.of("spend_cap_reached", 2L, "circuit_open", 1L));
+            assertThat(monday.getCustomersChecked()).isEqualTo(2);
+            assertThat(monday.getCustomersSoft()).isEqualTo(1);
+            assertThat(monday.getCustomersHard()).isEqualTo(1); // circuit_open is not a limit refusal
+            assertThat(monday.getBlockedCost()).isEqualByComparingTo("0.45");
+            assertThat(monday.getDowngradeSavings()).isEqualByComparingTo("0.15");
+            assertThat(monday.getWindowEnd()).isEqualTo(Instant.parse("2026-11-24T00:00:00Z"));
+
+            EnforcementMetrics week = latest.get("pro|chat|week|2026-11-23T00:00:00Z");
+            assertThat(week.getChecks()).isEqualTo(109);
+            assertThat(week.getWarnings()).isEqualTo(5);
+            assertThat(week.getCustomersSoft()).isEqualTo(1); // acme warned on two days is one customer of the week
+            assertThat(week.getWindowEnd()).isEqualTo(Instant.parse("2026-11-30T00:00:00Z"));
+            assertThat(latest.get("pro|chat|day|2026-11-24T00:00:00Z").getCustomersSoft()).isEqualTo(1);
+        }
+    }
+}
