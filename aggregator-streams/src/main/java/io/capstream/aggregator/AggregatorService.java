@@ -1,6 +1,7 @@
 package io.capstream.aggregator;
 
 import io.capstream.aggregator.query.ReservationApi;
+import io.capstream.aggregator.query.AnalyticsApi;
 import io.capstream.aggregator.query.PortalApi;
 import io.capstream.aggregator.query.UsageQueryApi;
 import io.capstream.aggregator.strict.ReservationBook;
@@ -25,6 +26,7 @@ import io.capstream.schemas.ThresholdCrossed;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.registry.SchemaRegistryClient;
 import io.capstream.schemas.serde.RegistryAvroSerde;
+import io.capstream.schemas.topics.TopicView;
 import io.capstream.schemas.topics.Topics;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -52,6 +54,8 @@ public final class AggregatorService implements AutoCloseable {
     private volatile HostInfo self;
     private final KafkaProducer<String, ReservationRecord> reservationProducer;
 
+    private final TopicView<io.capstream.schemas.EnforcementMetrics> metricsView;
+
     public AggregatorService(AggregatorConfig config, Clock clock) {
         Topics topics = new Topics(config.service().topicPrefix());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -66,6 +70,9 @@ public final class AggregatorService implements AutoCloseable {
                     (metadata, e) -> { if (e == null) acked.complete(null); else acked.completeExceptionally(e); });
             return acked;
         }).toArray(CompletableFuture[]::new));
+        // the decision metrics, whole: every instance answers GET /v1/analytics/limits for every plan
+        this.metricsView = new TopicView<>(topics.enforcementMetrics(), config.service().kafkaClient(),
+                RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, registry, false));
         // The HTTP server starts first: its real port is the one other instances are told about.
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-query.json",
                 () -> started != null && started.state() == KafkaStreams.State.RUNNING, cfg -> {
@@ -73,6 +80,7 @@ public final class AggregatorService implements AutoCloseable {
                     usage.routes(cfg);
                     new ReservationApi(usage, reservations, reservationLog, keys, clock).routes(cfg);
                     new PortalApi(keys, config.portalTokens(), config.controlUrl(), config.portalFrameAncestors(), clock).routes(cfg);
+                    new AnalyticsApi(metricsView, keys, clock).routes(cfg);
                 });
         this.self = new HostInfo(config.advertisedHost(), http.port());
 
@@ -180,6 +188,7 @@ public final class AggregatorService implements AutoCloseable {
         streams.close(Duration.ofSeconds(30));
         http.stop();
         reservationProducer.close(Duration.ofSeconds(5));
+        metricsView.close();
     }
 
     public static void main(String[] args) {

@@ -89,6 +89,17 @@ class RunawayIT {
 
             // the same spike again in the next two minutes: it trips again (its rates were measured afresh after the reset)
             Duration again = spike(stack, http, sidecar, minute.plus(Duration.ofMinutes(1)), "again");
+            // both trips and the sidecar's circuit_open refusals are in the decision metrics of the pro plan's chat (any instance answers)
+            String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                HttpResponse<String> analytics = stack.control("GET", "/v1/analytics/limits?plan=pro&feature=chat&from=" + today, "",
+                        Stack.ADMIN_KEY, aggregator.port());
+                assertThat(analytics.statusCode()).as(analytics.body()).isEqualTo(200);
+                JsonNode day = Stack.json(analytics).get("rows").get(0);
+                assertThat(day.get("breaker_trips").asLong()).isEqualTo(2);
+                assertThat(day.get("refusals").get("circuit_open").asLong()).isPositive();
+                assertThat(day.get("customers_checked").asLong()).isEqualTo(1);
+            });
             System.out.println("runaway breaker seen by the sidecar " + seen.toMillis() + " ms (first, with the schema registered on first use) and "
                     + again.toMillis() + " ms (again) after ingest accepted the spike");
         } finally {
