@@ -15,6 +15,7 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -64,6 +65,11 @@ final class RunawayWatch {
     /** customer → "" (the customer) or an API key → its scope. */
     private final Map<String, Map<String, Scope>> scopes = Lru.of(MAX_CUSTOMERS);
 
+    /** A customer's spend in one local hour on each of the last days, in all and per API key: read once per customer and hour. */
+    private record SameHour(Period hour, List<BigDecimal> customer, Map<String, List<BigDecimal>> byKey) {}
+
+    private final Map<String, SameHour> sameHours = Lru.of(MAX_CUSTOMERS);
+
     RunawayWatch(KeyValueStore<String, RunawayState> open, SeriesStore hourly) {
         this.open = open;
         this.hourly = hourly;
@@ -92,10 +98,11 @@ final class RunawayWatch {
             if (receivedAt.isBefore(scope.openUntil)) {
                 continue;
             }
-            if (scope.hour == null || !scope.hour.contains(t) || !rule.equals(scope.rule)) {
-                scope.hour = Series.Granularity.HOUR.bucketAt(t, zone);
+            if (scope.hour == null || !scope.hour.contains(t) || rule != scope.rule) { // the ledger keeps one rule object per configuration
+                SameHour spends = sameHour(customer, t, zone);
+                scope.hour = spends.hour();
                 scope.rule = rule;
-                scope.baseline = rule.baseline(sameHourSpends(customer, i == 0 ? null : apiKey, t, zone));
+                scope.baseline = rule.baseline(i == 0 ? spends.customer() : spends.byKey().getOrDefault(apiKey, List.of()));
                 scope.trip = rule.tripRate(scope.baseline);
             }
             if (scope.window.above(minute, rule.sustainMinutes(), scope.trip)) {
@@ -119,29 +126,45 @@ final class RunawayWatch {
         return out;
     }
 
-    /** Spend in the same local hour on each of the last days, USD (the scope's hourly buckets; none without series). */
-    private List<BigDecimal> sameHourSpends(String customer, String apiKey, Instant t, ZoneId zone) {
-        List<BigDecimal> spends = new ArrayList<>(RunawayRule.BASELINE_DAYS);
-        if (hourly == null) {
-            return spends;
+    /** The customer's spend, in all and per API key, in the same local hour as {@code t} on each of the last days (none without series). */
+    private SameHour sameHour(String customer, Instant t, ZoneId zone) {
+        SameHour cached = sameHours.get(customer);
+        if (cached != null && cached.hour().contains(t)) {
+            return cached;
         }
-        hourly.writeChanged(); // the hours as the stream thread sees them (once per scope and hour)
-        String prefix = customer + '|';
-        for (int day = 1; day <= RunawayRule.BASELINE_DAYS; day++) {
-            Instant start = Series.Granularity.HOUR.bucketAt(t.atZone(zone).minusDays(day).toInstant(), zone).start();
-            BigDecimal spend = BigDecimal.ZERO;
-            try (KeyValueIterator<Windowed<String>, UsageBucket> it = hourly.fetch(prefix, customer + "|\uffff", start, start)) {
-                while (it.hasNext()) {
-                    KeyValue<Windowed<String>, UsageBucket> kv = it.next();
-                    String k = kv.key.key();
-                    if (k.startsWith(prefix) && (apiKey == null || apiKey.equals(Series.Combination.ofKey(k.substring(prefix.length())).apiKey()))) {
+        Period hour = Series.Granularity.HOUR.bucketAt(t, zone);
+        List<BigDecimal> all = new ArrayList<>(RunawayRule.BASELINE_DAYS);
+        Map<String, List<BigDecimal>> byKey = new HashMap<>();
+        if (hourly != null) {
+            String prefix = customer + '|';
+            for (int day = 1; day <= RunawayRule.BASELINE_DAYS; day++) {
+                Instant start = Series.Granularity.HOUR.bucketAt(t.atZone(zone).minusDays(day).toInstant(), zone).start();
+                if (day == 1) {
+                    hourly.writeChangedFrom(start.toEpochMilli()); // a replay may not have written yesterday yet (live traffic has)
+                }
+                BigDecimal spend = BigDecimal.ZERO;
+                try (KeyValueIterator<Windowed<String>, UsageBucket> it = hourly.fetch(prefix, customer + "|\uffff", start, start)) {
+                    while (it.hasNext()) {
+                        KeyValue<Windowed<String>, UsageBucket> kv = it.next();
+                        String k = kv.key.key();
+                        if (!k.startsWith(prefix)) {
+                            continue;
+                        }
                         spend = spend.add(kv.value.getCost());
+                        String apiKey = Series.Combination.ofKey(k.substring(prefix.length())).apiKey();
+                        if (!apiKey.isEmpty()) {
+                            List<BigDecimal> days = byKey.computeIfAbsent(apiKey, x -> new ArrayList<>(java.util.Collections.nCopies(
+                                    RunawayRule.BASELINE_DAYS, BigDecimal.ZERO)));
+                            days.set(day - 1, days.get(day - 1).add(kv.value.getCost()));
+                        }
                     }
                 }
+                all.add(spend);
             }
-            spends.add(spend);
         }
-        return spends;
+        SameHour computed = new SameHour(hour, all, byKey);
+        sameHours.put(customer, computed);
+        return computed;
     }
 
     private List<Ledger.Output> opened(RunawayState before, Breaker b) {

@@ -34,6 +34,8 @@ final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>
     private static final int MAX_CACHED = 50_000;
 
     private final Map<Slot, UsageBucket> changed = new LinkedHashMap<>();
+    /** The earliest start of a changed bucket (Long.MAX_VALUE: none). */
+    private long oldestChanged = Long.MAX_VALUE;
     private final Map<Slot, UsageBucket> cached = Lru.of(MAX_CACHED);
 
     private SeriesStore(WindowStore<String, UsageBucket> written) {
@@ -71,6 +73,7 @@ final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>
         Slot slot = new Slot(key, start);
         changed.put(slot, bucket);
         cached.put(slot, bucket);
+        oldestChanged = Math.min(oldestChanged, start);
         if (changed.size() >= MAX_CHANGED) {
             writeChanged();
         }
@@ -83,6 +86,14 @@ final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>
             wrapped().put(e.getKey().key(), atWireScale(e.getValue()), e.getKey().start());
         }
         changed.clear();
+        oldestChanged = Long.MAX_VALUE;
+    }
+
+    /** Writes the changed buckets if one of them starts at or before {@code start}: a read of buckets up to there then sees every change. */
+    void writeChangedFrom(long start) {
+        if (oldestChanged <= start) {
+            writeChanged();
+        }
     }
 
     /** The bucket with every amount at its wire scale (sums are kept at whatever scale they come to between writes). */
@@ -104,6 +115,7 @@ final class SeriesStore extends WrittenAtCommit<WindowStore<String, UsageBucket>
     @Override
     void forget() {
         changed.clear();
+        oldestChanged = Long.MAX_VALUE;
         cached.clear();
     }
 
