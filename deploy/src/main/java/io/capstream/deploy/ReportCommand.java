@@ -81,6 +81,20 @@ final class ReportCommand implements Callable<Integer> {
         if (report.path("rows").isEmpty()) {
             out.println("(no decisions logged in these weeks)");
         }
+        boolean headed = false;
+        for (JsonNode r : report.path("rows")) {
+            for (JsonNode l : r.path("limits")) {
+                if (!headed) {
+                    out.println();
+                    out.println("Limits reached, of the customers with usage of the feature:");
+                    headed = true;
+                }
+                out.printf(Locale.ROOT, "%-10s %-10s %-14s %-28s 80 %%: %d of %d (%s), 100 %%: %d (%s)%n",
+                        r.path("window_start").asText().substring(0, 10), r.path("plan").asText(), r.path("feature").asText(),
+                        l.path("limit_id").asText(), l.path("customers_80").asLong(), r.path("customers_active").asLong(),
+                        percent(l.path("share_80")), l.path("customers_100").asLong(), percent(l.path("share_100")));
+            }
+        }
     }
 
     private static String percent(JsonNode rate) {

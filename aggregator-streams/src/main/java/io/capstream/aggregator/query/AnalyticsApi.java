@@ -52,13 +52,17 @@ public final class AnalyticsApi {
     public record Row(String plan, String feature, Instant windowStart, Instant windowEnd, long checks, long allows, long warnings,
                       long downgrades, long refused, Map<String, Long> refusals, long customersChecked, long customersSoft,
                       long customersHard, String softHitRate, String hardHitRate, String blockedCost, String downgradeSavings,
-                      long breakerTrips) {
-        static Row of(EnforcementMetrics m) {
+                      long breakerTrips, long customersActive, List<LimitShare> limits) {
+        public static Row of(EnforcementMetrics m) {
             long refused = m.getRefusals().values().stream().mapToLong(Long::longValue).sum();
+            List<LimitShare> limits = new TreeMap<>(m.getLimits()).entrySet().stream().map(e -> new LimitShare(e.getKey(),
+                    e.getValue().getCustomers80(), e.getValue().getCustomers100(), rate(e.getValue().getCustomers80(), m.getCustomersActive()),
+                    rate(e.getValue().getCustomers100(), m.getCustomersActive()))).toList();
             return new Row(m.getPlan(), m.getFeature(), m.getWindowStart(), m.getWindowEnd(), m.getChecks(), m.getAllows(), m.getWarnings(),
                     m.getDowngrades(), refused, new TreeMap<>(m.getRefusals()), m.getCustomersChecked(), m.getCustomersSoft(),
                     m.getCustomersHard(), rate(m.getCustomersSoft(), m.getCustomersChecked()), rate(m.getCustomersHard(), m.getCustomersChecked()),
-                    Decimals.formatMoney(m.getBlockedCost()), Decimals.formatMoney(m.getDowngradeSavings()), m.getBreakerTrips());
+                    Decimals.formatMoney(m.getBlockedCost()), Decimals.formatMoney(m.getDowngradeSavings()), m.getBreakerTrips(),
+                    m.getCustomersActive(), limits);
         }
 
         /** A share in percent with one decimal ("12.5"), or null without customers. */
@@ -66,6 +70,9 @@ public final class AnalyticsApi {
             return whole == 0 ? null : BigDecimal.valueOf(part * 100).divide(BigDecimal.valueOf(whole), 1, RoundingMode.HALF_UP).toPlainString();
         }
     }
+
+    /** A limit's customers that reached 80 % and 100 % in the window, and their share of the feature's active customers (percent). */
+    public record LimitShare(String limitId, long customers80, long customers100, String share80, String share100) {}
 
     public record Report(String granularity, Instant from, Instant to, List<Row> rows, Instant asOf) {}
 

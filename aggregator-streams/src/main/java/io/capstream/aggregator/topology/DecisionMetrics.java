@@ -4,6 +4,7 @@ import io.capstream.policy.decision.Decision;
 import io.capstream.policy.input.Decimals;
 import io.capstream.policy.limit.Period;
 import io.capstream.schemas.EnforcementMetrics;
+import io.capstream.schemas.LimitHits;
 import io.capstream.schemas.MetricsContribution;
 import java.math.BigDecimal;
 import java.time.DayOfWeek;
@@ -19,11 +20,16 @@ import java.util.Locale;
 /**
  * What the decision metrics count (docs/analytics.md): per plan, feature and UTC day or week (weeks start
  * on Monday), the checks by outcome and refusal code, distinct customers warned and refused by a limit,
- * the estimated cost refused and saved by downgrades, and runaway breaker trips.
+ * the estimated cost refused and saved by downgrades, runaway breaker trips, and per limit the distinct
+ * customers whose usage reached 80 % and 100 % among those with usage of the feature.
  */
 final class DecisionMetrics {
     static final String DECISION = "decision";
     static final String TRIP = "trip";
+    static final String USAGE = "usage";
+    static final String LIMIT = "limit";
+    /** The feature a limit without one (a cap on all spend) counts under. */
+    static final String ALL_FEATURES = "*";
     /** The plan of a customer without one (no record, and no default plan in the policy). */
     static final String NO_PLAN = "(none)";
     static final List<String> GRANULARITIES = List.of("day", "week");
@@ -53,11 +59,19 @@ final class DecisionMetrics {
     static EnforcementMetrics empty(String plan, String feature, String granularity, Period window) {
         BigDecimal zero = Decimals.money(BigDecimal.ZERO);
         return new EnforcementMetrics(plan, feature, granularity, window.start(), window.end(), 0L, 0L, 0L, 0L, new HashMap<>(), 0L, 0L, 0L,
-                zero, zero, 0L, window.start());
+                zero, zero, 0L, 0L, new HashMap<>(), window.start());
     }
 
     /** Which distinct-customer counts a contribution adds its customer to: checked, soft (warned), hard (refused by a limit). */
     static List<String> customerKinds(MetricsContribution c) {
+        if (USAGE.equals(c.getKind())) {
+            return List.of("active");
+        }
+        if (LIMIT.equals(c.getKind())) {
+            BigDecimal reached = new BigDecimal(c.getThreshold());
+            return reached.compareTo(BigDecimal.ONE) >= 0 ? List.of("80:" + c.getLimitId(), "100:" + c.getLimitId())
+                    : reached.compareTo(EIGHTY) >= 0 ? List.of("80:" + c.getLimitId()) : List.of();
+        }
         if (!DECISION.equals(c.getKind())) {
             return List.of();
         }
@@ -67,6 +81,8 @@ final class DecisionMetrics {
             default -> List.of("checked");
         };
     }
+
+    private static final BigDecimal EIGHTY = new BigDecimal("0.8");
 
     private static boolean isLimit(String code) {
         try {
@@ -81,6 +97,9 @@ final class DecisionMetrics {
         if (TRIP.equals(c.getKind())) {
             m.setBreakerTrips(m.getBreakerTrips() + 1);
             return;
+        }
+        if (!DECISION.equals(c.getKind())) {
+            return; // usage and limits count distinct customers only
         }
         long n = c.getRepresents();
         m.setChecks(m.getChecks() + n);
@@ -104,9 +123,20 @@ final class DecisionMetrics {
 
     /** Counts the customer once more in a distinct count of {@code kind}. */
     static void countCustomer(EnforcementMetrics m, String kind) {
+        if (kind.startsWith("80:") || kind.startsWith("100:")) {
+            String limitId = kind.substring(kind.indexOf(':') + 1);
+            LimitHits hits = m.getLimits().computeIfAbsent(limitId, id -> new LimitHits(0L, 0L));
+            if (kind.startsWith("80:")) {
+                hits.setCustomers80(hits.getCustomers80() + 1);
+            } else {
+                hits.setCustomers100(hits.getCustomers100() + 1);
+            }
+            return;
+        }
         switch (kind) {
             case "soft" -> m.setCustomersSoft(m.getCustomersSoft() + 1);
             case "hard" -> m.setCustomersHard(m.getCustomersHard() + 1);
+            case "active" -> m.setCustomersActive(m.getCustomersActive() + 1);
             default -> m.setCustomersChecked(m.getCustomersChecked() + 1);
         }
     }

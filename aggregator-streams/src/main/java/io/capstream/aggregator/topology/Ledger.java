@@ -13,6 +13,7 @@ import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.policy.limit.ResetSchedule;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.MetricsContribution;
 import io.capstream.schemas.PeriodTotal;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.ThresholdCrossed;
@@ -72,6 +73,11 @@ final class Ledger {
 
     /** A customer (configured or not) resolved under one version of the policy ({@link io.capstream.policy.decision.Account}). */
     private record Account(io.capstream.policy.decision.Account resolved, boolean configured, Optional<RunawayRule> runaway) {
+        /** The plan's name in the decision metrics. */
+        String plan() {
+            return resolved.plan().map(io.capstream.policy.catalogue.Plan::name).orElse(DecisionMetrics.NO_PLAN);
+        }
+
         static Account of(Customer customer, boolean configured, PolicyDocument policy) {
             io.capstream.policy.decision.Account resolved = io.capstream.policy.decision.Account.of(customer, policy);
             return new Account(resolved, configured, customer.runawayRule(resolved.plan()));
@@ -135,18 +141,23 @@ final class Ledger {
             Booking.Result result = Booking.book(booked, customer, account.limits(), totals(customer.id()));
             SeriesBook.Change buckets = series == null ? null : series.prepare(customer.id(), Series.Combination.of(event.getFeature(),
                     event.getModel(), event.getApiKey(), event.getUser()), t, customer.timezone(), usage, result.split().orElseThrow());
-            List<Output> crossings = write(customer.id(), result, doc.links(), t, timestamp);
+            String plan = account.plan();
+            List<Output> crossings = write(customer.id(), plan, result, doc.links(), t, timestamp);
             if (buckets != null) {
                 buckets.write();
             }
             if (account.runaway().isPresent()) {
-                String plan = account.resolved().plan().map(io.capstream.policy.catalogue.Plan::name).orElse(DecisionMetrics.NO_PLAN);
                 List<Output> tripped = runaway.observe(customer.id(), plan, event.getFeature(), customer.timezone(), account.runaway().get(), event.getApiKey(), t,
                         result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));
                 if (!tripped.isEmpty()) {
                     crossings = new ArrayList<>(crossings);
                     crossings.addAll(tripped);
                 }
+            }
+            Output active = active(customer.id(), plan, event.getFeature(), t);
+            if (active != null) {
+                crossings = new ArrayList<>(crossings);
+                crossings.add(active);
             }
             return crossings;
         } catch (ArithmeticException e) {
@@ -180,7 +191,7 @@ final class Ledger {
         accounts.put(change.customer(), Account.of(customer, true, doc));
         Instant at = change.at();
         Booking.Result result = Booking.reconfigure(customer, doc, totals(customer.id()), () -> featureTotals(customer.id()), at);
-        List<Output> out = write(customer.id(), result, doc.links(), at, timestamp);
+        List<Output> out = write(customer.id(), accounts.get(change.customer()).plan(), result, doc.links(), at, timestamp);
         Instant resetAt = change.record().getRunawayResetAt();
         if (resetAt != null) {
             List<Output> closed = runaway.reset(customer.id(), resetAt);
@@ -213,7 +224,7 @@ final class Ledger {
      * Checks every changed total against its wire type, then changes them all in the store (which emits
      * them at the next commit) and says which crossings to emit now.
      */
-    private List<Output> write(String customer, Booking.Result result, Links links, Instant at, long timestamp) {
+    private List<Output> write(String customer, String plan, Booking.Result result, Links links, Instant at, long timestamp) {
         for (Total t : result.changed()) {
             String misfit = LimitRecords.misfit(t);
             if (misfit != null) {
@@ -225,9 +236,36 @@ final class Ledger {
             limits.put(customer, UsageKey.of(customer, t.limitId(), t.period().start()), t, timestamp);
         }
         List<Output> out = new ArrayList<>(result.crossings().size());
-        result.crossings().forEach(c -> out.add(crossing(customer, c, links, at)));
+        for (Booking.Crossing c : result.crossings()) {
+            out.add(crossing(customer, c, links, at));
+            if (c.threshold().compareTo(EIGHTY) >= 0) { // the limit's hit rates in the decision metrics
+                String feature = c.limit().feature() == null ? DecisionMetrics.ALL_FEATURES : c.limit().feature();
+                out.add(new Output(UsageTopology.METRICS_INPUT_SINK, DecisionMetrics.key(plan, feature), MetricsContribution.newBuilder()
+                        .setPlan(plan).setFeature(feature).setCustomer(customer).setAt(at).setKind(DecisionMetrics.LIMIT)
+                        .setLimitId(c.limit().limitId()).setThreshold(c.threshold().toPlainString()).build()));
+            }
+        }
         return out;
     }
+
+    private static final BigDecimal EIGHTY = new BigDecimal("0.8");
+
+    /**
+     * The customer's first booked usage of a feature in a UTC day (as far as this task remembers: a repeat after a
+     * restart is counted once all the same), for the decision metrics' active customers; otherwise null.
+     */
+    private Output active(String customer, String plan, String feature, Instant t) {
+        long day = Math.floorDiv(t.getEpochSecond(), 86_400);
+        Long seen = activeDays.put(customer + '|' + feature, day);
+        if (seen != null && seen == day) {
+            return null;
+        }
+        return new Output(UsageTopology.METRICS_INPUT_SINK, DecisionMetrics.key(plan, feature), MetricsContribution.newBuilder()
+                .setPlan(plan).setFeature(feature).setCustomer(customer).setAt(t).setKind(DecisionMetrics.USAGE).build());
+    }
+
+    /** customer|feature → the last UTC day (epoch day) its usage was sent to the decision metrics. */
+    private final Map<String, Long> activeDays = Lru.of(MAX_ACCOUNTS);
 
     /** Writes the final totals of every billing period that closed by {@code streamTime}, and forgets closed limits. */
     List<Output> closePeriods(long streamTime) {

@@ -63,4 +63,27 @@ class DecisionMetricsTopologyTest {
             assertThat(latest.get("pro|chat|day|2026-11-24T00:00:00Z").getCustomersSoft()).isEqualTo(1);
         }
     }
+
+    @Test
+    void perLimitTheCustomersWhoseUsageReached80And100PercentAmongThoseWithUsage() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // pro: $10 of chat included, $1 a request
+            Instant t = MONDAY.plusSeconds(36_000);
+            f.send(TopologyFixture.event("a1", "acme", "chat", null, t, Map.of("requests", 9L)), t);   // 90 %
+            f.send(TopologyFixture.event("b1", "beta", "chat", null, t, Map.of("requests", 11L)), t);  // 110 %
+            f.send(TopologyFixture.event("c1", "gamma", "chat", null, t, Map.of("requests", 1L)), t);  // 10 %
+            f.send(TopologyFixture.event("c2", "gamma", "chat", null, t, Map.of("requests", 1L)), t);  // 20 %: still one customer
+
+            EnforcementMetrics monday = f.metrics.readKeyValuesToMap().get("pro|chat|day|2026-11-23T00:00:00Z");
+            assertThat(monday.getCustomersActive()).isEqualTo(3);
+            assertThat(monday.getLimits()).containsOnlyKeys("entitlement:chat");
+            assertThat(monday.getLimits().get("entitlement:chat").getCustomers80()).isEqualTo(2);
+            assertThat(monday.getLimits().get("entitlement:chat").getCustomers100()).isEqualTo(1);
+            assertThat(monday.getChecks()).isZero(); // usage is not a check
+            var row = io.capstream.aggregator.query.AnalyticsApi.Row.of(monday);
+            assertThat(row.limits()).singleElement().satisfies(l -> {
+                assertThat(l.share80()).isEqualTo("66.7");
+                assertThat(l.share100()).isEqualTo("33.3");
+            });
+        }
+    }
 }
