@@ -165,7 +165,12 @@ final class Stack implements AutoCloseable {
 
     /** An enforcement sidecar that enters through any of {@code aggregatorUrls} (comma-separated) and goes to each customer's owner. */
     io.capstream.enforcement.EnforcementService sidecar(String aggregatorUrls, long reserveTimeoutMs) {
-        return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(Map.of(
+        return sidecar(aggregatorUrls, reserveTimeoutMs, Map.of());
+    }
+
+    /** As above, with {@code overrides} on top of its configuration. */
+    io.capstream.enforcement.EnforcementService sidecar(String aggregatorUrls, long reserveTimeoutMs, Map<String, String> overrides) {
+        Map<String, String> config = new HashMap<>(Map.of(
                 io.capstream.enforcement.EnforcementConfig.BOOTSTRAP_SERVERS, bootstrap,
                 RegistryAvroSerde.REGISTRY_URL, registryUrl, RegistryAvroSerde.AUTO_REGISTER, "true",
                 io.capstream.enforcement.EnforcementConfig.TOPIC_PREFIX, topics.prefix(),
@@ -173,7 +178,9 @@ final class Stack implements AutoCloseable {
                 io.capstream.enforcement.EnforcementConfig.API_KEYS_FILE, keysFile.toString(),
                 io.capstream.enforcement.EnforcementConfig.AGGREGATOR_URL, aggregatorUrls,
                 io.capstream.enforcement.EnforcementConfig.AGGREGATOR_KEY, ADMIN_KEY,
-                io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, Long.toString(reserveTimeoutMs))), Clock.systemUTC());
+                io.capstream.enforcement.EnforcementConfig.RESERVE_TIMEOUT_MS, Long.toString(reserveTimeoutMs)));
+        config.putAll(overrides);
+        return new io.capstream.enforcement.EnforcementService(io.capstream.enforcement.EnforcementConfig.from(config), Clock.systemUTC());
     }
 
     /** A control API call on the ingest service (or, with {@code port}, on another service). */

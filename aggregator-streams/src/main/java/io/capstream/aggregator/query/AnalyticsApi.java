@@ -1,5 +1,6 @@
 package io.capstream.aggregator.query;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.capstream.policy.input.Decimals;
 import io.capstream.policy.input.Problem;
 import io.capstream.runtime.ApiException;
@@ -72,7 +73,8 @@ public final class AnalyticsApi {
     }
 
     /** A limit's customers that reached 80 % and 100 % in the window, and their share of the feature's active customers (percent). */
-    public record LimitShare(String limitId, long customers80, long customers100, String share80, String share100) {}
+    public record LimitShare(String limitId, @JsonProperty("customers_80") long customers80, @JsonProperty("customers_100") long customers100,
+                             @JsonProperty("share_80") String share80, @JsonProperty("share_100") String share100) {}
 
     public record Report(String granularity, Instant from, Instant to, List<Row> rows, Instant asOf) {}
 

@@ -154,10 +154,13 @@ final class Ledger {
                     crossings.addAll(tripped);
                 }
             }
-            Output active = active(customer.id(), plan, event.getFeature(), t);
-            if (active != null) {
-                crossings = new ArrayList<>(crossings);
-                crossings.add(active);
+            // active customers of the feature, and of all features (the caps on all spend count under *)
+            for (String feature : new String[] {event.getFeature(), DecisionMetrics.ALL_FEATURES}) {
+                Output active = active(customer.id(), plan, feature, t);
+                if (active != null) {
+                    crossings = new ArrayList<>(crossings);
+                    crossings.add(active);
+                }
             }
             return crossings;
         } catch (ArithmeticException e) {
