@@ -101,7 +101,7 @@ final class ReportCommand implements Callable<Integer> {
         return rate.isNull() || rate.isMissingNode() ? "-" : rate.asText() + " %";
     }
 
-    /** A bar chart of the latest week's soft and hard hit rates per plan × feature; false when there is nothing to draw. */
+    /** A bar chart of the latest week's soft and hard hit rates per plan × feature with checked customers; false when there is none. */
     static boolean chart(JsonNode report, Path png) throws IOException {
         String latest = null;
         for (JsonNode r : report.path("rows")) {
@@ -115,18 +115,24 @@ final class ReportCommand implements Callable<Integer> {
         List<Double> soft = new ArrayList<>();
         List<Double> hard = new ArrayList<>();
         for (JsonNode r : report.path("rows")) {
-            if (r.path("window_start").asText().equals(latest)) {
+            if (r.path("window_start").asText().equals(latest) && r.path("customers_checked").asLong() > 0) {
                 cells.add(r.path("plan").asText() + " × " + r.path("feature").asText());
                 soft.add(r.path("soft_hit_rate").isNull() ? 0 : r.path("soft_hit_rate").asDouble());
                 hard.add(r.path("hard_hit_rate").isNull() ? 0 : r.path("hard_hit_rate").asDouble());
             }
         }
+        if (cells.isEmpty()) {
+            return false;
+        }
         System.setProperty("java.awt.headless", "true");
-        CategoryChart chart = new CategoryChartBuilder().width(800).height(450)
+        CategoryChart chart = new CategoryChartBuilder().width(Math.max(800, 110 * cells.size())).height(480)
                 .title("Customers who hit a limit, week of " + latest.substring(0, 10) + " (UTC)").xAxisTitle("plan × feature")
                 .yAxisTitle("% of customers checked").build();
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(100.0);
+        chart.getStyler().setXAxisLabelRotation(30);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         chart.addSeries("soft limit (warned at 80 % or more)", cells, soft);
         chart.addSeries("hard limit (refused)", cells, hard);
         Path parent = png.toAbsolutePath().getParent();
