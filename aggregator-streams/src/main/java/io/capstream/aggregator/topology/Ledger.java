@@ -259,16 +259,29 @@ final class Ledger {
      */
     private Output active(String customer, String plan, String feature, Instant t) {
         long day = Math.floorDiv(t.getEpochSecond(), 86_400);
-        Long seen = activeDays.put(customer + '|' + feature, day);
-        if (seen != null && seen == day) {
+        ActiveDay seen = activeDays.get(customer);
+        if (seen == null || seen.day != day) {
+            seen = new ActiveDay(day);
+            activeDays.put(customer, seen);
+        }
+        if (!seen.features.add(feature)) {
             return null;
         }
         return new Output(UsageTopology.METRICS_INPUT_SINK, DecisionMetrics.key(plan, feature), MetricsContribution.newBuilder()
                 .setPlan(plan).setFeature(feature).setCustomer(customer).setAt(t).setKind(DecisionMetrics.USAGE).build());
     }
 
-    /** customer|feature → the last UTC day (epoch day) its usage was sent to the decision metrics. */
-    private final Map<String, Long> activeDays = Lru.of(MAX_ACCOUNTS);
+    /** A customer's last UTC day (epoch day) of usage sent to the decision metrics, and the features sent for it. */
+    private static final class ActiveDay {
+        final long day;
+        final java.util.Set<String> features = new java.util.HashSet<>(4);
+
+        ActiveDay(long day) {
+            this.day = day;
+        }
+    }
+
+    private final Map<String, ActiveDay> activeDays = Lru.of(MAX_ACCOUNTS);
 
     /** Writes the final totals of every billing period that closed by {@code streamTime}, and forgets closed limits. */
     List<Output> closePeriods(long streamTime) {
