@@ -127,7 +127,8 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(io.capstream.schemas.EnforcementDecision.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.MetricsContribution.class, client, true),
-                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, client, true));
+                    RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, client, true));
             long started;
             long finished;
             long streamCpu;

@@ -15,6 +15,7 @@ import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
 import io.capstream.runtime.SecretBox;
+import io.capstream.schemas.AuditEntry;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.PolicyRecord;
 import io.capstream.schemas.mapping.CustomerMapping;
@@ -79,9 +80,9 @@ final class ControlApi {
         });
         config.routes.put("/v1/customers/{id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
-            authorize(ctx, id, true);
+            Principal who = authorize(ctx, id, true);
             JsonNode body = body(ctx);
-            Customer saved = update(ctx, id, existing -> {
+            Customer saved = update(ctx, id, audit(ctx, who, "customer.update", null), existing -> {
                 Specs specs = new Specs();
                 Customer customer = specs.require(specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
                 Customer.Contacts c = customer.contacts();
@@ -92,10 +93,10 @@ final class ControlApi {
         });
         config.routes.put("/v1/customers/{id}/caps/{cap_id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
-            authorize(ctx, id, false);
+            Principal who = authorize(ctx, id, false);
             JsonNode body = body(ctx);
             String capId = ctx.pathParam("cap_id");
-            Customer saved = update(ctx, id, existing -> {
+            Customer saved = update(ctx, id, audit(ctx, who, "cap.put", capId), existing -> {
                 Specs specs = new Specs();
                 Optional<Cap> cap = specs.cap("cap", body, capId);
                 cap.filter(c -> policy().map(p -> !p.knowsMeasure(c.measure())).orElse(false))
@@ -114,9 +115,9 @@ final class ControlApi {
         });
         config.routes.delete("/v1/customers/{id}/caps/{cap_id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
-            authorize(ctx, id, false);
+            Principal who = authorize(ctx, id, false);
             String capId = ctx.pathParam("cap_id");
-            update(ctx, id, existing -> {
+            update(ctx, id, audit(ctx, who, "cap.delete", capId), existing -> {
                 Customer base = existing.filter(c -> c.caps().stream().anyMatch(cap -> cap.id().equals(capId)))
                         .orElseThrow(() -> new ApiException(404, "cap_not_found", "customer '" + id + "' has no cap '" + capId + "'"));
                 return base.withCaps(base.caps().stream().filter(c -> !c.id().equals(capId)).toList());
@@ -125,10 +126,10 @@ final class ControlApi {
         });
         config.routes.post("/v1/customers/{id}/grants", ctx -> {
             String id = identifier(ctx.pathParam("id"));
-            authorize(ctx, id, true);
+            Principal who = authorize(ctx, id, true);
             JsonNode body = body(ctx);
             Grant[] created = new Grant[1];
-            update(ctx, id, existing -> {
+            update(ctx, id, audit(ctx, who, "grant.add", null), existing -> {
                 Specs specs = new Specs();
                 Optional<Grant> grant = specs.grant("grant", body, "grant_" + UUID.randomUUID().toString().substring(0, 8), clock.instant());
                 created[0] = specs.require(grant);
@@ -148,10 +149,11 @@ final class ControlApi {
         // closes the customer's open runaway circuit breakers: the aggregator closes each one opened before this time
         config.routes.post("/v1/customers/{id}/runaway/reset", ctx -> {
             String id = identifier(ctx.pathParam("id"));
-            authorize(ctx, id, false);
+            Principal who = authorize(ctx, id, false);
             Instant at = clock.instant();
             CustomerWriter.Written written = writer.write(id, ifMatch(ctx), existing -> CustomerRecord.newBuilder(
-                    existing.orElseGet(() -> CustomerMapping.toRecord(unconfigured(id), at))).setRunawayResetAt(at).setUpdatedAt(at).build());
+                    existing.orElseGet(() -> CustomerMapping.toRecord(unconfigured(id), at))).setRunawayResetAt(at).setUpdatedAt(at).build(),
+                    audit(ctx, who, "runaway.reset", null));
             ctx.header("ETag", CustomerWriter.etag(written.version()));
             HttpServer.json(ctx, 202, Map.of("customer", id, "reset_at", at.toString(),
                     "message", "every runaway breaker of " + id + " opened before reset_at closes within seconds"));
@@ -163,11 +165,14 @@ final class ControlApi {
             ctx.header("ETag", "\"" + record.getVersion() + "\"").contentType("application/yaml").result(record.getSource());
         });
         config.routes.put("/v1/policy", ctx -> {
-            admin(ctx);
+            Principal who = admin(ctx);
             try {
+                String before = policies.get(Topics.POLICY_KEY).map(PolicyRecord::getSource).orElse(null);
                 PolicyPublisher.Applied applied = policyPublisher.publish(ctx.body(), clock.instant());
                 PolicyRecord record = applied.record();
                 policies.remember(Topics.POLICY_KEY, record, applied.offset());
+                // after it is applied: a policy that failed validation changed nothing and is not a change to audit
+                writer.audit(Topics.POLICY_AUDIT_KEY, entry(ctx, who, "policy.apply", null, null, before, record.getSource()));
                 HttpServer.json(ctx, 200, Map.of("version", record.getVersion(), "applied_at", record.getAppliedAt().toString()));
             } catch (PolicyValidationException e) {
                 throw new ApiException(422, "invalid_policy", e.problems().size() + " problem(s) in the policy document; nothing was applied",
@@ -181,15 +186,48 @@ final class ControlApi {
     }
 
     /**
-     * Read-modify-write of one customer with no lost update across instances ({@link CustomerWriter}); honours
+     * The audit entry of a change to a customer ({@code audit-log}): who, the request id (answered as {@code X-Request-Id}),
+     * what, and the customer as {@code GET} shows it before and after (secrets never).
+     */
+    private CustomerWriter.Audit audit(Context ctx, Principal who, String action, String target) {
+        return (before, after) -> entry(ctx, who, action, after.getId(), target, before.map(ControlApi::shown).orElse(null), shown(after));
+    }
+
+    private AuditEntry entry(Context ctx, Principal who, String action, String customer, String target, String before, String after) {
+        return AuditEntry.newBuilder().setId(UUID.randomUUID().toString()).setAt(clock.instant()).setActor(who.name())
+                .setRequestId(requestId(ctx)).setCustomer(customer).setAction(action).setTarget(target).setBefore(before).setAfter(after).build();
+    }
+
+    private static String shown(CustomerRecord record) {
+        try {
+            return io.capstream.runtime.Json.MAPPER.writeValueAsString(CustomerView.of(CustomerMapping.fromRecord(record)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The caller's {@code X-Request-Id} when it is a plain token of at most 64 characters, otherwise a new one; answered in the same header. */
+    private static String requestId(Context ctx) {
+        String id = ctx.attribute("request-id");
+        if (id == null) {
+            String given = ctx.header("X-Request-Id");
+            id = given != null && Specs.isIdentifier(given) && given.length() <= 64 ? given : UUID.randomUUID().toString();
+            ctx.attribute("request-id", id);
+            ctx.header("X-Request-Id", id);
+        }
+        return id;
+    }
+
+    /**
+     * Read-modify-write of one customer with no lost update across instances ({@link CustomerWriter}), audited; honours
      * {@code If-Match} and answers the new version as {@code ETag}.
      */
-    private Customer update(Context ctx, String id, Change change) {
+    private Customer update(Context ctx, String id, CustomerWriter.Audit audit, Change change) {
         Customer[] updated = new Customer[1];
         CustomerWriter.Written written = writer.write(id, ifMatch(ctx), existing -> {
             updated[0] = change.apply(existing.map(CustomerMapping::fromRecord));
             return CustomerMapping.toRecord(updated[0], clock.instant());
-        });
+        }, audit);
         ctx.header("ETag", CustomerWriter.etag(written.version()));
         return updated[0];
     }
@@ -229,20 +267,21 @@ final class ControlApi {
         return policy().map(p -> p.plans().keySet()).orElse(Set.of());
     }
 
-    private void authorize(Context ctx, String customer, boolean adminOnly) {
+    private Principal authorize(Context ctx, String customer, boolean adminOnly) {
         Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
         if (principal.isAdmin() || (!adminOnly && principal.canRead(customer))) {
-            return;
+            return principal;
         }
         throw ApiException.forbidden(adminOnly ? "this needs an API key with the 'admin' scope"
                 : "this API key may not read or change customer '" + customer + "'");
     }
 
-    private void admin(Context ctx) {
+    private Principal admin(Context ctx) {
         Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
-        if (!principal.isAdmin()) {
-            throw ApiException.forbidden("this needs an API key with the 'admin' scope");
+        if (principal.isAdmin()) {
+            return principal;
         }
+        throw ApiException.forbidden("this needs an API key with the 'admin' scope");
     }
 
     private static String identifier(String id) {

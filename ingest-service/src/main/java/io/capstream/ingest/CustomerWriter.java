@@ -1,6 +1,7 @@
 package io.capstream.ingest;
 
 import io.capstream.runtime.ApiException;
+import io.capstream.schemas.AuditEntry;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.topics.TopicView;
 import java.nio.charset.StandardCharsets;
@@ -46,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * reads again and applies the change again. The log order is the order of the changes, each made on
  * the state before it.
  *
+ * <p>Each change is written with its {@link AuditEntry} on {@code audit-log}, in the same transaction: a
+ * change is stored with its audit entry or not at all.
+ *
  * <p>A customer's version is the offset of its latest record, shown as its {@code ETag}: a change with
  * {@code If-Match} is applied only to that version (a client's own read-modify-write, checked against
  * the state the change is really applied to).
@@ -58,9 +62,16 @@ final class CustomerWriter implements AutoCloseable {
     /** The stored customer record and its version (the offset it was written at). */
     record Written(CustomerRecord record, long version) {}
 
+    /** The audit entry of a change: the record before (empty: none) and after. */
+    interface Audit {
+        AuditEntry entry(Optional<CustomerRecord> before, CustomerRecord after);
+    }
+
     private final Map<String, Object> producerProps;
     private final Serializer<CustomerRecord> serializer;
     private final String topic;
+    private final Serializer<AuditEntry> auditSerializer;
+    private final String auditTopic;
     private final TopicView<CustomerRecord> view;
     private final Admin admin;
     private final Map<Integer, Partition> partitions = new ConcurrentHashMap<>();
@@ -68,10 +79,13 @@ final class CustomerWriter implements AutoCloseable {
     /** The writer of one partition in this instance; {@code producer} is null until it is taken (again). */
     private static final class Partition {
         final ReentrantLock lock = new ReentrantLock();
-        KafkaProducer<String, CustomerRecord> producer;
+        KafkaProducer<String, byte[]> producer;
     }
 
-    CustomerWriter(Map<String, Object> kafka, Serializer<CustomerRecord> serializer, String topic, TopicView<CustomerRecord> view, Admin admin) {
+    CustomerWriter(Map<String, Object> kafka, Serializer<CustomerRecord> serializer, String topic, TopicView<CustomerRecord> view, Admin admin,
+                   Serializer<AuditEntry> auditSerializer, String auditTopic) {
+        this.auditSerializer = auditSerializer;
+        this.auditTopic = auditTopic;
         this.producerProps = new HashMap<>(kafka);
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
         producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -92,7 +106,7 @@ final class CustomerWriter implements AutoCloseable {
      * @throws ApiException 412 when {@code ifMatch} is not the current version; 503 when Kafka does not answer in time;
      *                      and whatever {@code change} throws, with nothing written
      */
-    Written write(String id, Optional<Long> ifMatch, Function<Optional<CustomerRecord>, CustomerRecord> change) {
+    Written write(String id, Optional<Long> ifMatch, Function<Optional<CustomerRecord>, CustomerRecord> change, Audit audit) {
         if (!view.caughtUp()) {
             throw ApiException.unavailable("not_ready", "the customer directory is still loading; try again shortly", 1);
         }
@@ -111,9 +125,11 @@ final class CustomerWriter implements AutoCloseable {
                             + (current < 0 ? "; it no longer exists" : "; read it again (current version " + current + ") and apply the change to that"),
                             Map.of(), current < 0 ? Map.of() : Map.of("ETag", etag(current)));
                 }
-                CustomerRecord record = change.apply(view.get(id));
+                Optional<CustomerRecord> before = view.get(id);
+                CustomerRecord record = change.apply(before);
+                AuditEntry entry = audit.entry(before, record);
                 try {
-                    return commit(partition.producer, number, id, record);
+                    return commit(partition.producer, number, id, record, entry);
                 } catch (KafkaException e) {
                     closeQuietly(partition);
                     if (attempt >= ATTEMPTS) {
@@ -146,6 +162,29 @@ final class CustomerWriter implements AutoCloseable {
         }
     }
 
+    /** Appends an audit entry that goes with no customer record (a change of the policy), under {@code key}. */
+    void audit(String key, AuditEntry entry) {
+        int number = BuiltInPartitioner.partitionForKey(key.getBytes(StandardCharsets.UTF_8), view.partitionCount());
+        Partition partition = partitions.computeIfAbsent(number, n -> new Partition());
+        partition.lock.lock();
+        try {
+            if (partition.producer == null) {
+                partition.producer = take(number);
+            }
+            partition.producer.beginTransaction();
+            partition.producer.send(new ProducerRecord<>(auditTopic, number, key, auditSerializer.serialize(auditTopic, entry)));
+            partition.producer.commitTransaction();
+        } catch (KafkaException e) {
+            closeQuietly(partition);
+            throw ApiException.unavailable("control_unavailable", "the change was made but its audit entry was not stored: " + e.getMessage(), 1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("control_unavailable", "the change was made but its audit entry was not stored", 1);
+        } finally {
+            partition.lock.unlock();
+        }
+    }
+
     private static boolean fenced(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
@@ -159,16 +198,19 @@ final class CustomerWriter implements AutoCloseable {
         return "\"" + version + "\"";
     }
 
-    private Written commit(KafkaProducer<String, CustomerRecord> producer, int partition, String id, CustomerRecord record)
+    private Written commit(KafkaProducer<String, byte[]> producer, int partition, String id, CustomerRecord record, AuditEntry entry)
             throws ExecutionException, TimeoutException, InterruptedException {
-        producer.beginTransaction();
-        java.util.concurrent.Future<RecordMetadata> sent;
+        byte[] value;
+        byte[] audited;
         try {
-            sent = producer.send(new ProducerRecord<>(topic, partition, id, record));
+            value = serializer.serialize(topic, record);
+            audited = auditSerializer.serialize(auditTopic, entry);
         } catch (SerializationException e) {
-            producer.abortTransaction();
             throw new IllegalStateException("customer '" + id + "' could not be serialized", e); // a bug or a bound missed: a 500
         }
+        producer.beginTransaction();
+        java.util.concurrent.Future<RecordMetadata> sent = producer.send(new ProducerRecord<>(topic, partition, id, value));
+        producer.send(new ProducerRecord<>(auditTopic, partition, id, audited)); // co-partitioned: the customer's partition of audit-log
         producer.commitTransaction();
         RecordMetadata metadata = sent.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         view.remember(id, record, metadata.offset());
@@ -176,10 +218,10 @@ final class CustomerWriter implements AutoCloseable {
     }
 
     /** Becomes the partition's writer: fences the previous one, then reads everything it committed. */
-    private KafkaProducer<String, CustomerRecord> take(int partition) throws InterruptedException {
+    private KafkaProducer<String, byte[]> take(int partition) throws InterruptedException {
         Map<String, Object> props = new HashMap<>(producerProps);
         props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, topic + "-writer-" + partition);
-        KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(props, new StringSerializer(), serializer);
+        KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer());
         try {
             producer.initTransactions();
             TopicPartition tp = new TopicPartition(topic, partition);

@@ -55,7 +55,8 @@ public final class IngestService implements AutoCloseable {
         this.customers = new TopicView<>(topics.customers(), kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, false));
         this.policies = new TopicView<>(topics.policy(), kafka, RegistryAvroSerde.of(PolicyRecord.class, registry, false));
         this.customerWriter = new CustomerWriter(kafka, RegistryAvroSerde.of(CustomerRecord.class, registry, config.service().autoRegister()),
-                topics.customers(), customers, admin);
+                topics.customers(), customers, admin, RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, registry, config.service().autoRegister()),
+                topics.auditLog());
         this.policyPublisher = new PolicyPublisher(kafka, registry, config.service().autoRegister(), topics);
         Supplier<Optional<PolicyDocument>> policy = policyInForce();
         IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow()), policy), publisher, clock, metrics);

@@ -220,4 +220,51 @@ class LimitsIT {
         assertThat(get("/v1/customers/nyc/usage", expired, "application/json").statusCode()).isEqualTo(401);
         assertThat(get("/v1/customers/nyc/usage", foreign, "application/json").statusCode()).isEqualTo(401);
     }
+
+    @Test
+    void everyChangeIsInTheCustomersHistoryWithWhoWhenWhatBeforeAndAfter() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        HttpResponse<String> first = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + stack.ingest.port()
+                        + "/v1/customers/acme/caps/audited")).header("Authorization", "Bearer " + Stack.ADMIN_KEY).header("X-Request-Id", "req-audit-1")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"amount\": \"5\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(first.headers().firstValue("X-Request-Id")).contains("req-audit-1");
+        ok(stack.control("PUT", "/v1/customers/acme/caps/audited", "{\"amount\": \"7\"}", ACME_KEY));
+        ok(stack.control("DELETE", "/v1/customers/acme/caps/audited", "", ACME_KEY));
+        HttpResponse<String> reset = stack.control("POST", "/v1/customers/acme/runaway/reset", "", Stack.ADMIN_KEY);
+        assertThat(reset.statusCode()).as(reset.body()).isEqualTo(202);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            HttpResponse<String> history = stack.control("GET", "/v1/customers/acme/history?limit=4", "", Stack.ADMIN_KEY, aggregator.port());
+            assertThat(history.statusCode()).as(history.body()).isEqualTo(200);
+            JsonNode changes = Stack.json(history).get("changes");
+            assertThat(field(changes, "action")).containsExactly("runaway.reset", "cap.delete", "cap.put", "cap.put");
+            assertThat(field(changes, "actor")).containsExactly("admin", "acme", "acme", "admin");
+            assertThat(changes.get(3).get("request_id").asText()).isEqualTo("req-audit-1");
+            assertThat(changes.get(2).get("target").asText()).isEqualTo("audited");
+            assertThat(cap(changes.get(2).get("before"), "audited").get("amount").asText()).isEqualTo("5.00");
+            assertThat(cap(changes.get(2).get("after"), "audited").get("amount").asText()).isEqualTo("7.00");
+            assertThat(cap(changes.get(1).get("after"), "audited")).isNull();
+        });
+        // the customer's own key sees the changes of its caps only
+        JsonNode own = Stack.json(stack.control("GET", "/v1/customers/acme/history", "", ACME_KEY, aggregator.port())).get("changes");
+        assertThat(field(own, "action")).doesNotContain("runaway.reset", "customer.update").contains("cap.delete", "cap.put");
+        assertThat(stack.control("GET", "/v1/customers/acme/history?limit=0", "", Stack.ADMIN_KEY, aggregator.port()).body()).contains("limit");
+    }
+
+    /** One top-level field of every change (before and after hold fields of the same names). */
+    static java.util.List<String> field(JsonNode changes, String name) {
+        java.util.List<String> values = new java.util.ArrayList<>();
+        changes.forEach(c -> values.add(c.get(name).asText()));
+        return values;
+    }
+
+    static JsonNode cap(JsonNode customer, String id) {
+        for (JsonNode c : customer.get("caps")) {
+            if (c.get("id").asText().equals(id)) {
+                return c;
+            }
+        }
+        return null;
+    }
 }

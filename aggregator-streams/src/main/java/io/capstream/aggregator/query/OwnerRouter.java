@@ -48,7 +48,8 @@ final class OwnerRouter {
     /** The owner's view of one customer's partition. */
     record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
                      PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily,
-                     ReadOnlyKeyValueStore<String, SeriesBook.Rollup> rollups, ReadOnlyKeyValueStore<String, RecentDecisions> decisions) {
+                     ReadOnlyKeyValueStore<String, SeriesBook.Rollup> rollups, ReadOnlyKeyValueStore<String, RecentDecisions> decisions,
+                     ReadOnlyKeyValueStore<String, io.capstream.schemas.AuditEntry> audit) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
             return record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
@@ -113,7 +114,9 @@ final class OwnerRouter {
                     series ? kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.SERIES_ROLLUPS_STORE,
                             QueryableStoreTypes.<String, SeriesBook.Rollup>keyValueStore()).withPartition(owner.partition())) : null,
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RECENT_DECISIONS_STORE,
-                            QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition()))));
+                            QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition())),
+                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.AUDIT_STORE,
+                            QueryableStoreTypes.<String, io.capstream.schemas.AuditEntry>keyValueStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }

@@ -53,6 +53,7 @@ public final class UsageQueryApi {
         config.routes.get("/v1/customers/{id}/usage", this::usage);
         config.routes.get("/v1/customers/{id}/usage/series", this::series);
         config.routes.get("/v1/customers/{id}/decisions", this::decisions);
+        config.routes.get("/v1/customers/{id}/history", this::history);
         // a store opened while this instance owned the partition can move away before it is read (a rebalance):
         // ask again shortly, as while rebalancing, never a 500 (found by AggregatorFailoverIT's rolling restart)
         config.routes.exception(org.apache.kafka.streams.errors.InvalidStateStoreException.class, (e, ctx) ->
@@ -165,6 +166,56 @@ public final class UsageQueryApi {
             return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(zone).toInstant() : OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeParseException e) {
             return null;
+        }
+    }
+
+    /** One change of the customer through the control API; {@code before} and {@code after} as {@code GET /v1/customers/{id}} showed them. */
+    public record ChangeView(Instant at, String actor, String requestId, String action, String target, com.fasterxml.jackson.databind.JsonNode before,
+                             com.fasterxml.jackson.databind.JsonNode after) {}
+
+    /** Entries one request lists at most, and reads at most (a customer's key sees its caps' changes among them). */
+    static final int MAX_HISTORY = 500;
+    static final int MAX_SCANNED = 10_000;
+
+    /**
+     * {@code GET /v1/customers/{id}/history?limit=}: the customer's changes through the control API, newest first (admin: every
+     * change; the customer's own key: the changes of its caps).
+     */
+    private void history(Context ctx) {
+        String customer = readableCustomer(ctx);
+        boolean admin = keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false);
+        int limit = 100;
+        String l = ctx.queryParam("limit");
+        if (l != null) {
+            try {
+                limit = Integer.parseInt(l);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_HISTORY) {
+                throw ApiException.invalid(List.of(new Problem("limit", "a whole number from 1 to " + MAX_HISTORY)));
+            }
+        }
+        int most = limit;
+        router.localOrForward(ctx, customer).ifPresent(partition -> {
+            List<ChangeView> views = new ArrayList<>();
+            for (io.capstream.schemas.AuditEntry e : io.capstream.aggregator.topology.AuditHistoryProcessor.history(partition.audit(), customer,
+                    most, MAX_SCANNED, x -> admin || x.getAction().startsWith("cap."))) {
+                views.add(new ChangeView(e.getAt(), e.getActor(), e.getRequestId(), e.getAction(), e.getTarget(), json(e.getBefore()),
+                        json(e.getAfter())));
+            }
+            HttpServer.json(ctx, 200, Map.of("customer", customer, "changes", views));
+        });
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode json(String text) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            return io.capstream.runtime.Json.MAPPER.readTree(text);
+        } catch (java.io.IOException e) {
+            return com.fasterxml.jackson.databind.node.TextNode.valueOf(text); // the policy's YAML
         }
     }
 

@@ -2,6 +2,7 @@ package io.capstream.aggregator.topology;
 
 import io.capstream.aggregator.strict.ReservationBook;
 import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.schemas.AuditEntry;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.EnforcementDecision;
 import io.capstream.schemas.EnforcementMetrics;
@@ -41,6 +42,7 @@ import org.apache.kafka.streams.state.Stores;
  * enforcement-decisions ─▶ recent-decisions ─▶ recent-decisions-store (each customer's last refusals and downgrades)
  * enforcement-decisions ─▶ decision-metrics-router ─▶ enforcement-metrics-input (key plan|feature; breaker trips from account too)
  * enforcement-metrics-input ─▶ decision-metrics ─▶ enforcement-metrics (per plan, feature, UTC day and week)
+ * audit-log ─▶ audit-history ─▶ audit-history-store (each customer's changes through the control API)
  * policy ─▶ policy-store (global: every instance, every version, no restart)
  * </pre>
  *
@@ -71,6 +73,9 @@ public final class UsageTopology {
     public static final String METRICS_SINK = "enforcement-metrics-sink";
     public static final String METRICS_STORE = "enforcement-metrics-store";
     public static final String METRICS_CUSTOMERS_STORE = "enforcement-metrics-customers-store";
+    public static final String AUDIT_SOURCE = "audit-log-source";
+    public static final String AUDIT_HISTORY = "audit-history";
+    public static final String AUDIT_STORE = "audit-history-store";
     public static final String DEDUP_STORE = "usage-dedup-store";
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
@@ -110,7 +115,7 @@ public final class UsageTopology {
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
                               Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations,
                               Serde<EnforcementDecision> decisions, Serde<RunawayState> runaway,
-                              Serde<MetricsContribution> metricsInput, Serde<EnforcementMetrics> metrics) {}
+                              Serde<MetricsContribution> metricsInput, Serde<EnforcementMetrics> metrics, Serde<AuditEntry> audit) {}
 
     private UsageTopology() {}
 
@@ -174,6 +179,11 @@ public final class UsageTopology {
         // each customer's open runaway circuit breakers (RunawayWatch), also on runaway-breakers for the sidecars
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RUNAWAY_STORE), Serdes.String(),
                 new InternalAvroSerde<>(RunawayState.class)), ACCOUNT);
+        // each customer's audit trail from the control API's audit-log (co-partitioned: in the task of the customer's usage)
+        topology.addSource(AUDIT_SOURCE, Serdes.String().deserializer(), serdes.audit().deserializer(), topics.auditLog());
+        topology.addProcessor(AUDIT_HISTORY, AuditHistoryProcessor::new, AUDIT_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(AUDIT_STORE), Serdes.String(),
+                new InternalAvroSerde<>(AuditEntry.class)), AUDIT_HISTORY, ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(ReservationRecord.class)), RESERVATION_UPDATE, ACCOUNT);
 

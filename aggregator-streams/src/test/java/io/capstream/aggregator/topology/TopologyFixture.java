@@ -73,7 +73,7 @@ final class TopologyFixture implements AutoCloseable {
         driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
                 eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde,
                 new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class), new InternalAvroSerde<>(io.capstream.schemas.MetricsContribution.class),
-                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class)),
+                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class), new InternalAvroSerde<>(io.capstream.schemas.AuditEntry.class)),
                 reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);

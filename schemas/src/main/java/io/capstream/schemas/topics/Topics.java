@@ -1,5 +1,6 @@
 package io.capstream.schemas.topics;
 
+import io.capstream.schemas.AuditEntry;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.DeliveryAttempt;
 import io.capstream.schemas.EnforcementDecision;
@@ -92,6 +93,14 @@ public record Topics(String prefix) {
         return prefix + "enforcement-metrics-input";
     }
 
+    /** Every change made through the control API (never compacted, kept forever; key: customer, or {@link #POLICY_AUDIT_KEY}). */
+    public String auditLog() {
+        return prefix + "audit-log";
+    }
+
+    /** The audit log's key for changes of the policy document. */
+    public static final String POLICY_AUDIT_KEY = "(policy)";
+
     public String notificationDlq() {
         return prefix + "notification-dlq";
     }
@@ -104,7 +113,7 @@ public record Topics(String prefix) {
                 Map.entry(notificationDeliveries(), DeliveryAttempt.class), Map.entry(notificationDlq(), NotificationDeadLetter.class),
                 Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class),
                 Map.entry(runawayBreakers(), RunawayState.class), Map.entry(enforcementMetrics(), EnforcementMetrics.class),
-                Map.entry(enforcementMetricsInput(), MetricsContribution.class));
+                Map.entry(enforcementMetricsInput(), MetricsContribution.class), Map.entry(auditLog(), AuditEntry.class));
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -146,6 +155,9 @@ public record Topics(String prefix) {
                 new TopicSpec(enforcementMetricsInput(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                         TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis()))),
+                new TopicSpec(auditLog(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                        TopicConfig.RETENTION_MS_CONFIG, "-1")),
                 new TopicSpec(notificationDlq(), 3, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 // a reservation holds for minutes; the task's store keeps the open ones, the topic only carries them there
