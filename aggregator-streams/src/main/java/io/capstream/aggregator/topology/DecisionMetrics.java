@@ -82,7 +82,8 @@ final class DecisionMetrics {
         };
     }
 
-    private static final BigDecimal EIGHTY = new BigDecimal("0.8");
+    /** The least threshold a limit's hit rates count (a soft limit's usual warning). */
+    static final BigDecimal EIGHTY = new BigDecimal("0.8");
 
     private static boolean isLimit(String code) {
         try {

@@ -241,7 +241,7 @@ final class Ledger {
         List<Output> out = new ArrayList<>(result.crossings().size());
         for (Booking.Crossing c : result.crossings()) {
             out.add(crossing(customer, c, links, at));
-            if (c.threshold().compareTo(EIGHTY) >= 0) { // the limit's hit rates in the decision metrics
+            if (c.threshold().compareTo(DecisionMetrics.EIGHTY) >= 0) { // the limit's hit rates in the decision metrics
                 String feature = c.limit().feature() == null ? DecisionMetrics.ALL_FEATURES : c.limit().feature();
                 out.add(new Output(UsageTopology.METRICS_INPUT_SINK, DecisionMetrics.key(plan, feature), MetricsContribution.newBuilder()
                         .setPlan(plan).setFeature(feature).setCustomer(customer).setAt(at).setKind(DecisionMetrics.LIMIT)
@@ -250,8 +250,6 @@ final class Ledger {
         }
         return out;
     }
-
-    private static final BigDecimal EIGHTY = new BigDecimal("0.8");
 
     /**
      * The customer's first booked usage of a feature in a UTC day (as far as this task remembers: a repeat after a
