@@ -81,11 +81,22 @@ class RunawayIT {
             long retryAfter = Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow());
             assertThat(retryAfter).isBetween(14 * 60L, 15 * 60L);
 
+            // the customer sees it in its usage report: what tripped it, when it closes, how to close it
+            JsonNode open = Stack.json(stack.usage(aggregator.port(), "acme")).get("runaway");
+            assertThat(open).singleElement().satisfies(b -> {
+                assertThat(b.get("action").asText()).isEqualTo("block");
+                assertThat(b.get("rate").asText()).isEqualTo("6.00");
+                assertThat(b.get("baseline").asText()).isEqualTo("0.50");
+                assertThat(b.get("trip_rate").asText()).isEqualTo("5.00");
+                assertThat(b.get("message").asText()).contains("POST /v1/customers/acme/runaway/reset");
+            });
+
             // the customer resets it (its own key): requests go through again
             HttpResponse<String> reset = stack.control("POST", "/v1/customers/acme/runaway/reset", "", Stack.ACME_KEY);
             assertThat(reset.statusCode()).as(reset.body()).isEqualTo(202);
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
                     assertThat(SidecarFailoverIT.check(http, sidecar.port(), CHECK).statusCode()).isEqualTo(200));
+            assertThat(Stack.json(stack.usage(aggregator.port(), "acme")).get("runaway")).isEmpty();
 
             // the same spike again in the next two minutes: it trips again (its rates were measured afresh after the reset)
             Duration again = spike(stack, http, sidecar, minute.plus(Duration.ofMinutes(1)), "again");

@@ -49,10 +49,17 @@ final class OwnerRouter {
     record Partition(int number, ReadOnlyKeyValueStore<String, LimitUsage> limits, ReadOnlyKeyValueStore<String, CustomerRecord> customers,
                      PolicyDocument policy, ReadOnlyWindowStore<String, UsageBucket> hourly, ReadOnlyWindowStore<String, UsageBucket> daily,
                      ReadOnlyKeyValueStore<String, SeriesBook.Rollup> rollups, ReadOnlyKeyValueStore<String, RecentDecisions> decisions,
-                     ReadOnlyKeyValueStore<String, io.capstream.schemas.AuditEntry> audit) {
+                     ReadOnlyKeyValueStore<String, io.capstream.schemas.AuditEntry> audit,
+                     ReadOnlyKeyValueStore<String, io.capstream.schemas.RunawayState> runaway) {
         Customer customer(String id) {
             CustomerRecord record = customers.get(id);
             return record == null ? Customer.unconfigured(id, policy.defaultPlan().orElse(null)) : CustomerMapping.fromRecord(record);
+        }
+
+        /** The customer's runaway breakers as the aggregator keeps them (open ones, and expired ones not yet closed). */
+        List<io.capstream.policy.runaway.Breaker> breakers(String id) {
+            io.capstream.schemas.RunawayState state = runaway.get(id);
+            return state == null ? List.of() : state.getBreakers().stream().map(b -> io.capstream.schemas.mapping.RunawayMapping.breaker(state, b)).toList();
         }
 
         /** The customer's hours or days that start in [from, to) (the series must be kept: {@code series.enabled}). */
@@ -116,7 +123,9 @@ final class OwnerRouter {
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RECENT_DECISIONS_STORE,
                             QueryableStoreTypes.<String, RecentDecisions>keyValueStore()).withPartition(owner.partition())),
                     kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.AUDIT_STORE,
-                            QueryableStoreTypes.<String, io.capstream.schemas.AuditEntry>keyValueStore()).withPartition(owner.partition()))));
+                            QueryableStoreTypes.<String, io.capstream.schemas.AuditEntry>keyValueStore()).withPartition(owner.partition())),
+                    kafkaStreams.store(StoreQueryParameters.fromNameAndType(UsageTopology.RUNAWAY_STORE,
+                            QueryableStoreTypes.<String, io.capstream.schemas.RunawayState>keyValueStore()).withPartition(owner.partition()))));
         } catch (InvalidStateStoreException e) {
             throw rebalancing();
         }

@@ -85,7 +85,8 @@ public final class UsageQueryApi {
                     entries.put(entry.key, entry.value);
                 }
             }
-            HttpServer.json(ctx, 200, UsageReport.build(partition.customer(customer), partition.policy(), entries, clock.instant(), false));
+            HttpServer.json(ctx, 200, UsageReport.build(partition.customer(customer), partition.policy(), entries, partition.breakers(customer),
+                    clock.instant(), false));
         });
     }
 

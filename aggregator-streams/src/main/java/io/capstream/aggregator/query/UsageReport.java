@@ -31,11 +31,21 @@ import java.util.function.Function;
  * What {@code GET /v1/customers/{id}/usage} answers: every entitlement and cap with its period, reset
  * time in the limit's timezone, limit, used, remaining, percent, state and thresholds crossed; the
  * features' usage this billing period with the accounting split; grants with their balances; and the
- * projected bill. DTOs only (money as decimal strings), never Avro objects.
+ * projected bill; and the runaway circuit breakers open now. DTOs only (money as decimal strings), never Avro objects.
  */
 public record UsageReport(String customer, String plan, String timezone, String status, PeriodView billingPeriod,
                           List<LimitView> limits, List<FeatureView> features, List<GrantView> grants, BillView bill,
-                          String totalCost, boolean stale) {
+                          String totalCost, boolean stale, List<RunawayView> runaway) {
+    /** An open runaway circuit breaker: what tripped it, what it does, when it closes by itself, and the way out, in a sentence. */
+    public record RunawayView(String id, String apiKey, String action, String rate, String baseline, String tripRate, OffsetDateTime openedAt,
+                              OffsetDateTime closesAt, String message) {
+        static RunawayView of(io.capstream.policy.runaway.Breaker b) {
+            return new RunawayView(b.limitId(), b.apiKey().orElse(null), b.action().name().toLowerCase(Locale.ROOT), Decimals.formatMoney(b.rate()),
+                    Decimals.formatMoney(b.baseline()), Decimals.formatMoney(b.tripRate()), at(b.openedAt(), b.timezone()), at(b.closesAt(), b.timezone()),
+                    b.cause() + " " + b.wayOut());
+        }
+    }
+
     public record PeriodView(OffsetDateTime start, OffsetDateTime end, OffsetDateTime resetsAt) {}
 
     public record LimitView(String id, String kind, String label, String feature, String measure, OffsetDateTime periodStart,
@@ -56,6 +66,12 @@ public record UsageReport(String customer, String plan, String timezone, String 
      * @param entries the customer's entries of the limits store, by key
      */
     static UsageReport build(Customer customer, PolicyDocument policy, Map<String, LimitUsage> entries, Instant now, boolean stale) {
+        return build(customer, policy, entries, List.of(), now, stale);
+    }
+
+    /** @param breakers the customer's runaway breakers (those open at {@code now} are reported) */
+    static UsageReport build(Customer customer, PolicyDocument policy, Map<String, LimitUsage> entries,
+                             List<io.capstream.policy.runaway.Breaker> breakers, Instant now, boolean stale) {
         Function<String, LimitUsage> lookup = entries::get;
         ZoneId zone = customer.timezone();
         Optional<Plan> plan = policy.plan(customer.plan());
@@ -97,7 +113,8 @@ public record UsageReport(String customer, String plan, String timezone, String 
                 "projection: plan price plus the billed overage so far extrapolated linearly to the end of the billing period");
         return new UsageReport(customer.id(), customer.plan(), zone.getId(), customer.status().name().toLowerCase(Locale.ROOT),
                 new PeriodView(at(billing.start(), zone), at(billing.end(), zone), at(billing.end(), zone)),
-                limits, features, grants, bill, Decimals.formatMoney(total), stale);
+                limits, features, grants, bill, Decimals.formatMoney(total), stale,
+                breakers.stream().filter(b -> b.openAt(now)).map(RunawayView::of).toList());
     }
 
     private static LimitView limit(Limit l, Period period, ZoneId zone, LimitUsage r) {
