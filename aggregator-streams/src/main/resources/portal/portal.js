@@ -115,6 +115,18 @@
     return e;
   }
 
+  /** The runaway circuit breakers open now: what tripped, what it does, when it closes by itself and how to close it. */
+  function renderRunaway() {
+    const box = $('runaway');
+    const open = report.runaway || [];
+    const what = { block: 'Requests are paused', throttle: 'Requests are slowed down', notify: 'Unusual spend' };
+    box.replaceChildren(...open.map((b) => el('p', {},
+      el('strong', { text: (what[b.action] || 'Runaway protection') + (b.api_key ? ' for key ' + b.api_key : '') + ': ' }), b.message + ' ',
+      el('span', { class: 'muted', text: 'It closes by itself ' }), el('span', { class: 'countdown', 'data-at': b.closes_at, text: countdown(b.closes_at) }),
+      el('span', { class: 'muted', text: '.' }))));
+    box.hidden = open.length === 0;
+  }
+
   function renderLimits(caps) {
     const list = $('limit-list');
     list.replaceChildren();
@@ -266,6 +278,7 @@
       let caps = [];
       const config = await api(base());
       if (config.ok) caps = (await config.json()).caps || [];
+      renderRunaway();
       renderLimits(caps);
       renderBill();
       renderGrants();

@@ -201,6 +201,29 @@ class PortalIT {
     }
 
     @Test
+    void anOpenRunawayBreakerIsShownWithWhatTrippedItAndWhenItCloses() {
+        // $60 a minute (120 requests at $0.50) in two minutes in a row: above the trip rate of 10 x the $5.00 floor
+        Instant minute = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+        StringBuilder events = new StringBuilder("[");
+        for (int i = 0; i < 2; i++) {
+            events.append(i == 0 ? "" : ",").append("{\"id\": \"r").append(i).append("\", \"customer\": \"runaway-co\", \"feature\": \"chat\", \"time\": \"")
+                    .append(minute.minus(Duration.ofMinutes(1 - i)).plusSeconds(5)).append("\", \"usage\": {\"requests\": 120}}");
+        }
+        assertThat(stack.postEvents(events.append("]").toString()).statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(query("/v1/customers/runaway-co/usage").get("runaway")).hasSize(1));
+        String token = ok(stack.control("POST", "/v1/customers/runaway-co/portal-tokens", "{}", Stack.ADMIN_KEY, aggregator.port())).get("token").asText();
+
+        open(token);
+        WebElement banner = browser.findElement(By.id("runaway"));
+        assertThat(banner.isDisplayed()).isTrue();
+        assertThat(banner.getText()).startsWith("Requests are paused: Spend of runaway-co ran at $60.00 a minute")
+                .contains("POST /v1/customers/runaway-co/runaway/reset").contains("It closes by itself in 1");
+        // a customer without an open breaker sees no banner
+        open(ok(stack.control("POST", "/v1/customers/portal-co/portal-tokens", "{}", Stack.ADMIN_KEY, aggregator.port())).get("token").asText());
+        assertThat(browser.findElement(By.id("runaway")).isDisplayed()).isFalse();
+    }
+
+    @Test
     void aLinkWithAnExpiredOrForeignTokenShowsWhyAndNoNumbers() {
         String expired = PortalTokens.parse(TestSecrets.PORTAL_KEYS).mint("portal-co", Instant.now().minusSeconds(5));
         String foreign = PortalTokens.parse("test:" + java.util.Base64.getEncoder().encodeToString(new byte[32]))
