@@ -1,5 +1,6 @@
 package io.capstream.aggregator;
 
+import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.runtime.Configs;
 import io.capstream.runtime.ServiceSettings;
 import java.nio.file.Path;
@@ -11,7 +12,7 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
-public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, Duration lateWindow, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold,
+public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, EventTimeWindow window, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold,
                                io.capstream.aggregator.topology.UsageTopology.SeriesRetention seriesRetention,
                                java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens,
                                java.util.Optional<String> controlUrl, String portalFrameAncestors) {
@@ -24,6 +25,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
     public static final String ADVERTISED_HOST = "http.advertised.host";
     public static final String API_KEYS_FILE = "api.keys.file";
     public static final String LATE_WINDOW_MS = "late.window.ms";
+    public static final String BILLING_GRACE_MS = "billing.grace.ms";
     public static final String STANDBY_REPLICAS = "num.standby.replicas";
     public static final String STREAM_THREADS = "num.stream.threads";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
@@ -41,8 +43,13 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
             .define(ADVERTISED_HOST, Type.STRING, "localhost", Importance.HIGH, "Host name other instances use to reach this one's query API.")
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys for the query API: '<name> sha256:<hex> <scope>...' per line.")
-            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
-                    "Events older than this (relative to when ingest received them) go to the DLQ; equals the dedup window.")
+            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.between(60_000, EventTimeWindow.MAX_LATE_WINDOW.toMillis()),
+                    Importance.MEDIUM, "Events older than this (relative to when ingest received them) go to the DLQ; equals the dedup window."
+                            + " At most 35 days.")
+            .define(BILLING_GRACE_MS, Type.LONG, null, Importance.MEDIUM,
+                    "How long a billing period stays open after its end before its totals are final (default: the late window)."
+                            + " Shorter hands finance its totals sooner; an accepted event for a final period is then written to"
+                            + " billing-adjustments instead (docs/finance.md).")
             .define(STANDBY_REPLICAS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, "Standby copies of each store, for fast failover.")
             .define(STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Stream threads per instance.")
             .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(10), Importance.LOW,
@@ -66,7 +73,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
         Map<String, Object> v = Configs.validate(DEF, raw);
         return new AggregatorConfig(ServiceSettings.from(v, raw), (String) v.get(APPLICATION_ID),
                 Path.of((String) v.get(STATE_DIR)), (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
-                Duration.ofMillis((Long) v.get(LATE_WINDOW_MS)), (Integer) v.get(STANDBY_REPLICAS),
+                window((Long) v.get(LATE_WINDOW_MS), (Long) v.get(BILLING_GRACE_MS)), (Integer) v.get(STANDBY_REPLICAS),
                 (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
                 Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
                 (Boolean) v.get(SERIES_ENABLED)
@@ -74,5 +81,14 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
                                 Duration.ofMillis((Long) v.get(SERIES_DAILY_RETENTION_MS)))
                         : io.capstream.aggregator.topology.UsageTopology.SeriesRetention.OFF, io.capstream.runtime.PortalTokens.from(v),
                 java.util.Optional.ofNullable((String) v.get(CONTROL_URL)), (String) v.get(PORTAL_FRAME_ANCESTORS));
+    }
+
+    private static EventTimeWindow window(long lateWindowMs, Long graceMs) {
+        Duration late = Duration.ofMillis(lateWindowMs);
+        try {
+            return new EventTimeWindow(late, graceMs == null ? late : Duration.ofMillis(graceMs));
+        } catch (IllegalArgumentException e) {
+            throw new org.apache.kafka.common.config.ConfigException(BILLING_GRACE_MS, graceMs, e.getMessage());
+        }
     }
 }

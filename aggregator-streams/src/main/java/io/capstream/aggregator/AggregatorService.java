@@ -93,8 +93,9 @@ public final class AggregatorService implements AutoCloseable {
                 RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, registry, auto),
                 RegistryAvroSerde.of(io.capstream.schemas.MetricsContribution.class, registry, auto),
                 RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, registry, auto),
-                RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, registry, auto));
-        this.streams = startStreams(UsageTopology.build(topics, config.lateWindow(), serdes, reservations, config.seriesRetention()),
+                RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, registry, auto),
+                RegistryAvroSerde.of(io.capstream.schemas.BillingAdjustment.class, registry, auto));
+        this.streams = startStreams(UsageTopology.build(topics, config.window(), serdes, reservations, config.seriesRetention()),
                 streamsProperties(config, topics, self), config);
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         this.started = streams;

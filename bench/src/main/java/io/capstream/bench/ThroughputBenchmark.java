@@ -128,7 +128,8 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(io.capstream.schemas.RunawayState.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.MetricsContribution.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, client, true),
-                    RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, client, true));
+                    RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, client, true),
+                    RegistryAvroSerde.of(io.capstream.schemas.BillingAdjustment.class, client, true));
             long started;
             long finished;
             long streamCpu;
@@ -152,6 +153,7 @@ public final class ThroughputBenchmark {
                 aggregatorCpu = cpuOfThreads(name -> name.contains("bench-aggregator")) - aggregatorCpu0;
                 streams.close(Duration.ofSeconds(30));
                 produced = countRecords(kafka, admin, "bench-aggregator-", topics.usageAggregates());
+                dedupStorage(admin, work.resolve("state"), events);
             }
             double aggregatorRate = events / ((finished - started) / 1e9);
             report(events, customers, avgBytes, rawRate, aggregatorRate);
@@ -164,13 +166,48 @@ public final class ThroughputBenchmark {
         }
     }
 
+    /**
+     * What the dedup store holds per event id: its RocksDB files (every task's segments, after the memtables were flushed at the
+     * last commit) and its changelog partitions on the broker, each divided by the ids remembered. Prints the line
+     * {@code dedup: ...} and what a window of 35 days costs at 10,000 events/s (docs/performance.md, "Dedup for 35 days").
+     */
+    private static void dedupStorage(Admin admin, Path stateDir, int ids) throws Exception {
+        long rocks;
+        try (java.util.stream.Stream<Path> files = Files.walk(stateDir)) {
+            rocks = files.filter(f -> f.toString().contains("/" + UsageTopology.DEDUP_STORE + "/") && Files.isRegularFile(f)
+                            && f.getFileName().toString().endsWith(".sst"))
+                    .mapToLong(f -> f.toFile().length()).sum();
+        }
+        String changelog = "bench-aggregator-" + UsageTopology.DEDUP_STORE + "-changelog";
+        long logged = 0;
+        for (var dir : admin.describeLogDirs(List.of(0)).allDescriptions().get(30, TimeUnit.SECONDS).get(0).values()) {
+            for (var replica : dir.replicaInfos().entrySet()) {
+                if (replica.getKey().topic().equals(changelog)) {
+                    logged += replica.getValue().size();
+                }
+            }
+        }
+        // a 35-day window (and its 5 minutes of skew): RocksDB holds at most the retention and one bucket (DedupProcessor.store), the
+        // changelog the retention and Kafka Streams' extra day for window stores (windowstore.changelog.additional.retention.ms)
+        java.time.Duration window = Duration.ofDays(35).plusMinutes(5);
+        double perSecond = 10_000.0;
+        double inRocks = perSecond * window.multipliedBy(3).dividedBy(2).plusHours(1).toSeconds();
+        double inLog = perSecond * window.plus(window.dividedBy(4)).plusHours(1).plusDays(1).toSeconds();
+        System.out.printf(Locale.ROOT, "dedup: %d ids, RocksDB %.1f bytes/id (SST files), changelog %.1f bytes/id; a 35-day window at 10,000 events/s"
+                        + " holds up to %.2e ids in RocksDB (%.2f TB) and %.2e in the changelog (%.2f TB per replica)%n",
+                ids, (double) rocks / ids, (double) logged / ids, inRocks, inRocks * rocks / ids / 1e12, inLog, inLog * logged / ids / 1e12);
+    }
+
+    /** Event ids as random UUIDs (36 characters) instead of short sequential ones: {@code -Dbench.ids=uuid}. */
+    private static final boolean UUID_IDS = "uuid".equals(System.getProperty("bench.ids"));
+
     private static List<UsageEvent> generate(int events, int customers) {
         Random random = new Random(1);
         Instant now = Instant.now();
         List<UsageEvent> list = new ArrayList<>(events);
         for (int i = 0; i < events; i++) {
             list.add(UsageEvent.newBuilder()
-                    .setId("evt-" + i).setSource("bench").setCustomer("cus_" + random.nextInt(customers))
+                    .setId(UUID_IDS ? new java.util.UUID(random.nextLong(), random.nextLong()).toString() : "evt-" + i).setSource("bench").setCustomer("cus_" + random.nextInt(customers))
                     .setUser("usr_" + random.nextInt(50)).setApiKey("key_" + random.nextInt(10))
                     .setFeature(FEATURES[random.nextInt(FEATURES.length)]).setModel(MODELS[random.nextInt(MODELS.length)])
                     .setTime(now)

@@ -35,12 +35,13 @@ final class SetupCommand implements Callable<Integer> {
     @Option(names = "--replication-factor", defaultValue = "1")
     short replicationFactor;
 
-    @Option(names = "--late-window", defaultValue = "PT24H", description = "ISO-8601 duration; usage-events keep it plus a day.")
+    @Option(names = "--late-window", defaultValue = "PT24H", description = "ISO-8601 duration, at most 35 days (P35D); usage-events keep it plus a day.")
     Duration lateWindow;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        new io.capstream.policy.booking.EventTimeWindow(lateWindow); // refuses a window longer than the dedup store is sized for
         Topics topics = cluster.topics();
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);

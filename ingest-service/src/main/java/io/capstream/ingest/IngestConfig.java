@@ -30,7 +30,7 @@ public record IngestConfig(ServiceSettings service, Path apiKeysFile, Duration l
             .define(WEBHOOK_ALLOWED_HOSTS, Type.LIST, "", Importance.LOW, WEBHOOK_ALLOWED_HOSTS_DOC)
             .define(API_KEYS_FILE, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "File of API keys: '<name> sha256:<hex> <scope>...' per line.")
-            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.atLeast(60_000), Importance.MEDIUM,
+            .define(LATE_WINDOW_MS, Type.LONG, Duration.ofHours(24).toMillis(), Range.between(60_000, io.capstream.policy.booking.EventTimeWindow.MAX_LATE_WINDOW.toMillis()), Importance.MEDIUM,
                     "Events older than this are refused; equals the dedup window.")
             .define(PUBLISH_TIMEOUT_MS, Type.LONG, 5_000L, Range.between(1_000, 60_000), Importance.MEDIUM,
                     "How long a request waits for the broker's acknowledgement before answering 503.");

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -36,7 +37,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
     private KeyValueStore<String, ReservationRecord> openReservations;
     private final PolicyCache policies;
     private Ledger ledger;
-    private WindowStore<String, Long> seen;
+    private WindowStore<Bytes, byte[]> seen;
     private InternalProcessorContext<String, SpecificRecord> internal;
     private ProcessorNode<?, ?, ?, ?> node;
     /**

@@ -11,6 +11,7 @@ import io.capstream.policy.catalogue.Links;
 import io.capstream.policy.limit.Period;
 import io.capstream.policy.catalogue.PolicyDocument;
 import io.capstream.policy.limit.ResetSchedule;
+import io.capstream.schemas.BillingAdjustment;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.MetricsContribution;
@@ -21,7 +22,6 @@ import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.mapping.CustomerMapping;
 import io.capstream.schemas.topics.UsageKey;
 import java.math.BigDecimal;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -46,9 +46,11 @@ final class Ledger {
     record Output(String sink, String key, SpecificRecord value) {}
 
     private final TotalsStore limits;
+    /** Key customer|billing period start: the periods whose final totals were written (value: when), while still kept. */
+    private final KeyValueStore<String, Long> finals;
     private final KeyValueStore<String, CustomerRecord> customers;
     private final Supplier<PolicyDocument> policy;
-    private final Duration closeAfter;
+    private final EventTimeWindow window;
     /** Null when the deployment keeps no usage series. */
     private final SeriesBook series;
     private final RunawayWatch runaway;
@@ -60,15 +62,15 @@ final class Ledger {
     private final Map<String, Account> accounts = Lru.of(MAX_ACCOUNTS);
     private static final int MAX_ACCOUNTS = 50_000;
 
-    Ledger(TotalsStore limits, KeyValueStore<String, CustomerRecord> customers,
+    Ledger(TotalsStore limits, KeyValueStore<String, Long> finals, KeyValueStore<String, CustomerRecord> customers,
            Supplier<PolicyDocument> policy, EventTimeWindow window, SeriesBook series, RunawayWatch runaway) {
         this.limits = limits;
+        this.finals = finals;
         this.runaway = runaway;
         this.series = series;
         this.customers = customers;
         this.policy = policy;
-        // a period is final when stream time passes its end plus the late window (and the allowed clock skew)
-        this.closeAfter = window.lateWindow().plus(EventTimeWindow.MAX_FUTURE_SKEW);
+        this.window = window;
     }
 
     /** A customer (configured or not) resolved under one version of the policy ({@link io.capstream.policy.decision.Account}). */
@@ -128,9 +130,13 @@ final class Ledger {
         Customer customer = account.customer();
         Instant t = event.getTime();
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(t, customer.timezone());
-        if (!billing.end().plus(closeAfter).isAfter(Instant.ofEpochMilli(streamTime))) {
+        Instant now = Instant.ofEpochMilli(streamTime);
+        if (!window.keptUntil(billing.end()).isAfter(now)) {
             throw new RejectedEventException("time", "the billing period " + billing.start() + " .. " + billing.end() + " is already closed");
         }
+        // a period already final (the billing grace is shorter than the late window) keeps its final totals: the event is booked
+        // against its totals, so that its split is exact, and reported as an adjustment instead of changing what finance has
+        List<Output> finalized = window.finalAt(billing.end()).isAfter(now) ? null : finalize(customer.id(), billing.start(), now);
         Map<String, BigDecimal> usage = new LinkedHashMap<>();
         for (Quantity q : event.getUsage()) {
             usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
@@ -145,6 +151,10 @@ final class Ledger {
             List<Output> crossings = write(customer.id(), plan, result, doc.links(), t, timestamp);
             if (buckets != null) {
                 buckets.write();
+            }
+            if (finalized != null) { // no notifications for a period already over
+                finalized.add(adjustment(event, billing, customer.timezone(), result.split().orElseThrow(), timestamp));
+                return finalized;
             }
             if (account.runaway().isPresent()) {
                 List<Output> tripped = runaway.observe(customer.id(), plan, event.getFeature(), customer.timezone(), account.runaway().get(), event.getApiKey(), t,
@@ -281,35 +291,110 @@ final class Ledger {
 
     private final Map<String, ActiveDay> activeDays = Lru.of(MAX_ACCOUNTS);
 
-    /** Writes the final totals of every billing period that closed by {@code streamTime}, and forgets closed limits. */
+    /**
+     * Writes the final totals of every billing period that became final by {@code streamTime} ({@link EventTimeWindow#finalAt}),
+     * once, and forgets the totals of every period no accepted event can belong to any more ({@link EventTimeWindow#keptUntil}).
+     */
     List<Output> closePeriods(long streamTime) {
         Instant now = Instant.ofEpochMilli(streamTime);
         List<Output> out = new ArrayList<>();
-        List<String> closed = new ArrayList<>();
+        List<String> forgotten = new ArrayList<>();
+        java.util.Set<String> finalized = new java.util.HashSet<>();
+        java.util.Set<String> released = new java.util.HashSet<>();
         limits.writeChanged();
         try (KeyValueIterator<String, LimitUsage> all = limits.all()) {
             while (all.hasNext()) {
                 KeyValue<String, LimitUsage> entry = all.next();
                 LimitUsage r = entry.value;
-                if (r.getPeriodEnd().plus(closeAfter).isAfter(now)) {
+                if (window.finalAt(r.getPeriodEnd()).isAfter(now)) {
                     continue;
                 }
-                if (Total.FEATURE.equals(r.getKind())) {
-                    out.add(new Output(UsageTopology.TOTALS_SINK, r.getCustomer() + '|' + r.getFeature() + '|' + r.getPeriodStart(),
-                            PeriodTotal.newBuilder()
-                                    .setCustomer(r.getCustomer()).setFeature(r.getFeature())
-                                    .setPeriodStart(r.getPeriodStart()).setPeriodEnd(r.getPeriodEnd()).setTimezone(r.getTimezone())
-                                    .setQuantities(r.getQuantities()).setCost(r.getCost()).setIncluded(r.getIncluded())
-                                    .setGrantCovered(r.getGrantCovered()).setBilled(r.getBilled()).setEvents(r.getEvents())
-                                    .setClosedAt(now)
-                                    .build()));
+                String period = finalKey(r.getCustomer(), r.getPeriodStart());
+                if (Total.FEATURE.equals(r.getKind()) && (finalized.contains(period) || finals.get(period) == null)) {
+                    out.add(periodTotal(r, now));
+                    finalized.add(period);
                 }
-                closed.add(entry.key);
+                if (!window.keptUntil(r.getPeriodEnd()).isAfter(now)) {
+                    forgotten.add(entry.key);
+                    if (Total.FEATURE.equals(r.getKind())) {
+                        released.add(period);
+                    }
+                }
             }
         }
-        closed.forEach(limits::delete);
+        forgotten.forEach(limits::delete);
+        for (String period : finalized) {
+            if (!released.contains(period)) {
+                finals.put(period, streamTime);
+            }
+        }
+        released.forEach(finals::delete);
         return out;
     }
+
+    /**
+     * The final totals of a customer's billing period, written now if they were not yet (an event for a period that became
+     * final since the last {@link #closePeriods}): so that they never include what is reported as an adjustment.
+     */
+    private List<Output> finalize(String customer, Instant periodStart, Instant now) {
+        List<Output> out = new ArrayList<>();
+        String period = finalKey(customer, periodStart);
+        if (finals.get(period) != null) {
+            return out;
+        }
+        limits.writeChanged();
+        try (KeyValueIterator<String, LimitUsage> it = limits.prefixScan(UsageKey.customerPrefix(customer), new StringSerializer())) {
+            it.forEachRemaining(kv -> {
+                if (Total.FEATURE.equals(kv.value.getKind()) && kv.value.getPeriodStart().equals(periodStart)) {
+                    out.add(periodTotal(kv.value, now));
+                }
+            });
+        }
+        finals.put(period, now.toEpochMilli());
+        return out;
+    }
+
+    private static String finalKey(String customer, Instant periodStart) {
+        return customer + '|' + periodStart;
+    }
+
+    private static Output periodTotal(LimitUsage r, Instant closedAt) {
+        return new Output(UsageTopology.TOTALS_SINK, r.getCustomer() + '|' + r.getFeature() + '|' + r.getPeriodStart(), PeriodTotal.newBuilder()
+                .setCustomer(r.getCustomer()).setFeature(r.getFeature())
+                .setPeriodStart(r.getPeriodStart()).setPeriodEnd(r.getPeriodEnd()).setTimezone(r.getTimezone())
+                .setQuantities(r.getQuantities()).setCost(r.getCost()).setIncluded(r.getIncluded())
+                .setGrantCovered(r.getGrantCovered()).setBilled(r.getBilled()).setEvents(r.getEvents())
+                .setClosedAt(closedAt)
+                .build());
+    }
+
+    /** An event booked after its billing period was final, as finance books it: what it adds to the period, and what to charge. */
+    private static Output adjustment(UsageEvent event, Period billing, java.time.ZoneId zone, io.capstream.policy.booking.Accounting.Split split,
+                                     long receivedAt) {
+        List<Quantity> quantities = new ArrayList<>(event.getUsage().size());
+        for (Quantity q : event.getUsage()) {
+            quantities.add(new Quantity(q.getMeter(), event.getModel(), q.getQuantity()));
+        }
+        String customer = event.getCustomer();
+        return new Output(UsageTopology.ADJUSTMENTS_SINK, customer + '|' + event.getFeature() + '|' + billing.start(), BillingAdjustment.newBuilder()
+                .setId(customer + '|' + event.getSource() + '|' + event.getId() + '|' + LATE_EVENT)
+                .setCustomer(customer).setFeature(event.getFeature())
+                .setPeriodStart(billing.start()).setPeriodEnd(billing.end()).setTimezone(zone.getId())
+                .setKind(LATE_EVENT)
+                .setReason("usage of " + event.getTime() + " received after the billing period " + billing.start() + " .. " + billing.end()
+                        + " was final; its final total is unchanged")
+                .setSource(event.getSource()).setEventId(event.getId()).setEventTime(event.getTime())
+                .setQuantities(quantities)
+                .setCost(io.capstream.policy.input.Decimals.money(split.cost()))
+                .setIncluded(io.capstream.policy.input.Decimals.money(split.included()))
+                .setGrantCovered(io.capstream.policy.input.Decimals.money(split.grantCovered()))
+                .setBilled(io.capstream.policy.input.Decimals.money(split.billed()))
+                .setEvents(1)
+                .setCreatedAt(Instant.ofEpochMilli(receivedAt))
+                .build());
+    }
+
+    static final String LATE_EVENT = "late_event";
 
     private static Output crossing(String customer, Booking.Crossing c, Links links, Instant at) {
         Limit limit = c.limit();

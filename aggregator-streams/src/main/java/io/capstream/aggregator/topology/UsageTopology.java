@@ -77,6 +77,8 @@ public final class UsageTopology {
     public static final String AUDIT_HISTORY = "audit-history";
     public static final String AUDIT_STORE = "audit-history-store";
     public static final String DEDUP_STORE = "usage-dedup-store";
+    public static final String FINALS_STORE = "billing-finals-store";
+    public static final String ADJUSTMENTS_SINK = "billing-adjustments-sink";
     public static final String LIMITS_STORE = "usage-limits-store";
     public static final String CUSTOMERS_STORE = "customers-store";
     public static final String POLICY_STORE = "policy-store";
@@ -115,7 +117,8 @@ public final class UsageTopology {
                               Serde<LimitUsage> usageAggregates, Serde<ThresholdCrossed> thresholdEvents,
                               Serde<PeriodTotal> periodTotals, Serde<ReservationRecord> reservations,
                               Serde<EnforcementDecision> decisions, Serde<RunawayState> runaway,
-                              Serde<MetricsContribution> metricsInput, Serde<EnforcementMetrics> metrics, Serde<AuditEntry> audit) {}
+                              Serde<MetricsContribution> metricsInput, Serde<EnforcementMetrics> metrics, Serde<AuditEntry> audit,
+                              Serde<io.capstream.schemas.BillingAdjustment> adjustments) {}
 
     private UsageTopology() {}
 
@@ -128,12 +131,11 @@ public final class UsageTopology {
      *                     starts here, settled when a booked event carries one
      */
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, ReservationBook reservations) {
-        return build(topics, lateWindow, serdes, reservations, SeriesRetention.DEFAULT);
+        return build(topics, new EventTimeWindow(lateWindow), serdes, reservations, SeriesRetention.DEFAULT);
     }
 
     /** @param retention how long the usage series keep hourly and daily buckets */
-    public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention) {
-        EventTimeWindow window = new EventTimeWindow(lateWindow);
+    public static Topology build(Topics topics, EventTimeWindow window, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention) {
         PolicyCache policies = new PolicyCache();
         Topology topology = new Topology();
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
@@ -151,9 +153,7 @@ public final class UsageTopology {
         topology.addSource(RESERVATIONS_SOURCE, Serdes.String().deserializer(), serdes.reservations().deserializer(), topics.reservations());
         topology.addProcessor(RESERVATION_UPDATE, () -> new ReservationProcessor(reservations), RESERVATIONS_SOURCE);
 
-        topology.addStateStore(Stores.windowStoreBuilder(
-                Stores.persistentWindowStore(DEDUP_STORE, DedupProcessor.retention(window.dedupWindow()), Duration.ofMillis(1), false),
-                Serdes.String(), Serdes.Long()), DEDUP, ACCOUNT);
+        topology.addStateStore(DedupProcessor.store(DEDUP_STORE, window.dedupWindow()), DEDUP, ACCOUNT);
         // a running total changed by many events between two commits is written to RocksDB, its changelog and
         // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
@@ -168,6 +168,8 @@ public final class UsageTopology {
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SERIES_ROLLUPS_STORE), Serdes.String(),
                     new SeriesBook.RollupSerde()), ACCOUNT);
         }
+        // the billing periods whose final totals were written, while late usage can still come for them (Ledger.closePeriods)
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(FINALS_STORE), Serdes.String(), Serdes.Long()), ACCOUNT);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CUSTOMERS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(CustomerRecord.class)).withCachingEnabled(), ACCOUNT, CUSTOMER_UPDATE);
         // the sidecars' refusals and downgrades per customer, for the portal; the store is also the account processor's, so
@@ -190,6 +192,7 @@ public final class UsageTopology {
         topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT);
         topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);
         topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
+        topology.addSink(ADJUSTMENTS_SINK, topics.billingAdjustments(), Serdes.String().serializer(), erase(serdes.adjustments()), ACCOUNT);
         topology.addSink(RUNAWAY_SINK, topics.runawayBreakers(), Serdes.String().serializer(), erase(serdes.runaway()), ACCOUNT);
 
         // decision metrics (docs/analytics.md): each decision record (with its customer's plan) and each breaker trip goes
@@ -209,7 +212,7 @@ public final class UsageTopology {
     }
 
     static Ledger ledger(ProcessorContext<?, ?> context, EventTimeWindow window, PolicyCache policies, boolean series) {
-        return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(CUSTOMERS_STORE),
+        return new Ledger(context.getStateStore(LIMITS_STORE), context.getStateStore(FINALS_STORE), context.getStateStore(CUSTOMERS_STORE),
                 policies.reading(context.getStateStore(POLICY_STORE)), window,
                 series ? new SeriesBook(context.getStateStore(SERIES_HOURLY_STORE), context.getStateStore(SERIES_DAILY_STORE),
                         context.getStateStore(SERIES_ROLLUPS_STORE)) : null,

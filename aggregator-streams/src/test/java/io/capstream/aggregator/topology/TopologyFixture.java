@@ -44,6 +44,8 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<String, LimitUsage> aggregates;
     final TestOutputTopic<String, ThresholdCrossed> thresholds;
     final TestOutputTopic<String, PeriodTotal> totals;
+    final InternalAvroSerde<io.capstream.schemas.BillingAdjustment> adjustmentSerde = new InternalAvroSerde<>(io.capstream.schemas.BillingAdjustment.class);
+    final TestOutputTopic<String, io.capstream.schemas.BillingAdjustment> adjustments;
     final TestOutputTopic<byte[], byte[]> dlq;
     final TestOutputTopic<String, io.capstream.schemas.RunawayState> runaway;
     final TestOutputTopic<String, io.capstream.schemas.EnforcementMetrics> metrics;
@@ -58,6 +60,12 @@ final class TopologyFixture implements AutoCloseable {
 
     /** @param overrides Kafka Streams settings on top of the fixture's */
     TopologyFixture(String policyYaml, UsageTopology.SeriesRetention retention, Map<String, Object> overrides) {
+        this(policyYaml, retention, overrides, new io.capstream.policy.booking.EventTimeWindow(Duration.ofHours(24)));
+    }
+
+    /** @param window the late window and the billing grace */
+    TopologyFixture(String policyYaml, UsageTopology.SeriesRetention retention, Map<String, Object> overrides,
+                    io.capstream.policy.booking.EventTimeWindow window) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -70,10 +78,11 @@ final class TopologyFixture implements AutoCloseable {
         InternalAvroSerde<LimitUsage> usageSerde = new InternalAvroSerde<>(LimitUsage.class);
         InternalAvroSerde<ThresholdCrossed> thresholdSerde = new InternalAvroSerde<>(ThresholdCrossed.class);
         InternalAvroSerde<PeriodTotal> totalSerde = new InternalAvroSerde<>(PeriodTotal.class);
-        driver = new TopologyTestDriver(UsageTopology.build(topics, Duration.ofHours(24), new UsageTopology.TopicSerdes(
+        driver = new TopologyTestDriver(UsageTopology.build(topics, window, new UsageTopology.TopicSerdes(
                 eventSerde, customerSerde, policySerde, usageSerde, thresholdSerde, totalSerde, new InternalAvroSerde<>(ReservationRecord.class), decisionSerde,
                 new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class), new InternalAvroSerde<>(io.capstream.schemas.MetricsContribution.class),
-                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class), new InternalAvroSerde<>(io.capstream.schemas.AuditEntry.class)),
+                new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class), new InternalAvroSerde<>(io.capstream.schemas.AuditEntry.class),
+                adjustmentSerde),
                 reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
@@ -83,6 +92,7 @@ final class TopologyFixture implements AutoCloseable {
         aggregates = driver.createOutputTopic(topics.usageAggregates(), new StringDeserializer(), usageSerde);
         thresholds = driver.createOutputTopic(topics.thresholdEvents(), new StringDeserializer(), thresholdSerde);
         totals = driver.createOutputTopic(topics.billingPeriodTotals(), new StringDeserializer(), totalSerde);
+        adjustments = driver.createOutputTopic(topics.billingAdjustments(), new StringDeserializer(), adjustmentSerde);
         dlq = driver.createOutputTopic(topics.usageEventsDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         runaway = driver.createOutputTopic(topics.runawayBreakers(), new StringDeserializer(),
                 new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class).deserializer());

@@ -79,7 +79,7 @@ class UsageTopologyTest {
 
     @Test
     void anEventSentAgainAnyTimeWithinTheLateWindowIsCountedOnceWhicheverStoreBucketsItsTimesFallIn() {
-        // received just before a bucket boundary of the dedup store (buckets are one dedup window wide, from the epoch)
+        // received just before a bucket boundary of the dedup store (buckets are a quarter of the dedup window wide, from the epoch)
         long width = new io.capstream.policy.booking.EventTimeWindow(Duration.ofHours(24)).dedupWindow().toMillis();
         Instant boundary = Instant.ofEpochMilli((NOV.toEpochMilli() / width + 1) * width);
         Instant first = boundary.minusMillis(1);

@@ -1,6 +1,7 @@
 package io.capstream.schemas.topics;
 
 import io.capstream.schemas.AuditEntry;
+import io.capstream.schemas.BillingAdjustment;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.DeliveryAttempt;
 import io.capstream.schemas.EnforcementDecision;
@@ -61,6 +62,11 @@ public record Topics(String prefix) {
         return prefix + "billing-period-totals";
     }
 
+    /** Changes to billing periods already final (never compacted, kept forever; key like {@link #billingPeriodTotals}). */
+    public String billingAdjustments() {
+        return prefix + "billing-adjustments";
+    }
+
     public String thresholdEvents() {
         return prefix + "threshold-events";
     }
@@ -113,7 +119,8 @@ public record Topics(String prefix) {
                 Map.entry(notificationDeliveries(), DeliveryAttempt.class), Map.entry(notificationDlq(), NotificationDeadLetter.class),
                 Map.entry(enforcementDecisions(), EnforcementDecision.class), Map.entry(reservations(), ReservationRecord.class),
                 Map.entry(runawayBreakers(), RunawayState.class), Map.entry(enforcementMetrics(), EnforcementMetrics.class),
-                Map.entry(enforcementMetricsInput(), MetricsContribution.class), Map.entry(auditLog(), AuditEntry.class));
+                Map.entry(enforcementMetricsInput(), MetricsContribution.class), Map.entry(auditLog(), AuditEntry.class),
+                Map.entry(billingAdjustments(), BillingAdjustment.class));
     }
 
     /** The subject a topic's values are registered under (TopicNameStrategy). */
@@ -142,6 +149,9 @@ public record Topics(String prefix) {
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
                 new TopicSpec(billingPeriodTotals(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new TopicSpec(billingAdjustments(), CUSTOMER_PARTITIONS, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                        TopicConfig.RETENTION_MS_CONFIG, "-1")),
                 new TopicSpec(thresholdEvents(), CUSTOMER_PARTITIONS, Map.of(
                         TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE)),
                 new TopicSpec(enforcementDecisions(), CUSTOMER_PARTITIONS, Map.of(
