@@ -30,10 +30,10 @@ import java.util.regex.Pattern;
 final class EventParser {
     /** CloudEvents extension attribute names (spec: lower-case letters and digits); they are accepted and ignored. */
     private static final Pattern EXTENSION = Pattern.compile("[a-z0-9]{1,20}");
-    private static final int MAX_TEXT = 256;
+    static final int MAX_TEXT = 256;
     private static final Set<String> NATIVE_FIELDS =
-            Set.of("id", "source", "customer", "user", "api_key", "feature", "model", "time", "usage", "reservation_id");
-    private static final Set<String> DATA_FIELDS = Set.of("user", "api_key", "feature", "model", "usage", "reservation_id");
+            Set.of("id", "source", "customer", "user", "api_key", "feature", "model", "time", "usage", "reservation_id", "reason");
+    private static final Set<String> DATA_FIELDS = Set.of("user", "api_key", "feature", "model", "usage", "reservation_id", "reason");
     private static final Set<String> CLOUDEVENT_FIELDS =
             Set.of("specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data");
 
@@ -76,6 +76,22 @@ final class EventParser {
             }
         }
         return errors.isEmpty() ? new Result(events, List.of()) : new Result(List.of(), errors);
+    }
+
+    private static final Set<String> VOID_FIELDS = Set.of("customer", "source", "reason");
+
+    /** A void of the event (customer, source, id): {@code {"customer", "source", "reason"}}. */
+    Result parseVoid(String id, JsonNode body, Instant receivedAt) {
+        Specs specs = new Specs();
+        specs.unknown("", body, VOID_FIELDS);
+        String customer = specs.identifier("customer", body.get("customer"), true);
+        String source = Optional.ofNullable(specs.text("source", body.get("source"), MAX_TEXT)).orElse("");
+        String reason = specs.text("reason", body.get("reason"), MAX_TEXT);
+        if (!specs.problems().isEmpty()) {
+            return new Result(List.of(), specs.problems().stream().map(p -> new FieldError(0, p.field(), p.message())).toList());
+        }
+        return new Result(List.of(UsageEvent.newBuilder().setId(id).setSource(source).setCustomer(customer).setFeature("").setTime(receivedAt)
+                .setUsage(List.of()).setAmendment("void").setReason(reason).build()), List.of());
     }
 
     /** Reads one event, adding its problems to its {@link Specs}. */
@@ -124,7 +140,8 @@ final class EventParser {
             String user = specs.text(dataPath + "user", data.get("user"), MAX_TEXT);
             String apiKey = specs.text(dataPath + "api_key", data.get("api_key"), MAX_TEXT);
             String reservation = specs.text(dataPath + "reservation_id", data.get("reservation_id"), MAX_TEXT);
-            Map<String, BigDecimal> usage = usage(data.get("usage"), dataPath + "usage");
+            String reason = specs.text(dataPath + "reason", data.get("reason"), MAX_TEXT);
+            Map<String, BigDecimal> usage = usage(data.get("usage"), dataPath + "usage", reason != null);
             Instant time = time(timeNode, receivedAt);
             if (!specs.problems().isEmpty()) {
                 return null;
@@ -138,12 +155,16 @@ final class EventParser {
             }
             return UsageEvent.newBuilder()
                     .setId(id).setSource(source).setCustomer(customer).setUser(user).setApiKey(apiKey)
-                    .setFeature(feature).setModel(model).setTime(time).setReservationId(reservation)
+                    .setFeature(feature).setModel(model).setTime(time).setReservationId(reservation).setReason(reason)
                     .setUsage(usage.entrySet().stream().map(q -> new Quantity(q.getKey(), null, Decimals.quantity(q.getValue()))).toList())
                     .build();
         }
 
-        private Map<String, BigDecimal> usage(JsonNode node, String path) {
+        /**
+         * @param adjustment the event has a reason: its quantities may be negative (a correction taking usage back), all
+         *                   of them then, as a positive correction is an ordinary event
+         */
+        private Map<String, BigDecimal> usage(JsonNode node, String path, boolean adjustment) {
             Map<String, BigDecimal> usage = new LinkedHashMap<>();
             if (node == null || !node.isObject() || node.isEmpty()) {
                 fail(path, "required: an object of meter to quantity, e.g. {\"input_tokens\": 1200}");
@@ -155,9 +176,14 @@ final class EventParser {
                     if (!Specs.isIdentifier(e.getKey())) {
                         fail(field, "meter names are letters, digits and _ . : @ / -");
                     } else {
-                        Optional.ofNullable(specs.decimal(field, e.getValue(), true, Decimals.QUANTITY)).ifPresent(q -> usage.put(e.getKey(), q));
+                        Optional.ofNullable(adjustment ? specs.signedDecimal(field, e.getValue(), true, Decimals.QUANTITY)
+                                : specs.decimal(field, e.getValue(), true, Decimals.QUANTITY)).ifPresent(q -> usage.put(e.getKey(), q));
                     }
                 });
+                boolean negative = usage.values().stream().anyMatch(q -> q.signum() < 0);
+                if (negative && usage.values().stream().anyMatch(q -> q.signum() > 0)) {
+                    fail(path, "an adjustment's quantities are all negative (or zero): a positive correction is an ordinary event");
+                }
             }
             return usage;
         }

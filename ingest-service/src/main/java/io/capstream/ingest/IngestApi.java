@@ -44,6 +44,67 @@ final class IngestApi {
         // Javalin enforces the same bound on bodies without a Content-Length; our own check answers first otherwise.
         config.http.maxRequestSize = MAX_BODY_BYTES;
         config.routes.post("/v1/events", this::postEvents);
+        config.routes.post("/v1/events/{id}/void", ctx -> amend(ctx, VOID));
+        config.routes.post("/v1/events/{id}/replace", ctx -> amend(ctx, REPLACE));
+    }
+
+    static final String VOID = "void";
+    static final String REPLACE = "replace";
+
+    /**
+     * {@code POST /v1/events/{id}/void} ({@code {"customer", "source", "reason"}}) and {@code .../replace} (the event as
+     * {@code POST /v1/events} takes it, its id the path's, and an optional {@code reason}): stored in usage-events like an event,
+     * and applied by the aggregator to the event (customer, source, id) booked before, exactly once (docs/api.md).
+     */
+    private void amend(Context ctx, String kind) {
+        Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
+        if (!principal.canIngest()) {
+            throw ApiException.forbidden("this API key has no 'ingest' scope");
+        }
+        String id = ctx.pathParam("id");
+        if (id.isBlank() || id.length() > EventParser.MAX_TEXT) {
+            throw invalid("id", "the event id in the path is 1 to " + EventParser.MAX_TEXT + " characters");
+        }
+        if (ctx.contentLength() > MAX_BODY_BYTES) {
+            throw tooLarge("the body is " + ctx.contentLength() + " bytes; at most " + MAX_BODY_BYTES + " are accepted");
+        }
+        JsonNode body = readJson(ctx.bodyAsBytes());
+        if (!body.isObject()) {
+            throw new ApiException(400, "invalid_json", "the body must be a JSON object");
+        }
+        Instant receivedAt = clock.instant();
+        UsageEvent amendment;
+        if (VOID.equals(kind)) {
+            EventParser.Result parsed = parser.parseVoid(id, body, receivedAt);
+            amendment = single(parsed);
+        } else {
+            if (body.hasNonNull("id") && !id.equals(body.get("id").asText())) {
+                throw invalid("id", "the replacement keeps the id of the event it replaces ('" + id + "'); leave it out of the body");
+            }
+            com.fasterxml.jackson.databind.node.ObjectNode event = ((com.fasterxml.jackson.databind.node.ObjectNode) body).deepCopy();
+            event.put("id", id);
+            amendment = UsageEvent.newBuilder(single(parser.parse(event, EventParser.Form.NATIVE, receivedAt))).setAmendment(REPLACE).build();
+        }
+        if (!principal.canIngestFor(amendment.getCustomer())) {
+            throw ApiException.forbidden("this API key may not report usage for customer '" + amendment.getCustomer() + "'; nothing was stored");
+        }
+        publishTime.record(() -> publisher.publish(java.util.List.of(amendment), receivedAt));
+        accepted.increment();
+        HttpServer.json(ctx, 202, Map.of("accepted", 1, "amendment", kind, "id", id));
+    }
+
+    private UsageEvent single(EventParser.Result result) {
+        if (!result.errors().isEmpty()) {
+            rejected.increment();
+            throw new ApiException(400, "invalid_events", result.errors().size() + " problem(s) in the request; nothing was stored",
+                    Map.of("errors", result.errors()), Map.of());
+        }
+        return result.events().get(0);
+    }
+
+    private static ApiException invalid(String field, String message) {
+        return new ApiException(400, "invalid_events", "1 problem(s) in the request; nothing was stored",
+                Map.of("errors", java.util.List.of(new FieldError(0, field, message))), Map.of());
     }
 
     private void postEvents(Context ctx) {

@@ -76,4 +76,45 @@ class EventParserTest {
                 {"id": "a", "customer": "c", "feature": "f", "usage": {"gpu_seconds": 0.0000000001}}"""), EventParser.Form.NATIVE, now);
         assertThat(r.errors()).singleElement().satisfies(e -> assertThat(e.message()).contains("9 digits"));
     }
+
+    @Test
+    void anAdjustmentWithAReasonMayTakeUsageBackButNotMixSignsAndWithoutAReasonNothingIsNegative() throws Exception {
+        EventParser.Result credit = parser.parse(json("""
+                {"id": "credit-1", "customer": "cus_1", "feature": "chat", "usage": {"requests": "-3", "gpu_seconds": -0.5}, "reason": "outage credit"}"""),
+                EventParser.Form.NATIVE, now);
+        assertThat(credit.errors()).isEmpty();
+        assertThat(credit.events().getFirst().getReason()).isEqualTo("outage credit");
+        assertThat(credit.events().getFirst().getUsage()).extracting(q -> q.getQuantity().stripTrailingZeros().toPlainString())
+                .containsExactly("-3", "-0.5");
+
+        EventParser.Result mixed = parser.parse(json("""
+                {"id": "x", "customer": "cus_1", "feature": "chat", "usage": {"requests": -3, "tokens": 5}, "reason": "oops"}"""),
+                EventParser.Form.NATIVE, now);
+        assertThat(mixed.errors()).singleElement().satisfies(e -> {
+            assertThat(e.field()).isEqualTo("usage");
+            assertThat(e.message()).contains("all negative");
+        });
+
+        EventParser.Result unexplained = parser.parse(json("""
+                {"id": "y", "customer": "cus_1", "feature": "chat", "usage": {"requests": -3}}"""), EventParser.Form.NATIVE, now);
+        assertThat(unexplained.errors()).singleElement().satisfies(e -> {
+            assertThat(e.field()).isEqualTo("usage.requests");
+            assertThat(e.message()).contains("must not be negative");
+        });
+    }
+
+    @Test
+    void aVoidNamesTheCustomerAndSourceOfTheEventItTakesBack() throws Exception {
+        EventParser.Result v = parser.parseVoid("evt_7", json("""
+                {"customer": "cus_1", "source": "svc", "reason": "double-reported"}"""), now);
+        assertThat(v.errors()).isEmpty();
+        UsageEvent e = v.events().getFirst();
+        assertThat(e.getAmendment()).isEqualTo("void");
+        assertThat(e.getId()).isEqualTo("evt_7");
+        assertThat(e.getSource()).isEqualTo("svc");
+        assertThat(e.getTime()).isEqualTo(now);
+
+        assertThat(parser.parseVoid("evt_7", json("{\"source\": \"svc\", \"extra\": 1}"), now).errors())
+                .extracting(FieldError::field).containsExactlyInAnyOrder("customer", "extra");
+    }
 }

@@ -100,6 +100,53 @@ class LimitsIT {
     }
 
     @Test
+    void aVoidLiftsTheCapInTheSidecarAndAReplacementCountsInsteadEachOnce() throws Exception {
+        // the pro plan's default $2 monthly cap (block): $1 + $2 used, a check of $0.50 is refused
+        String check = "{\"customer\": \"amend\", \"feature\": \"chat\", \"estimate\": {\"requests\": 0.5}}";
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        try (io.capstream.enforcement.EnforcementService sidecar = stack.sidecar(aggregator.port(), 1000)) {
+            assertThat(stack.postEvents("[{\"id\": \"m1\", \"source\": \"svc\", \"customer\": \"amend\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}},"
+                    + "{\"id\": \"m2\", \"source\": \"svc\", \"customer\": \"amend\", \"feature\": \"chat\", \"usage\": {\"requests\": 2}}]").statusCode())
+                    .isEqualTo(202);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(SidecarFailoverIT.check(http, sidecar.port(), check).statusCode()).isEqualTo(402));
+
+            // m2 was reported twice by mistake: void it (sent twice: applied once) → $1 used, the check goes through
+            String voidBody = "{\"customer\": \"amend\", \"source\": \"svc\", \"reason\": \"double-reported\"}";
+            HttpResponse<String> voided = stack.control("POST", "/v1/events/m2/void", voidBody, Stack.ADMIN_KEY);
+            assertThat(voided.statusCode()).as(voided.body()).isEqualTo(202);
+            ok(stack.control("POST", "/v1/events/m2/void", voidBody, Stack.ADMIN_KEY));
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                    assertThat(SidecarFailoverIT.check(http, sidecar.port(), check).statusCode()).isEqualTo(200));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(limit(usage("amend"), "cap:monthly-spend").get("used").asText()).isEqualTo("1.00"));
+
+            // m1 really used $1.75 (read back from usage-events and taken back at the $1 it was booked at): the check is refused again
+            HttpResponse<String> replaced = stack.control("POST", "/v1/events/m1/replace",
+                    "{\"source\": \"svc\", \"customer\": \"amend\", \"feature\": \"chat\", \"usage\": {\"requests\": 1.75}, \"reason\": \"recount\"}",
+                    Stack.ADMIN_KEY);
+            assertThat(replaced.statusCode()).as(replaced.body()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                JsonNode usage = usage("amend");
+                assertThat(limit(usage, "cap:monthly-spend").get("used").asText()).isEqualTo("1.75");
+                assertThat(usage.get("features").get(0).get("cost").asText()).isEqualTo("1.75");
+                assertThat(usage.get("features").get(0).get("events").asLong()).isEqualTo(1);
+            });
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(SidecarFailoverIT.check(http, sidecar.port(), check).statusCode()).isEqualTo(402));
+
+            // a replacement that names another id than the path's, or a void without a customer, is refused naming the field
+            HttpResponse<String> wrongId = stack.control("POST", "/v1/events/m1/replace",
+                    "{\"id\": \"m9\", \"customer\": \"amend\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}}", Stack.ADMIN_KEY);
+            assertThat(wrongId.statusCode()).isEqualTo(400);
+            assertThat(wrongId.body()).contains("\"field\":\"id\"");
+            HttpResponse<String> noCustomer = stack.control("POST", "/v1/events/m1/void", "{\"source\": \"svc\"}", Stack.ADMIN_KEY);
+            assertThat(noCustomer.statusCode()).isEqualTo(400);
+            assertThat(noCustomer.body()).contains("\"field\":\"customer\"");
+        }
+    }
+
+    @Test
     void aRaisedCapShowsItsNewLimitAndStateWithinOneSecond() {
         ok(stack.control("PUT", "/v1/customers/raise/caps/spend", "{\"amount\": \"10\"}", Stack.ADMIN_KEY));
         assertThat(stack.postEvents("{\"id\": \"r1\", \"customer\": \"raise\", \"feature\": \"drafts\", \"usage\": {\"requests\": 9}}")

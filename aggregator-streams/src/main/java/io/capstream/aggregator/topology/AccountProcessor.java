@@ -49,7 +49,11 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
 
     private final boolean series;
 
-    AccountProcessor(EventTimeWindow window, PolicyCache policies, ReservationBook reservations, boolean series) {
+    private final EventArchive.Opener archives;
+    private EventArchive archive;
+
+    AccountProcessor(EventTimeWindow window, PolicyCache policies, ReservationBook reservations, boolean series, EventArchive.Opener archives) {
+        this.archives = archives;
         this.series = series;
         this.window = window;
         this.policies = policies;
@@ -99,14 +103,65 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
     }
 
     private void book(PricedEvent priced, long timestamp) {
+        if (priced.event().getAmendment() != null) {
+            amend(priced, timestamp);
+            return;
+        }
         List<Ledger.Output> crossings = ledger.account(priced, context().currentStreamTimeMs(), timestamp);
-        DedupProcessor.remember(seen, priced.event(), timestamp, window.dedupWindow()); // only now: a refused event keeps its id
+        // only now: a refused event keeps its id; remembered with where it is and what it cost, for an amendment
+        DedupProcessor.remember(seen, DedupProcessor.identity(priced.event()), version(priced), timestamp, window.dedupWindow());
         forward(crossings, timestamp);
         String reservation = priced.event().getReservationId();
         if (reservation != null) {
             // the estimate no longer holds once the real usage is in the totals that reservations are checked
             // against: when the totals store writes it (settleBooked), not before, or a strict cap could overshoot
             booked.add(Map.entry(priced.event().getCustomer(), reservation));
+        }
+    }
+
+    /**
+     * Applies a void or a replacement to the event (customer, source, id) booked before: reads the version in force from
+     * usage-events, takes it back and books the replacement (one change of the totals, whole or not at all), then remembers
+     * the replacement (or that the event is void) in place of the event, and the amendment's own identity.
+     */
+    private void amend(PricedEvent amendment, long timestamp) {
+        io.capstream.schemas.UsageEvent event = amendment.event();
+        Bytes identity = DedupProcessor.identity(event);
+        DedupProcessor.Found found = DedupProcessor.find(seen, identity, timestamp, window.dedupWindow());
+        String what = "event '" + event.getId() + "' from source '" + event.getSource() + "' of customer " + event.getCustomer();
+        if (found == null) {
+            throw new RejectedEventException("id", "no " + what + " was booked within the dedup window (" + window.dedupWindow()
+                    + "); nothing to " + event.getAmendment());
+        }
+        if (found.voided()) {
+            throw new RejectedEventException("id", "the " + what + " was voided already; nothing to " + event.getAmendment());
+        }
+        DedupProcessor.Version inForce = DedupProcessor.Version.of(found.value());
+        if (inForce == null) {
+            throw new RejectedEventException("id", "the " + what + " was booked before amendments were possible; it cannot be amended");
+        }
+        int partition = context().recordMetadata().orElseThrow().partition();
+        if (archive == null) {
+            archive = archives.open(context().appConfigs(), context().taskId().toString());
+        }
+        PricedEvent booked = new PricedEvent(archive.read(partition, inForce.offset()), inForce.cost());
+        boolean replace = !"void".equals(event.getAmendment());
+        List<Ledger.Output> out = ledger.amend(booked, replace ? amendment : null, event, context().currentStreamTimeMs(), timestamp);
+        seen.put(identity, replace ? version(amendment) : DedupProcessor.Version.VOIDED, found.bucket());
+        DedupProcessor.remember(seen, DedupProcessor.key(event), DedupProcessor.PRESENT, timestamp, window.dedupWindow());
+        forward(out, timestamp);
+    }
+
+    /** Where the record being processed is in usage-events, and what it was booked at. */
+    private byte[] version(PricedEvent priced) {
+        return new DedupProcessor.Version(context().recordMetadata().orElseThrow().offset(), priced.cost()).bytes();
+    }
+
+    @Override
+    public void close() {
+        if (archive != null) {
+            archive.close();
+            archive = null;
         }
     }
 

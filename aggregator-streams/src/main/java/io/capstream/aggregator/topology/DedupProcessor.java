@@ -20,8 +20,10 @@ import org.apache.kafka.streams.state.internals.RocksDbWindowBytesStoreSupplier;
  * a window store whose retention drops them after the window; the store is changelogged and
  * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event.
  *
- * <p>An identity is kept as 16 bytes (its 128-bit Murmur3 hash) and nothing else, so a window of 35 days
- * costs a bounded, measured amount per event (docs/performance.md, "Dedup for 35 days"): two different
+ * <p>An identity is kept as 16 bytes (its 128-bit Murmur3 hash) with where the version of the event in force is
+ * ({@link Version}: its offset in usage-events and its booked cost, about 15 bytes), so a window of 35 days costs
+ * a bounded, measured amount per event (docs/performance.md, "Dedup for 35 days") and an amendment (a void or a
+ * replacement) can take the event back exactly as it was booked, reading it from usage-events. Two different
  * identities of one partition share a hash with a probability of about n²/2¹²⁹ for n identities held
  * (below 10⁻¹⁸ for 10¹⁰), far below any other cause of a lost event.
  *
@@ -31,8 +33,8 @@ import org.apache.kafka.streams.state.internals.RocksDbWindowBytesStoreSupplier;
  * failed, so this processor cannot tell from {@code forward} whether booking succeeded.)
  */
 final class DedupProcessor extends ContextualProcessor<String, PricedEvent, String, PricedEvent> {
-    /** What an identity is kept with: nothing (its bucket is the window store's timestamp). */
-    private static final byte[] PRESENT = new byte[0];
+    /** What an amendment's own identity is kept with: nothing (its bucket is the window store's timestamp). */
+    static final byte[] PRESENT = new byte[0];
     /**
      * Record timestamps of a partition (ingest's receive times) out of order by at most this much: a copy
      * received earlier than the one remembered is still found.
@@ -67,9 +69,56 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
 
     @Override
     public void process(Record<String, PricedEvent> record) {
-        if (!isDuplicate(seen, record.value().event(), record.timestamp(), window)) {
+        if (!isDuplicate(seen, key(record.value().event()), record.timestamp(), window)) {
             context().forward(record);
         }
+    }
+
+    /**
+     * Where the version of an event in force is, and what it was booked at: its offset in usage-events (in the partition of
+     * its customer) and its cost; or that it was voided.
+     */
+    record Version(long offset, java.math.BigDecimal cost) {
+        static final byte[] VOIDED = {0};
+
+        byte[] bytes() {
+            byte[] unscaled = cost.unscaledValue().toByteArray();
+            return ByteBuffer.allocate(9 + unscaled.length).putLong(offset).put((byte) cost.scale()).put(unscaled).array();
+        }
+
+        /** The version in an identity's value; null for one voided or remembered before versions were kept. */
+        static Version of(byte[] value) {
+            if (value.length < 10) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.wrap(value);
+            long offset = b.getLong();
+            int scale = b.get();
+            byte[] unscaled = new byte[b.remaining()];
+            b.get(unscaled);
+            return new Version(offset, new java.math.BigDecimal(new java.math.BigInteger(unscaled), scale));
+        }
+    }
+
+    /** An identity found in the store: its bucket (to change it in place) and its value. */
+    record Found(long bucket, byte[] value) {
+        boolean voided() {
+            return java.util.Arrays.equals(value, Version.VOIDED);
+        }
+    }
+
+    /** The identity an event is deduplicated by: its own, or for an amendment the amendment's (so a retried amendment is applied once). */
+    static Bytes key(UsageEvent event) {
+        String amendment = event.getAmendment();
+        if (amendment == null) {
+            return identity(event);
+        }
+        StringBuilder text = new StringBuilder(amendment).append('|').append(identityText(event));
+        if (!"void".equals(amendment)) { // a replacement with other content is another amendment
+            text.append('|').append(event.getFeature()).append('|').append(event.getModel()).append('|').append(event.getUser())
+                    .append('|').append(event.getApiKey()).append('|').append(event.getTime().toEpochMilli()).append('|').append(event.getUsage());
+        }
+        return hash(text.toString());
     }
 
     /**
@@ -78,21 +127,26 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
      * lookup per bucket, at most six (each answered by RocksDB's bloom filters when the id is new, the common
      * case), instead of a range scan over the store's segments.
      */
-    static boolean isDuplicate(WindowStore<Bytes, byte[]> seen, UsageEvent event, long at, Duration window) {
-        Bytes identity = identity(event);
+    static boolean isDuplicate(WindowStore<Bytes, byte[]> seen, Bytes identity, long at, Duration window) {
+        return find(seen, identity, at, window) != null;
+    }
+
+    /** The identity as remembered within {@code window} before {@code at} (or {@link #DISORDER} after), or null. */
+    static Found find(WindowStore<Bytes, byte[]> seen, Bytes identity, long at, Duration window) {
         long width = width(window);
         long last = at + DISORDER.toMillis();
         for (long bucket = bucket(at - window.toMillis(), width); bucket <= last; bucket += width) {
-            if (seen.fetch(identity, bucket) != null) {
-                return true;
+            byte[] value = seen.fetch(identity, bucket);
+            if (value != null) {
+                return new Found(bucket, value);
             }
         }
-        return false;
+        return null;
     }
 
-    /** Remembers the identity at the start of the bucket of {@code at}. */
-    static void remember(WindowStore<Bytes, byte[]> seen, UsageEvent event, long at, Duration window) {
-        seen.put(identity(event), PRESENT, bucket(at, width(window)));
+    /** Remembers the identity at the start of the bucket of {@code at}, with {@code value}. */
+    static void remember(WindowStore<Bytes, byte[]> seen, Bytes identity, byte[] value, long at, Duration window) {
+        seen.put(identity, value, bucket(at, width(window)));
     }
 
     /**
@@ -117,9 +171,16 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
      * inside source or id cannot make two identities one), a fixed 16-byte key.
      */
     static Bytes identity(UsageEvent event) {
+        return hash(identityText(event));
+    }
+
+    private static String identityText(UsageEvent event) {
         String source = event.getSource();
-        byte[] text = (event.getCustomer() + '|' + source.length() + ':' + source + '|' + event.getId()).getBytes(StandardCharsets.UTF_8);
-        long[] hash = Murmur3.hash128(text);
+        return event.getCustomer() + '|' + source.length() + ':' + source + '|' + event.getId();
+    }
+
+    private static Bytes hash(String text) {
+        long[] hash = Murmur3.hash128(text.getBytes(StandardCharsets.UTF_8));
         return Bytes.wrap(ByteBuffer.allocate(16).putLong(hash[0]).putLong(hash[1]).array());
     }
 }

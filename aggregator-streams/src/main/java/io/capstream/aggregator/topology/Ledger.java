@@ -129,34 +129,30 @@ final class Ledger {
         Account account = account(event.getCustomer(), doc);
         Customer customer = account.customer();
         Instant t = event.getTime();
-        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(t, customer.timezone());
         Instant now = Instant.ofEpochMilli(streamTime);
-        if (!window.keptUntil(billing.end()).isAfter(now)) {
-            throw new RejectedEventException("time", "the billing period " + billing.start() + " .. " + billing.end() + " is already closed");
-        }
+        Period billing = openBilling(customer, t, now);
         // a period already final (the billing grace is shorter than the late window) keeps its final totals: the event is booked
         // against its totals, so that its split is exact, and reported as an adjustment instead of changing what finance has
         List<Output> finalized = window.finalAt(billing.end()).isAfter(now) ? null : finalize(customer.id(), billing.start(), now);
-        Map<String, BigDecimal> usage = new LinkedHashMap<>();
-        for (Quantity q : event.getUsage()) {
-            usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
-        }
-        Booking.PricedUsage booked = new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), t,
-                usage, priced.cost());
+        Map<String, BigDecimal> usage = usage(event);
+        // an adjustment (an event with a reason and negative quantities) takes usage back as a void does, counted as an event of its own
+        boolean takesBack = usage.values().stream().anyMatch(q -> q.signum() < 0);
         try {
-            Booking.Result result = Booking.book(booked, customer, account.limits(), totals(customer.id()));
-            SeriesBook.Change buckets = series == null ? null : series.prepare(customer.id(), Series.Combination.of(event.getFeature(),
-                    event.getModel(), event.getApiKey(), event.getUser()), t, customer.timezone(), usage, result.split().orElseThrow());
+            Booking.Result result = takesBack
+                    ? Booking.reverse(priced(event, negated(usage), priced.cost().negate()), customer, account.limits(), totals(customer.id()), 1)
+                    : Booking.book(priced(event, usage, priced.cost()), customer, account.limits(), totals(customer.id()));
+            SeriesBook.Change buckets = buckets(customer, event, usage, result);
             String plan = account.plan();
             List<Output> crossings = write(customer.id(), plan, result, doc.links(), t, timestamp);
             if (buckets != null) {
                 buckets.write();
             }
             if (finalized != null) { // no notifications for a period already over
-                finalized.add(adjustment(event, billing, customer.timezone(), result.split().orElseThrow(), timestamp));
+                finalized.add(adjustment(takesBack ? ADJUSTMENT : LATE_EVENT, event, event, billing, customer.timezone(), usage,
+                        result.split().orElseThrow(), 1, timestamp));
                 return finalized;
             }
-            if (account.runaway().isPresent()) {
+            if (account.runaway().isPresent() && !takesBack) {
                 List<Output> tripped = runaway.observe(customer.id(), plan, event.getFeature(), customer.timezone(), account.runaway().get(), event.getApiKey(), t,
                         result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));
                 if (!tripped.isEmpty()) {
@@ -176,6 +172,112 @@ final class Ledger {
         } catch (ArithmeticException e) {
             throw new RejectedEventException("usage", "the event cannot be booked exactly (" + e.getMessage() + "); nothing was booked");
         }
+    }
+
+    /**
+     * Applies an amendment to an event booked before, whole or not at all: the version in force ({@code booked}, at the cost
+     * it was booked at) is taken back ({@link Booking#reverse}) and, for a replacement, {@code replacement} booked against
+     * the totals as they are without it; both change the totals in one write. Thresholds crossed before stay crossed (no
+     * notification downward); a cap back below its limit stops refusing once the sidecars see the total. A period already
+     * final keeps its final total: what the amendment changes in it is written to billing-adjustments.
+     *
+     * @param replacement the new version, priced; null for a void
+     * @param amendment   the amendment record (its kind, reason, source and id)
+     */
+    List<Output> amend(PricedEvent booked, PricedEvent replacement, UsageEvent amendment, long streamTime, long timestamp) {
+        UsageEvent old = booked.event();
+        PolicyDocument doc = policy.get();
+        Account account = account(old.getCustomer(), doc);
+        Customer customer = account.customer();
+        Instant now = Instant.ofEpochMilli(streamTime);
+        Period oldBilling = openBilling(customer, old.getTime(), now);
+        Period newBilling = replacement == null ? null : openBilling(customer, replacement.event().getTime(), now);
+        List<Output> out = new ArrayList<>();
+        boolean oldFinal = !window.finalAt(oldBilling.end()).isAfter(now);
+        boolean newFinal = newBilling != null && !window.finalAt(newBilling.end()).isAfter(now);
+        if (oldFinal) {
+            out.addAll(finalize(customer.id(), oldBilling.start(), now));
+        }
+        if (newFinal) {
+            out.addAll(finalize(customer.id(), newBilling.start(), now));
+        }
+        Map<String, BigDecimal> oldUsage = usage(old);
+        try {
+            Booking.Result back = Booking.reverse(priced(old, oldUsage, booked.cost()), customer, account.limits(), totals(customer.id()), -1);
+            Map<String, Total> without = new LinkedHashMap<>();
+            back.changed().forEach(t -> without.put(t.limitId() + '|' + t.period().start(), t));
+            Booking.Result forth = null;
+            Map<String, BigDecimal> newUsage = null;
+            if (replacement != null) {
+                Booking.Totals current = totals(customer.id());
+                newUsage = usage(replacement.event());
+                forth = Booking.book(priced(replacement.event(), newUsage, replacement.cost()), customer, account.limits(),
+                        (id, start) -> {
+                            Total t = without.get(id + '|' + start);
+                            return t != null ? Optional.of(t) : current.get(id, start);
+                        });
+            }
+            SeriesBook.Change backBuckets = buckets(customer, old, negated(oldUsage), back);
+            SeriesBook.Change forthBuckets = forth == null ? null : buckets(customer, replacement.event(), newUsage, forth);
+            Map<String, Total> changed = new LinkedHashMap<>(without);
+            if (forth != null) {
+                forth.changed().forEach(t -> changed.put(t.limitId() + '|' + t.period().start(), t));
+            }
+            List<Booking.Crossing> crossings = forth == null || newFinal ? List.of() : forth.crossings();
+            out.addAll(write(customer.id(), account.plan(), new Booking.Result(List.copyOf(changed.values()), crossings, Optional.empty()),
+                    doc.links(), Instant.ofEpochMilli(timestamp), timestamp));
+            if (backBuckets != null) {
+                backBuckets.write();
+            }
+            if (forthBuckets != null) {
+                forthBuckets.write();
+            }
+            boolean isVoid = replacement == null;
+            if (oldFinal) {
+                out.add(adjustment(isVoid ? VOIDED : REPLACED, old, amendment, oldBilling, customer.timezone(), negated(oldUsage),
+                        back.split().orElseThrow(), -1, timestamp));
+            }
+            if (newFinal) {
+                out.add(adjustment(REPLACEMENT, replacement.event(), amendment, newBilling, customer.timezone(), newUsage,
+                        forth.split().orElseThrow(), 1, timestamp));
+            }
+            return out;
+        } catch (ArithmeticException e) {
+            throw new RejectedEventException("usage", "the amendment cannot be booked exactly (" + e.getMessage() + "); nothing was changed");
+        }
+    }
+
+    /** The customer's billing period of {@code t}, refused when its totals are already gone (its end + the late window). */
+    private Period openBilling(Customer customer, Instant t, Instant now) {
+        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(t, customer.timezone());
+        if (!window.keptUntil(billing.end()).isAfter(now)) {
+            throw new RejectedEventException("time", "the billing period " + billing.start() + " .. " + billing.end() + " is already closed");
+        }
+        return billing;
+    }
+
+    private static Map<String, BigDecimal> usage(UsageEvent event) {
+        Map<String, BigDecimal> usage = new LinkedHashMap<>();
+        for (Quantity q : event.getUsage()) {
+            usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
+        }
+        return usage;
+    }
+
+    private static Map<String, BigDecimal> negated(Map<String, BigDecimal> usage) {
+        Map<String, BigDecimal> out = new LinkedHashMap<>();
+        usage.forEach((meter, q) -> out.put(meter, q.negate()));
+        return out;
+    }
+
+    private static Booking.PricedUsage priced(UsageEvent event, Map<String, BigDecimal> usage, BigDecimal cost) {
+        return new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), event.getTime(), usage, cost);
+    }
+
+    /** The usage series' change of a booking (its usage signed as booked), or null where no series are kept. */
+    private SeriesBook.Change buckets(Customer customer, UsageEvent event, Map<String, BigDecimal> usage, Booking.Result result) {
+        return series == null ? null : series.prepare(customer.id(), Series.Combination.of(event.getFeature(), event.getModel(),
+                event.getApiKey(), event.getUser()), event.getTime(), customer.timezone(), usage, result.split().orElseThrow());
     }
 
     /** Closes the runaway circuit breakers whose cool-down has passed ({@link RunawayWatch}). */
@@ -368,33 +470,50 @@ final class Ledger {
                 .build());
     }
 
-    /** An event booked after its billing period was final, as finance books it: what it adds to the period, and what to charge. */
-    private static Output adjustment(UsageEvent event, Period billing, java.time.ZoneId zone, io.capstream.policy.booking.Accounting.Split split,
-                                     long receivedAt) {
-        List<Quantity> quantities = new ArrayList<>(event.getUsage().size());
-        for (Quantity q : event.getUsage()) {
-            quantities.add(new Quantity(q.getMeter(), event.getModel(), q.getQuantity()));
-        }
+    /**
+     * A change to a billing period already final, as finance books it: what it adds to the period (negative when usage is
+     * taken back), and its split.
+     *
+     * @param event  the version of the event whose usage it is
+     * @param cause  the record that caused it (the event itself, or the amendment): its source, id and reason
+     * @param usage  the usage per meter, signed as booked
+     * @param events how the period's event count changes
+     */
+    private static Output adjustment(String kind, UsageEvent event, UsageEvent cause, Period billing, java.time.ZoneId zone,
+                                     Map<String, BigDecimal> usage, io.capstream.policy.booking.Accounting.Split split, long events, long receivedAt) {
+        List<Quantity> quantities = new ArrayList<>(usage.size());
+        usage.forEach((meter, q) -> quantities.add(new Quantity(meter, event.getModel(), io.capstream.policy.input.Decimals.quantity(q))));
         String customer = event.getCustomer();
+        String why = switch (kind) {
+            case LATE_EVENT -> "usage of " + event.getTime() + " received after the billing period was final";
+            case ADJUSTMENT -> "an adjustment received after the billing period was final";
+            case VOIDED -> "the event was voided after the billing period was final";
+            case REPLACED -> "the event was replaced after the billing period was final: its earlier version taken back";
+            default -> "the event was replaced after the billing period was final: its new version";
+        };
         return new Output(UsageTopology.ADJUSTMENTS_SINK, customer + '|' + event.getFeature() + '|' + billing.start(), BillingAdjustment.newBuilder()
-                .setId(customer + '|' + event.getSource() + '|' + event.getId() + '|' + LATE_EVENT)
+                .setId(customer + '|' + cause.getSource() + '|' + cause.getId() + '|' + kind + '|' + receivedAt)
                 .setCustomer(customer).setFeature(event.getFeature())
                 .setPeriodStart(billing.start()).setPeriodEnd(billing.end()).setTimezone(zone.getId())
-                .setKind(LATE_EVENT)
-                .setReason("usage of " + event.getTime() + " received after the billing period " + billing.start() + " .. " + billing.end()
-                        + " was final; its final total is unchanged")
-                .setSource(event.getSource()).setEventId(event.getId()).setEventTime(event.getTime())
+                .setKind(kind)
+                .setReason(why + " (" + billing.start() + " .. " + billing.end() + "); its final total is unchanged"
+                        + (cause.getReason() == null ? "" : ": " + cause.getReason()))
+                .setSource(cause.getSource()).setEventId(cause.getId()).setEventTime(event.getTime())
                 .setQuantities(quantities)
                 .setCost(io.capstream.policy.input.Decimals.money(split.cost()))
                 .setIncluded(io.capstream.policy.input.Decimals.money(split.included()))
                 .setGrantCovered(io.capstream.policy.input.Decimals.money(split.grantCovered()))
                 .setBilled(io.capstream.policy.input.Decimals.money(split.billed()))
-                .setEvents(1)
+                .setEvents(events)
                 .setCreatedAt(Instant.ofEpochMilli(receivedAt))
                 .build());
     }
 
     static final String LATE_EVENT = "late_event";
+    static final String ADJUSTMENT = "adjustment";
+    static final String VOIDED = "void";
+    static final String REPLACED = "replaced";
+    static final String REPLACEMENT = "replacement";
 
     private static Output crossing(String customer, Booking.Crossing c, Links links, Instant at) {
         Limit limit = c.limit();

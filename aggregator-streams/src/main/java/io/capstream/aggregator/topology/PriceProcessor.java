@@ -44,6 +44,10 @@ final class PriceProcessor extends ContextualProcessor<String, UsageEvent, Strin
         }
         window.rejection(event.getTime(), Instant.ofEpochMilli(record.timestamp()))
                 .ifPresent(reason -> { throw new RejectedEventException("time", reason); });
+        if ("void".equals(event.getAmendment())) { // takes back what the event was booked at: nothing to price
+            context().forward(record.withValue(new PricedEvent(event, BigDecimal.ZERO)));
+            return;
+        }
         Map<String, BigDecimal> usage = new LinkedHashMap<>();
         for (Quantity q : event.getUsage()) {
             usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);

@@ -136,6 +136,12 @@ public final class UsageTopology {
 
     /** @param retention how long the usage series keep hourly and daily buckets */
     public static Topology build(Topics topics, EventTimeWindow window, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention) {
+        return build(topics, window, serdes, reservations, retention, EventArchive.kafka(topics.usageEvents(), serdes.usageEvents().deserializer()));
+    }
+
+    /** @param archive where amendments read the events they take back (usage-events; a test's own under the test driver) */
+    static Topology build(Topics topics, EventTimeWindow window, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention,
+                          EventArchive.Opener archive) {
         PolicyCache policies = new PolicyCache();
         Topology topology = new Topology();
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
@@ -149,7 +155,7 @@ public final class UsageTopology {
         topology.addProcessor(DEDUP, () -> new DedupProcessor(DEDUP_STORE, window.dedupWindow()), PRICE);
         topology.addProcessor(CUSTOMER_UPDATE, CustomerUpdateProcessor::new, CUSTOMERS_SOURCE);
         // one processor applies both events and configuration changes: one ledger per task sees every change
-        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, reservations, retention.enabled()), DEDUP, CUSTOMER_UPDATE);
+        topology.addProcessor(ACCOUNT, () -> new AccountProcessor(window, policies, reservations, retention.enabled(), archive), DEDUP, CUSTOMER_UPDATE);
         topology.addSource(RESERVATIONS_SOURCE, Serdes.String().deserializer(), serdes.reservations().deserializer(), topics.reservations());
         topology.addProcessor(RESERVATION_UPDATE, () -> new ReservationProcessor(reservations), RESERVATIONS_SOURCE);
 

@@ -83,7 +83,7 @@ final class TopologyFixture implements AutoCloseable {
                 new InternalAvroSerde<>(io.capstream.schemas.RunawayState.class), new InternalAvroSerde<>(io.capstream.schemas.MetricsContribution.class),
                 new InternalAvroSerde<>(io.capstream.schemas.EnforcementMetrics.class), new InternalAvroSerde<>(io.capstream.schemas.AuditEntry.class),
                 adjustmentSerde),
-                reservations, retention), props, Instant.parse("2026-11-01T00:00:00Z"));
+                reservations, retention, (configs, client) -> (partition, offset) -> sent.get((int) offset)), props, Instant.parse("2026-11-01T00:00:00Z"));
         events = driver.createInputTopic(topics.usageEvents(), new StringSerializer(), eventSerde);
         customers = driver.createInputTopic(topics.customers(), new StringSerializer(), customerSerde);
         policy = driver.createInputTopic(topics.policy(), new StringSerializer(), policySerde);
@@ -120,8 +120,15 @@ final class TopologyFixture implements AutoCloseable {
 
     /** Sends the event as ingest would: the record timestamp is when it was received. */
     void send(UsageEvent e, Instant receivedAt) {
+        sent.add(e);
         events.pipeInput(new TestRecord<>(e.getCustomer(), e, receivedAt));
     }
+
+    /**
+     * What {@link #send} piped into usage-events, by offset (the test driver numbers a topic's records from 0): what an
+     * amendment reads back, as the aggregator reads usage-events in production. Tests that amend pipe events only through send.
+     */
+    final java.util.List<UsageEvent> sent = new java.util.ArrayList<>();
 
     LimitUsage limit(String customer, String limitId, Instant periodStart) {
         TotalsStore store = (TotalsStore) driver.getAllStateStores().get(UsageTopology.LIMITS_STORE);

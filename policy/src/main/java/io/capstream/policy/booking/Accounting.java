@@ -101,6 +101,42 @@ public final class Accounting {
         return new Split(cost, included, covered, left, burns);
     }
 
+    /**
+     * The split of taking {@code cost} back from a feature's period whose totals are {@code included}, {@code grantCovered}
+     * and {@code billed}: the reverse of the order {@link #split} fills them, billed first, then the grants (the last in
+     * {@link #BURN_ORDER} first, each at most what it has paid), then included. Every part of the result is zero or
+     * negative and they sum to {@code -cost}. For an entitlement in money this is exactly what the split of the
+     * remaining usage would have been without the event.
+     *
+     * @param burned the grants that apply to the feature, each with what it has paid so far ({@code remaining} = used)
+     * @throws ArithmeticException when the totals hold less than {@code cost} (nothing that large was booked)
+     */
+    public static Split unsplit(BigDecimal cost, BigDecimal included, BigDecimal grantCovered, BigDecimal billed, List<GrantBalance> burned) {
+        if (cost.compareTo(included.add(grantCovered).add(billed)) > 0) {
+            throw new ArithmeticException("the period's totals hold less than the " + cost.toPlainString() + " to take back");
+        }
+        BigDecimal fromBilled = cost.min(billed.max(BigDecimal.ZERO));
+        BigDecimal left = cost.subtract(fromBilled);
+        List<GrantBalance> lastFirst = new ArrayList<>(burned);
+        lastFirst.sort(BURN_ORDER.reversed());
+        Map<String, BigDecimal> burns = new LinkedHashMap<>();
+        BigDecimal fromGrants = BigDecimal.ZERO;
+        BigDecimal grantLeft = left.min(grantCovered.max(BigDecimal.ZERO));
+        for (GrantBalance b : lastFirst) {
+            if (grantLeft.signum() <= 0) {
+                break;
+            }
+            BigDecimal back = grantLeft.min(b.remaining());
+            if (back.signum() > 0) {
+                burns.put(b.grant().id(), back.negate());
+                grantLeft = grantLeft.subtract(back);
+                fromGrants = fromGrants.add(back);
+            }
+        }
+        BigDecimal fromIncluded = left.subtract(fromGrants);
+        return new Split(cost.negate(), fromIncluded.negate(), fromGrants.negate(), fromBilled.negate(), burns);
+    }
+
     /** Priority (lower first), then the soonest expiry (never-expiring last), then id. */
     public static final Comparator<GrantBalance> BURN_ORDER = Comparator
             .comparingInt((GrantBalance b) -> b.grant().priority())

@@ -107,6 +107,52 @@ public final class Booking {
     }
 
     /**
+     * Takes an event back, as far as the totals can tell as if it had never been booked (a void, the first half of a
+     * replacement, or a negative adjustment): its cost comes off the feature's billed part first, then off what grants
+     * covered (the grant burned last first), then off the included part, which for an entitlement in money is exactly
+     * the split the remaining usage would have had ({@link Accounting#unsplit}). Every matching limit counts the
+     * negative amounts; thresholds already crossed stay crossed (nothing is notified downward), and a cap back below its
+     * limit no longer refuses.
+     *
+     * @param e     the event as it was booked, with its booked cost (all amounts non-negative)
+     * @param count how the events counted change: -1 for an event voided, +1 for a negative adjustment (an event of its own)
+     */
+    public static Result reverse(PricedUsage e, Customer customer, List<Limit> customerLimits, Totals totals, long count) {
+        List<Limit> limits = new ArrayList<>(customerLimits.size());
+        for (Limit l : customerLimits) {
+            if (l.matches(e.feature(), e.model(), e.user(), e.apiKey())) {
+                limits.add(l);
+            }
+        }
+        Changes changes = new Changes(totals);
+        Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(e.time(), customer.timezone());
+        String featureId = LimitIds.feature(e.feature());
+        Total f = changes.getOrEmpty(featureId, billing.start(),
+                () -> Total.empty(featureId, Total.FEATURE, e.feature(), billing, customer.timezone(), Measure.USD.name()));
+        List<Accounting.GrantBalance> burned = new ArrayList<>();
+        for (Grant g : customer.grants()) {
+            if (g.appliesTo(e.feature())) {
+                BigDecimal used = totals.get(LimitIds.grant(g.id()), g.effectiveAt()).map(Total::used).orElse(BigDecimal.ZERO);
+                burned.add(new Accounting.GrantBalance(g, used));
+            }
+        }
+        Accounting.Split split = Accounting.unsplit(e.cost(), f.included(), f.grantCovered(), f.billed(), burned);
+        for (Map.Entry<String, BigDecimal> burn : split.grantBurns().entrySet()) {
+            Grant g = customer.grants().stream().filter(x -> x.id().equals(burn.getKey())).findFirst().orElseThrow();
+            Total t = changes.grant(g, customer);
+            changes.put(t.with(t.used().add(burn.getValue()), g.amount(), t.events() + count, later(t.updatedAt(), e.time()), t.crossed()));
+        }
+        Map<String, BigDecimal> negative = new java.util.LinkedHashMap<>();
+        e.usage().forEach((meter, q) -> negative.put(meter, q.negate()));
+        changes.put(f.booked(split.cost(), split, e.model(), negative, e.time(), count));
+        for (Limit limit : limits) {
+            Total t = changes.get(limit.limitId(), limit.periodAt(customer, e.time()), limit, customer);
+            changes.count(limit, t.withCost(split.cost(), e.time(), count), limit.counted(split, negative));
+        }
+        return changes.result(Optional.of(split));
+    }
+
+    /**
      * Applies a customer's new configuration to the current periods of its limits at {@code at}: a raised
      * limit re-arms the thresholds no longer reached, a lowered one crosses at once. A cap new in its period
      * starts from the spend so far when that can be known from the feature totals ({@link #spendSoFar});
@@ -247,12 +293,22 @@ public final class Booking {
 
         /** One more event of this cost. */
         Total withCost(BigDecimal eventCost, Instant at) {
+            return withCost(eventCost, at, 1);
+        }
+
+        /** An event of this cost, counted {@code count} times (-1: taken back). */
+        Total withCost(BigDecimal eventCost, Instant at, long count) {
             return new Total(limitId, kind, feature, measure, period, zone, limit, used, cost.add(eventCost), included, grantCovered, billed,
-                    events + 1, later(updatedAt, at), crossed, quantities);
+                    events + count, later(updatedAt, at), crossed, quantities);
         }
 
         /** A feature's totals with one more event: its cost (which is also what it used), split and quantities. */
         Total booked(BigDecimal eventCost, Accounting.Split split, String model, Map<String, BigDecimal> usage, Instant at) {
+            return booked(eventCost, split, model, usage, at, 1);
+        }
+
+        /** The same, counted {@code count} times as an event (-1: an event taken back, its amounts negative). */
+        Total booked(BigDecimal eventCost, Accounting.Split split, String model, Map<String, BigDecimal> usage, Instant at, long count) {
             List<Quantity> merged = new ArrayList<>(quantities);
             usage.forEach((meter, q) -> {
                 for (int i = 0; i < merged.size(); i++) {
@@ -266,7 +322,7 @@ public final class Booking {
             });
             BigDecimal newCost = cost.add(eventCost);
             return new Total(limitId, kind, feature, measure, period, zone, limit, newCost, newCost, included.add(split.included()),
-                    grantCovered.add(split.grantCovered()), billed.add(split.billed()), events + 1, later(updatedAt, at), crossed, merged);
+                    grantCovered.add(split.grantCovered()), billed.add(split.billed()), events + count, later(updatedAt, at), crossed, merged);
         }
     }
 }

@@ -142,6 +142,18 @@ public class Fields {
         return null;
     }
 
+    /** A decimal that may be negative (an adjustment's quantity): its magnitude within the bound, read as {@link #decimal} reads. */
+    public BigDecimal signedDecimal(String path, JsonNode node, boolean required, Decimals.Bound bound) {
+        boolean negative = node != null && (node.isTextual() ? node.asText().strip().startsWith("-") : node.isNumber() && node.decimalValue().signum() < 0);
+        if (!negative) {
+            return decimal(path, node, required, bound);
+        }
+        JsonNode magnitude = node.isTextual() ? com.fasterxml.jackson.databind.node.TextNode.valueOf(node.asText().strip().substring(1))
+                : com.fasterxml.jackson.databind.node.DecimalNode.valueOf(node.decimalValue().negate());
+        BigDecimal value = decimal(path, magnitude, required, bound);
+        return value == null ? null : value.negate();
+    }
+
     /**
      * A whole number in range, written as a number (not a string, not {@code 1.5}); {@code defaultValue}
      * when absent.

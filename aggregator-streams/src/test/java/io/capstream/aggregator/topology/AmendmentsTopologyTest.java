@@ -1,0 +1,171 @@
+package io.capstream.aggregator.topology;
+
+import static io.capstream.aggregator.topology.LimitsTopologyTest.NOV_1;
+import static io.capstream.aggregator.topology.LimitsTopologyTest.PROMO;
+import static io.capstream.aggregator.topology.LimitsTopologyTest.cap;
+import static io.capstream.aggregator.topology.LimitsTopologyTest.customer;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstream.policy.booking.EventTimeWindow;
+import io.capstream.schemas.BillingAdjustment;
+import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.Quantity;
+import io.capstream.schemas.UsageEvent;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Voids, replacements and negative adjustments through the production topology: the books as if the original had been what the amendment says. */
+class AmendmentsTopologyTest {
+    static final Instant T0 = LimitsTopologyTest.T0;
+    static final Instant OCT_1 = Instant.parse("2026-10-01T00:00:00Z");
+
+    TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY);
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    static UsageEvent requests(String id, Instant time, long dollars) {
+        return TopologyFixture.event(id, "acme", "chat", null, time, Map.of("requests", dollars));
+    }
+
+    static UsageEvent voiding(String id, Instant at) {
+        return UsageEvent.newBuilder().setId(id).setSource("svc").setCustomer("acme").setFeature("").setTime(at).setUsage(List.of())
+                .setAmendment("void").setReason("double-reported").build();
+    }
+
+    static UsageEvent replacing(String id, Instant time, long dollars) {
+        return UsageEvent.newBuilder(requests(id, time, dollars)).setAmendment("replace").setReason("corrected count").build();
+    }
+
+    LimitUsage total(String limitId) {
+        return f.limit("acme", limitId, NOV_1);
+    }
+
+    List<String> deadReasons() {
+        return f.dlq.readRecordsToList().stream()
+                .map(r -> new String(r.headers().lastHeader(DeadLetterHandler.REASON).value(), StandardCharsets.UTF_8)).toList();
+    }
+
+    @Test
+    void voidAndReplaceChangeTotalsCapsAndGrantBalancesExactlyAndEachAmendmentCountsOnce() {
+        // $10 included, a $3 promotional grant, a $20 cap: $8 + $4 + $3 → included 10, promo 3, billed 2
+        f.configure(customer(List.of(cap("spend", "20", false, false)), List.of(PROMO)), T0);
+        f.send(requests("e1", T0, 8), T0);
+        f.send(requests("e2", T0, 4), T0);
+        f.send(requests("e3", T0, 3), T0);
+
+        // void e2: as if it had never been: included 10, promo 1, billed 0
+        f.send(voiding("e2", T0.plusSeconds(60)), T0.plusSeconds(60));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("11");
+        assertThat(total("feature:chat").getIncluded()).isEqualByComparingTo("10");
+        assertThat(total("feature:chat").getGrantCovered()).isEqualByComparingTo("1");
+        assertThat(total("feature:chat").getBilled()).isEqualByComparingTo("0");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(2);
+        assertThat(total("grant:promo").getUsed()).isEqualByComparingTo("1");
+        assertThat(total("cap:spend").getUsed()).isEqualByComparingTo("11");
+
+        // replace e3 ($3) by $6: $8 + $6 → included 10, promo 3, billed 1
+        f.send(replacing("e3", T0, 6), T0.plusSeconds(120));
+        f.send(replacing("e3", T0, 6), T0.plusSeconds(130)); // the same replacement again: nothing more
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("14");
+        assertThat(total("feature:chat").getIncluded()).isEqualByComparingTo("10");
+        assertThat(total("feature:chat").getGrantCovered()).isEqualByComparingTo("3");
+        assertThat(total("feature:chat").getBilled()).isEqualByComparingTo("1");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(2);
+        assertThat(total("feature:chat").getQuantities()).singleElement().satisfies(q -> assertThat(q.getQuantity()).isEqualByComparingTo("14"));
+        assertThat(total("grant:promo").getUsed()).isEqualByComparingTo("3");
+        assertThat(total("cap:spend").getUsed()).isEqualByComparingTo("14");
+
+        // the replacement is what a later void takes back: $6
+        f.send(voiding("e3", T0.plusSeconds(180)), T0.plusSeconds(180));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("8");
+        assertThat(total("feature:chat").getIncluded()).isEqualByComparingTo("8");
+        assertThat(total("feature:chat").getBilled()).isEqualByComparingTo("0");
+        assertThat(total("grant:promo").getUsed()).isEqualByComparingTo("0");
+        assertThat(total("cap:spend").getUsed()).isEqualByComparingTo("8");
+
+        // the void sent again (a retry: dropped by its own id), a replacement of the voided event, a void of an id never
+        // booked, and the voided event sent again change nothing
+        f.send(voiding("e2", T0.plusSeconds(240)), T0.plusSeconds(240));
+        f.send(replacing("e2", T0, 1), T0.plusSeconds(245));
+        f.send(voiding("never", T0.plusSeconds(250)), T0.plusSeconds(250));
+        f.send(requests("e2", T0, 4), T0.plusSeconds(260));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("8");
+        assertThat(deadReasons()).satisfiesExactly(
+                r -> assertThat(r).contains("was voided already"),
+                r -> assertThat(r).contains("no event 'never' from source 'svc' of customer acme was booked within the dedup window"));
+    }
+
+    @Test
+    void aCapBackBelowItsLimitIsWrittenForTheSidecarsAndNothingIsNotifiedDownward() {
+        f.configure(customer(List.of(cap("spend", "10", false, false)), List.of()), T0);
+        f.send(requests("a", T0, 8), T0);
+        f.send(requests("b", T0, 4), T0); // $12 of $10: 100 % crossed
+        assertThat(f.thresholds.readValuesToList()).extracting(t -> t.getLimitId() + " " + t.getThreshold()).contains("cap:spend 1");
+        f.aggregates.readValuesToList();
+
+        f.send(voiding("b", T0.plusSeconds(60)), T0.plusSeconds(60));
+
+        // usage-aggregates carries the cap at $8 of $10 (what the sidecars refuse by); no threshold event goes out
+        assertThat(f.aggregates.readValuesToList()).filteredOn(r -> r.getLimitId().equals("cap:spend"))
+                .singleElement().satisfies(r -> assertThat(r.getUsed()).isEqualByComparingTo("8"));
+        assertThat(f.thresholds.readValuesToList()).isEmpty();
+    }
+
+    @Test
+    void aNegativeAdjustmentWithAReasonTakesUsageBackAsAnEventOfItsOwn() {
+        f.configure(customer(List.of(), List.of()), T0);
+        f.send(requests("a", T0, 12), T0); // included 10, billed 2
+        UsageEvent credit = UsageEvent.newBuilder(requests("credit-1", T0, 0)).setReason("outage credit")
+                .setUsage(List.of(new Quantity("requests", null, new BigDecimal("-3").setScale(9)))).build();
+        f.send(credit, T0.plusSeconds(60));
+        f.send(credit, T0.plusSeconds(70)); // its id is deduplicated like any event's
+
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("9");
+        assertThat(total("feature:chat").getBilled()).isEqualByComparingTo("0");
+        assertThat(total("feature:chat").getIncluded()).isEqualByComparingTo("9");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(2);
+        assertThat(total("entitlement:chat").getUsed()).isEqualByComparingTo("9");
+
+        // taking back more than was booked is refused whole
+        f.send(UsageEvent.newBuilder(credit).setId("credit-2").setUsage(List.of(new Quantity("requests", null, new BigDecimal("-10").setScale(9)))).build(),
+                T0.plusSeconds(80));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("9");
+        assertThat(deadReasons()).singleElement().satisfies(r -> assertThat(r).contains("hold less than"));
+    }
+
+    @Test
+    void aVoidOfAnEventInAPeriodAlreadyFinalIsANegativeAdjustmentAndTheFinalTotalStays() {
+        f.close();
+        f = new TopologyFixture(LimitsTopologyTest.POLICY, UsageTopology.SeriesRetention.DEFAULT, Map.of(),
+                new EventTimeWindow(Duration.ofDays(35), Duration.ofDays(3)));
+        f.configure(customer(List.of(), List.of()), OCT_1);
+        f.send(requests("oct", Instant.parse("2026-10-20T10:00:00Z"), 12), Instant.parse("2026-10-20T10:00:00Z"));
+        f.send(requests("nov", Instant.parse("2026-11-05T10:00:00Z"), 1), Instant.parse("2026-11-05T10:00:00Z")); // October final: $12
+        assertThat(f.totals.readValuesToList()).singleElement().satisfies(t -> assertThat(t.getCost()).isEqualByComparingTo("12"));
+
+        f.send(voiding("oct", Instant.parse("2026-11-06T10:00:00Z")), Instant.parse("2026-11-06T10:00:00Z"));
+
+        List<TestRecord<String, BillingAdjustment>> adjustments = f.adjustments.readRecordsToList();
+        assertThat(adjustments).singleElement().satisfies(r -> {
+            assertThat(r.key()).isEqualTo("acme|chat|" + OCT_1);
+            assertThat(r.value().getKind()).isEqualTo("void");
+            assertThat(r.value().getCost()).isEqualByComparingTo("-12");
+            assertThat(r.value().getIncluded()).isEqualByComparingTo("-10");
+            assertThat(r.value().getBilled()).isEqualByComparingTo("-2");
+            assertThat(r.value().getEvents()).isEqualTo(-1);
+            assertThat(r.value().getReason()).contains("voided").contains("double-reported");
+            assertThat(r.value().getQuantities()).singleElement().satisfies(q -> assertThat(q.getQuantity()).isEqualByComparingTo("-12"));
+        });
+        assertThat(f.totals.readValuesToList()).isEmpty();
+    }
+}
