@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.aggregator.AggregatorService;
 import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.math.BigDecimal;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -144,6 +146,66 @@ class LimitsIT {
             assertThat(noCustomer.statusCode()).isEqualTo(400);
             assertThat(noCustomer.body()).contains("\"field\":\"customer\"");
         }
+    }
+
+    /** Runs {@code ./capstream backfill} (capstream-admin backfill) against this stack; what it printed. */
+    static String backfill(Path file, Instant from, Instant to, String... more) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("backfill", file.toString(), "--from", from.toString(), "--to", to.toString(),
+                "--source", "billing-export", "--ingest-url", "http://127.0.0.1:" + stack.ingest.port(), "--key", Stack.ADMIN_KEY,
+                "--bootstrap-servers", stack.bootstrap, "--registry-url", stack.registryUrl, "--topic-prefix", stack.topics.prefix()));
+        args.addAll(java.util.List.of(more));
+        int code = new picocli.CommandLine(new io.capstream.deploy.Cli()).setOut(new java.io.PrintWriter(out)).execute(args.toArray(String[]::new));
+        assertThat(code).as(out.toString()).isZero();
+        return out.toString();
+    }
+
+    JsonNode chat(String customer) {
+        for (JsonNode f : usage(customer).get("features")) {
+            if (f.get("feature").asText().equals("chat")) {
+                return f;
+            }
+        }
+        throw new AssertionError("no chat usage of " + customer);
+    }
+
+    @Test
+    void aBackfillRunTwiceEqualsOneRunAndReplaceMakesTheFileTheTimeframesUsage(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Instant from = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(3));
+        Instant to = from.plus(Duration.ofHours(2));
+        // a CSV export of 3 events ($1.25 + $2 + $0.50) and, in the same timeframe, one event the backfill does not know
+        Path csv = dir.resolve("export.csv");
+        java.nio.file.Files.writeString(csv, "id,customer,feature,time,usage.requests\n"
+                + "b1,backfill,chat," + from.plusSeconds(60) + ",1.25\n"
+                + "b2,backfill,chat," + from.plusSeconds(120) + ",2\n"
+                + "\"b,3\",backfill,chat," + from.plusSeconds(180) + ",0.5\n");
+        assertThat(stack.postEvents("{\"id\": \"b0\", \"source\": \"billing-export\", \"customer\": \"backfill\", \"feature\": \"chat\", \"time\": \""
+                + from.plusSeconds(30) + "\", \"usage\": {\"requests\": 4}}").statusCode()).isEqualTo(202);
+
+        assertThat(backfill(csv, from, to)).contains("3 events sent");
+        java.nio.file.Files.delete(dir.resolve("export.csv.progress"));
+        assertThat(backfill(csv, from, to)).contains("3 events sent"); // all sent again: each counted once
+        assertThat(backfill(csv, from, to)).contains("0 events sent"); // resumed from its progress: nothing left
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(chat("backfill").get("cost").asText()).isEqualTo("7.75");
+            assertThat(chat("backfill").get("events").asLong()).isEqualTo(4);
+        });
+
+        // --replace with a corrected file: b2 is $3, "b,3" is gone, b4 is new; b0, unknown to the file, is voided
+        Path jsonl = dir.resolve("corrected.jsonl");
+        java.nio.file.Files.writeString(jsonl, String.join("\n",
+                "{\"id\": \"b1\", \"customer\": \"backfill\", \"feature\": \"chat\", \"time\": \"" + from.plusSeconds(60) + "\", \"usage\": {\"requests\": \"1.25\"}}",
+                "{\"id\": \"b2\", \"customer\": \"backfill\", \"feature\": \"chat\", \"time\": \"" + from.plusSeconds(120) + "\", \"usage\": {\"requests\": 3}}",
+                "{\"id\": \"b4\", \"customer\": \"backfill\", \"feature\": \"chat\", \"time\": \"" + from.plusSeconds(240) + "\", \"usage\": {\"requests\": 0.25}}"));
+        assertThat(backfill(jsonl, from, to, "--replace")).contains("1 events sent, 1 replaced, 2 voided, 1 already as the file says");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(chat("backfill").get("cost").asText()).isEqualTo("4.50");
+            assertThat(chat("backfill").get("events").asLong()).isEqualTo(3);
+        });
+        // run again: the topic already says what the file says
+        assertThat(backfill(jsonl, from, to, "--replace")).contains("0 events sent, 0 replaced, 0 voided, 3 already as the file says");
+        Thread.sleep(2_000);
+        assertThat(chat("backfill").get("cost").asText()).isEqualTo("4.50");
     }
 
     @Test
