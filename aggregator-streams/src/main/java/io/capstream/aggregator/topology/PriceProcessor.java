@@ -44,13 +44,24 @@ final class PriceProcessor extends ContextualProcessor<String, UsageEvent, Strin
         }
         window.rejection(event.getTime(), Instant.ofEpochMilli(record.timestamp()))
                 .ifPresent(reason -> { throw new RejectedEventException("time", reason); });
-        if ("void".equals(event.getAmendment())) { // takes back what the event was booked at: nothing to price
+        String amendment = event.getAmendment();
+        if ("void".equals(amendment)) { // takes back what the event was booked at: nothing to price
             context().forward(record.withValue(new PricedEvent(event, BigDecimal.ZERO)));
             return;
+        }
+        if (amendment != null && !"replace".equals(amendment)) {
+            throw new RejectedEventException("amendment", "'" + amendment + "' is not an amendment: void or replace");
         }
         Map<String, BigDecimal> usage = new LinkedHashMap<>();
         for (Quantity q : event.getUsage()) {
             usage.merge(q.getMeter(), q.getQuantity(), BigDecimal::add);
+        }
+        // what ingest checks, again for producers that write to usage-events directly: only an adjustment (with a reason, not
+        // an amendment) takes usage back, and then with every quantity
+        boolean negative = usage.values().stream().anyMatch(q -> q.signum() < 0);
+        if (negative && (event.getReason() == null || amendment != null || usage.values().stream().anyMatch(q -> q.signum() > 0))) {
+            throw new RejectedEventException("usage", "a negative quantity is only accepted in an adjustment: an event with a reason whose"
+                    + " quantities are all negative or zero");
         }
         BigDecimal cost;
         try {

@@ -139,8 +139,12 @@ class AmendmentsTopologyTest {
         // taking back more than was booked is refused whole
         f.send(UsageEvent.newBuilder(credit).setId("credit-2").setUsage(List.of(new Quantity("requests", null, new BigDecimal("-10").setScale(9)))).build(),
                 T0.plusSeconds(80));
+        // and a producer writing to usage-events directly cannot take usage back without a reason
+        f.send(UsageEvent.newBuilder(credit).setId("credit-3").setReason(null).build(), T0.plusSeconds(90));
         assertThat(total("feature:chat").getCost()).isEqualByComparingTo("9");
-        assertThat(deadReasons()).singleElement().satisfies(r -> assertThat(r).contains("hold less than"));
+        assertThat(deadReasons()).satisfiesExactly(
+                r -> assertThat(r).contains("hold less than"),
+                r -> assertThat(r).contains("only accepted in an adjustment"));
     }
 
     @Test
