@@ -20,7 +20,6 @@ import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
 import org.apache.kafka.streams.processor.internals.ProcessorNode;
 import org.apache.kafka.streams.processor.internals.ProcessorRecordContext;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * Applies each unique priced event, and each customer's new configuration, to the task's
@@ -37,7 +36,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
     private KeyValueStore<String, ReservationRecord> openReservations;
     private final PolicyCache policies;
     private Ledger ledger;
-    private WindowStore<Bytes, byte[]> seen;
+    private DedupStore seen;
     private InternalProcessorContext<String, SpecificRecord> internal;
     private ProcessorNode<?, ?, ?, ?> node;
     /**

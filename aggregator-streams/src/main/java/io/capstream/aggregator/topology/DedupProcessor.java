@@ -4,21 +4,18 @@ import io.capstream.schemas.UsageEvent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.Stores;
-import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.internals.Murmur3;
-import org.apache.kafka.streams.state.internals.RocksDbWindowBytesStoreSupplier;
 
 /**
  * Passes each event identity (customer, source, id) once within the dedup window. Identities live in
- * a window store whose retention drops them after the window; the store is changelogged and
- * committed with the totals (exactly-once), so a crash neither forgets nor double-counts an event.
+ * {@link DedupStore}, in buckets dropped whole after the window; the identities of a commit are logged as one
+ * changelog record in the transaction that commits the totals (exactly-once), so a crash neither forgets nor
+ * double-counts an event.
  *
  * <p>An identity is kept as 16 bytes (its 128-bit Murmur3 hash) with where the version of the event in force is
  * ({@link Version}: its offset in usage-events and its booked cost, about 15 bytes), so a window of 35 days costs
@@ -45,7 +42,7 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
 
     private final String storeName;
     private final Duration window;
-    private WindowStore<Bytes, byte[]> seen;
+    private DedupStore seen;
 
     DedupProcessor(String storeName, Duration window) {
         this.storeName = storeName;
@@ -53,12 +50,11 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
     }
 
     /**
-     * The store: RocksDB segments one bucket wide, so a whole bucket is dropped at once when it expires
-     * and the store holds at most the retention plus one bucket of ids (1.5 windows and an hour).
+     * The store ({@link DedupStore}): a whole bucket is dropped at once when it expires, so it holds at most the retention
+     * plus one bucket of ids (1.5 windows and an hour); one changelog record per commit.
      */
-    static StoreBuilder<WindowStore<Bytes, byte[]>> store(String name, Duration window) {
-        return Stores.windowStoreBuilder(new RocksDbWindowBytesStoreSupplier(name, retention(window).toMillis(), width(window), 1, false,
-                RocksDbWindowBytesStoreSupplier.WindowStoreTypes.DEFAULT_WINDOW_STORE), Serdes.Bytes(), Serdes.ByteArray());
+    static StoreBuilder<DedupStore> store(String name, Duration window) {
+        return DedupStore.builder(name, retention(window).toMillis(), width(window));
     }
 
     @Override
@@ -127,12 +123,12 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
      * lookup per bucket, at most six (each answered by RocksDB's bloom filters when the id is new, the common
      * case), instead of a range scan over the store's segments.
      */
-    static boolean isDuplicate(WindowStore<Bytes, byte[]> seen, Bytes identity, long at, Duration window) {
+    static boolean isDuplicate(DedupStore seen, Bytes identity, long at, Duration window) {
         return find(seen, identity, at, window) != null;
     }
 
     /** The identity as remembered within {@code window} before {@code at} (or {@link #DISORDER} after), or null. */
-    static Found find(WindowStore<Bytes, byte[]> seen, Bytes identity, long at, Duration window) {
+    static Found find(DedupStore seen, Bytes identity, long at, Duration window) {
         long width = width(window);
         long last = at + DISORDER.toMillis();
         for (long bucket = bucket(at - window.toMillis(), width); bucket <= last; bucket += width) {
@@ -145,7 +141,7 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
     }
 
     /** Remembers the identity at the start of the bucket of {@code at}, with {@code value}. */
-    static void remember(WindowStore<Bytes, byte[]> seen, Bytes identity, byte[] value, long at, Duration window) {
+    static void remember(DedupStore seen, Bytes identity, byte[] value, long at, Duration window) {
         seen.put(identity, value, bucket(at, width(window)));
     }
 

@@ -34,7 +34,7 @@ import org.apache.kafka.streams.state.Stores;
  * usage-events ─▶ price ─▶ dedup ─▶ account ──┬─▶ usage-aggregates
  *                  │         │         ▲       ├─▶ threshold-events
  * customers ─▶ customer-update ────────┘       └─▶ billing-period-totals (when a period closes)
- *                  │   usage-dedup-store   usage-limits-store, customers-store, reservations-store (settled),
+ *                  │   usage-ids-store   usage-limits-store, customers-store, reservations-store (settled),
  *                  │                       usage-series-hourly-store, usage-series-daily-store (window stores), usage-series-rollups-store
  *                  │                       runaway-store ─▶ runaway-breakers (open circuit breakers, for the sidecars)
  *                  └ refused events ─▶ usage-events-dlq (via {@link DeadLetterHandler})
@@ -76,7 +76,7 @@ public final class UsageTopology {
     public static final String AUDIT_SOURCE = "audit-log-source";
     public static final String AUDIT_HISTORY = "audit-history";
     public static final String AUDIT_STORE = "audit-history-store";
-    public static final String DEDUP_STORE = "usage-dedup-store";
+    public static final String DEDUP_STORE = "usage-ids-store";
     public static final String FINALS_STORE = "billing-finals-store";
     public static final String ADJUSTMENTS_SINK = "billing-adjustments-sink";
     public static final String LIMITS_STORE = "usage-limits-store";
