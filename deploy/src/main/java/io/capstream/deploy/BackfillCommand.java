@@ -82,18 +82,7 @@ final class BackfillCommand implements Callable<Integer> {
     int batch;
 
     @ArgGroup(exclusive = false, heading = "With --replace: where usage-events is%n")
-    Cluster cluster;
-
-    static final class Cluster {
-        @Option(names = "--bootstrap-servers", required = true, description = "Kafka bootstrap servers.")
-        String bootstrapServers;
-
-        @Option(names = "--registry-url", required = true, description = "Confluent-compatible schema registry URL.")
-        String registryUrl;
-
-        @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every Capstream topic name.")
-        String prefix;
-    }
+    ClusterOptions cluster;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -202,7 +191,7 @@ final class BackfillCommand implements Callable<Integer> {
         Map<String, UsageEvent> versions = new LinkedHashMap<>();
         Set<String> voided = new HashSet<>();
         RegistryAvroSerde<UsageEvent> serde = RegistryAvroSerde.of(UsageEvent.class, new SchemaRegistryClient(cluster.registryUrl), false);
-        String topic = new io.capstream.schemas.topics.Topics(cluster.prefix).usageEvents();
+        String topic = cluster.topics().usageEvents();
         Map<String, Object> props = new HashMap<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {

@@ -30,7 +30,7 @@ import org.apache.kafka.streams.state.internals.Murmur3;
  * failed, so this processor cannot tell from {@code forward} whether booking succeeded.)
  */
 final class DedupProcessor extends ContextualProcessor<String, PricedEvent, String, PricedEvent> {
-    /** What an amendment's own identity is kept with: nothing (its bucket is the window store's timestamp). */
+    /** What an amendment's own identity is kept with: nothing (its bucket is part of the key). */
     static final byte[] PRESENT = new byte[0];
     /**
      * Record timestamps of a partition (ingest's receive times) out of order by at most this much: a copy

@@ -150,6 +150,7 @@ final class Ledger {
             if (finalized != null) { // no notifications for a period already over
                 finalized.add(adjustment(takesBack ? ADJUSTMENT : LATE_EVENT, event, event, billing, customer.timezone(), usage,
                         result.split().orElseThrow(), 1, timestamp));
+                markFinal(customer.id(), billing.start(), now);
                 return finalized;
             }
             if (account.runaway().isPresent() && !takesBack) {
@@ -198,7 +199,7 @@ final class Ledger {
         if (oldFinal) {
             out.addAll(finalize(customer.id(), oldBilling.start(), now));
         }
-        if (newFinal) {
+        if (newFinal && !(oldFinal && newBilling.equals(oldBilling))) {
             out.addAll(finalize(customer.id(), newBilling.start(), now));
         }
         Map<String, BigDecimal> oldUsage = usage(old);
@@ -240,6 +241,10 @@ final class Ledger {
             if (newFinal) {
                 out.add(adjustment(REPLACEMENT, replacement.event(), amendment, newBilling, customer.timezone(), newUsage,
                         forth.split().orElseThrow(), 1, timestamp));
+                markFinal(customer.id(), newBilling.start(), now);
+            }
+            if (oldFinal) {
+                markFinal(customer.id(), oldBilling.start(), now);
             }
             return out;
         } catch (ArithmeticException e) {
@@ -435,8 +440,10 @@ final class Ledger {
     }
 
     /**
-     * The final totals of a customer's billing period, written now if they were not yet (an event for a period that became
-     * final since the last {@link #closePeriods}): so that they never include what is reported as an adjustment.
+     * The final totals of a customer's billing period, to be written now if they were not yet (an event for a period that
+     * became final since the last {@link #closePeriods}): so that they never include what is reported as an adjustment.
+     * Remembered as written ({@link #markFinal}) only once the booking that needs them succeeded: an event refused instead
+     * leaves them to {@link #closePeriods}.
      */
     private List<Output> finalize(String customer, Instant periodStart, Instant now) {
         List<Output> out = new ArrayList<>();
@@ -452,8 +459,14 @@ final class Ledger {
                 }
             });
         }
-        finals.put(period, now.toEpochMilli());
         return out;
+    }
+
+    private void markFinal(String customer, Instant periodStart, Instant now) {
+        String period = finalKey(customer, periodStart);
+        if (finals.get(period) == null) {
+            finals.put(period, now.toEpochMilli());
+        }
     }
 
     private static String finalKey(String customer, Instant periodStart) {

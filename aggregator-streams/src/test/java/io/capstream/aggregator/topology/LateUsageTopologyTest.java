@@ -111,4 +111,21 @@ class LateUsageTopologyTest {
         assertThat(f.limit("acme", "feature:chat", OCT_1)).isNull();
         assertThat(f.totals.readValuesToList()).singleElement().satisfies(t -> assertThat(t.getPeriodStart()).isEqualTo(NOV_1));
     }
+
+    @Test
+    void anEventRefusedForAPeriodThatJustBecameFinalLeavesItsFinalTotalToBeWritten() {
+        fixture(new EventTimeWindow(Duration.ofDays(35), Duration.ofDays(3)));
+        f.send(requests("oct-a", Instant.parse("2026-10-10T10:00:00Z"), 8), Instant.parse("2026-10-10T10:00:00Z"));
+        // the first record after October became final takes back more than October holds: refused whole
+        UsageEvent tooMuch = UsageEvent.newBuilder(requests("oct-credit", Instant.parse("2026-10-30T10:00:00Z"), 0)).setReason("credit")
+                .setUsage(List.of(new io.capstream.schemas.Quantity("requests", null, new java.math.BigDecimal("-20").setScale(9)))).build();
+        f.send(tooMuch, Instant.parse("2026-11-06T10:00:00Z"));
+
+        assertThat(f.dlq.readRecordsToList()).hasSize(1);
+        assertThat(f.adjustments.readRecordsToList()).isEmpty();
+        assertThat(f.totals.readValuesToList()).singleElement().satisfies(t -> {
+            assertThat(t.getPeriodStart()).isEqualTo(OCT_1);
+            assertThat(t.getCost()).isEqualByComparingTo("8");
+        });
+    }
 }
