@@ -151,6 +151,9 @@ final class ControlApi {
             String id = identifier(ctx.pathParam("id"));
             Principal who = authorize(ctx, id, false);
             Instant at = clock.instant();
+            if (!who.isAdmin()) {
+                refuseEarlyReset(id, at);
+            }
             CustomerWriter.Written written = writer.write(id, ifMatch(ctx), existing -> CustomerRecord.newBuilder(
                     existing.orElseGet(() -> CustomerMapping.toRecord(unconfigured(id), at))).setRunawayResetAt(at).setUpdatedAt(at).build(),
                     audit(ctx, who, "runaway.reset", null));
@@ -248,6 +251,23 @@ final class ControlApi {
             return Optional.of(Long.parseLong(value));
         } catch (NumberFormatException e) {
             throw new ApiException(400, "invalid_request", "If-Match must be one ETag this API answered, like \"42\"");
+        }
+    }
+
+    /**
+     * A customer's own key resets its runaway breakers at most once per cool-down of its rule, so a leaked key cannot keep
+     * a tripped breaker open by resetting it again and again (an admin key can: 429 otherwise, with when it may).
+     */
+    private void refuseEarlyReset(String id, Instant at) {
+        Instant last = customers.get(id).map(CustomerRecord::getRunawayResetAt).orElse(null);
+        Optional<java.time.Duration> coolDown = current(id).flatMap(c -> policy().flatMap(p -> c.runawayRule(p.plan(c.plan()))))
+                .map(io.capstream.policy.runaway.RunawayRule::coolDown);
+        if (last != null && coolDown.isPresent() && last.plus(coolDown.get()).isAfter(at)) {
+            Instant next = last.plus(coolDown.get());
+            long seconds = Math.max(1, java.time.Duration.between(at, next).toSeconds());
+            throw new ApiException(429, "reset_too_soon", "the runaway breakers of " + id + " were reset at " + last + "; with its own key a"
+                    + " customer may reset them once per cool-down (" + coolDown.get().toMinutes() + " minutes), next at " + next
+                    + " (an admin key may reset them now)", Map.of("next_reset_at", next.toString()), Map.of("Retry-After", Long.toString(seconds)));
         }
     }
 

@@ -100,6 +100,13 @@ class RunawayIT {
 
             // the same spike again in the next two minutes: it trips again (its rates were measured afresh after the reset)
             Duration again = spike(stack, http, sidecar, minute.plus(Duration.ofMinutes(1)), "again");
+            // the customer's own key may reset once per cool-down (15 minutes here): a second reset now is refused, an admin's is not
+            HttpResponse<String> early = stack.control("POST", "/v1/customers/acme/runaway/reset", "", Stack.ACME_KEY);
+            assertThat(early.statusCode()).as(early.body()).isEqualTo(429);
+            assertThat(Stack.json(early).get("error").get("code").asText()).isEqualTo("reset_too_soon");
+            assertThat(Long.parseLong(early.headers().firstValue("Retry-After").orElseThrow())).isBetween(13 * 60L, 15 * 60L);
+            HttpResponse<String> byAdmin = stack.control("POST", "/v1/customers/acme/runaway/reset", "", Stack.ADMIN_KEY);
+            assertThat(byAdmin.statusCode()).as(byAdmin.body()).isEqualTo(202);
             // both trips and the sidecar's circuit_open refusals are in the decision metrics of the pro plan's chat (any instance answers)
             String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
