@@ -18,7 +18,7 @@ import org.apache.kafka.streams.state.internals.Murmur3;
  * double-counts an event.
  *
  * <p>An identity is kept as 16 bytes (its 128-bit Murmur3 hash) with where the version of the event in force is
- * ({@link Version}: its offset in usage-events and its booked cost, about 15 bytes), so a window of 35 days costs
+ * ({@link Version}: its offset in usage-events and its booked cost, about 8 bytes), so a window of 35 days costs
  * a bounded, measured amount per event (docs/performance.md, "Dedup for 35 days") and an amendment (a void or a
  * replacement) can take the event back exactly as it was booked, reading it from usage-events. Two different
  * identities of one partition share a hash with a probability of about n²/2¹²⁹ for n identities held
@@ -77,18 +77,35 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
     record Version(long offset, java.math.BigDecimal cost) {
         static final byte[] VOIDED = {0};
 
+        /** The offset as a varint (an offset below 2³⁵ in 5 bytes), the cost's scale (1 byte) and its unscaled value. */
         byte[] bytes() {
             byte[] unscaled = cost.unscaledValue().toByteArray();
-            return ByteBuffer.allocate(9 + unscaled.length).putLong(offset).put((byte) cost.scale()).put(unscaled).array();
+            ByteBuffer b = ByteBuffer.allocate(10 + 1 + unscaled.length);
+            for (long v = offset; ; v >>>= 7) {
+                if ((v & ~0x7FL) == 0) {
+                    b.put((byte) v);
+                    break;
+                }
+                b.put((byte) ((v & 0x7F) | 0x80));
+            }
+            b.put((byte) cost.scale()).put(unscaled);
+            return java.util.Arrays.copyOf(b.array(), b.position());
         }
 
-        /** The version in an identity's value; null for one voided or remembered before versions were kept. */
+        /** The version in an identity's value; null for one voided ({@link #VOIDED}) or an amendment's ({@link #PRESENT}). */
         static Version of(byte[] value) {
-            if (value.length < 10) {
+            if (value.length < 3) {
                 return null;
             }
             ByteBuffer b = ByteBuffer.wrap(value);
-            long offset = b.getLong();
+            long offset = 0;
+            for (int shift = 0; ; shift += 7) {
+                byte next = b.get();
+                offset |= (long) (next & 0x7F) << shift;
+                if (next >= 0) {
+                    break;
+                }
+            }
             int scale = b.get();
             byte[] unscaled = new byte[b.remaining()];
             b.get(unscaled);
