@@ -151,6 +151,9 @@ public final class ThroughputBenchmark {
                 finished = System.nanoTime();
                 streamCpu = cpuOfThreads(ThroughputBenchmark::isStreamThread) - streamCpu0;
                 aggregatorCpu = cpuOfThreads(name -> name.contains("bench-aggregator")) - aggregatorCpu0;
+                if (AMENDMENTS > 0) {
+                    amendments(kafka, admin, topics, eventSerde, generated);
+                }
                 streams.close(Duration.ofSeconds(30));
                 produced = countRecords(kafka, admin, "bench-aggregator-", topics.usageAggregates());
                 dedupStorage(admin, work.resolve("state"), events);
@@ -196,6 +199,48 @@ public final class ThroughputBenchmark {
         System.out.printf(Locale.ROOT, "dedup: %d ids, RocksDB %.1f bytes/id (SST files), changelog %.1f bytes/id; a 35-day window at 10,000 events/s"
                         + " holds up to %.2e ids in RocksDB (%.2f TB) and %.2e in the changelog (%.2f TB per replica)%n",
                 ids, (double) rocks / ids, (double) logged / ids, inRocks, inRocks * rocks / ids / 1e12, inLog, inLog * logged / ids / 1e12);
+    }
+
+    /**
+     * Voids sent after the bulk, {@code -Dbench.amendments=N} (0: none; they also change the dedup figures a little), in random
+     * order, or with {@code -Dbench.amendments.order=booked} in the order the events were booked (as a backfill's corrections).
+     */
+    private static final int AMENDMENTS = Integer.getInteger("bench.amendments", 0);
+
+    /**
+     * What an amendment costs the aggregator: voids of {@link #AMENDMENTS} events booked above (each reads its event back from
+     * usage-events; in random order none is next to the last), timed from the first send until every one is committed.
+     * Prints {@code amendments: ...}.
+     */
+    private static void amendments(KafkaCluster kafka, Admin admin, Topics topics, RegistryAvroSerde<UsageEvent> serde,
+                                   List<UsageEvent> booked) throws Exception {
+        List<UsageEvent> targets = new ArrayList<>(booked);
+        boolean inOrder = "booked".equals(System.getProperty("bench.amendments.order"));
+        if (!inOrder) {
+            java.util.Collections.shuffle(targets, new Random(2));
+        }
+        targets = targets.subList(0, Math.min(AMENDMENTS, targets.size()));
+        long start = System.nanoTime();
+        long streamCpu0 = cpuOfThreads(ThroughputBenchmark::isStreamThread);
+        long processCpu0 = cpuOfThreads(name -> name.contains("bench-aggregator"));
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps(kafka), new StringSerializer(), new ByteArraySerializer())) {
+            long now = System.currentTimeMillis();
+            for (UsageEvent e : targets) {
+                UsageEvent v = UsageEvent.newBuilder().setId(e.getId()).setSource(e.getSource()).setCustomer(e.getCustomer()).setFeature("")
+                        .setTime(Instant.ofEpochMilli(now)).setUsage(List.of()).setAmendment("void").setReason("bench").build();
+                producer.send(new ProducerRecord<>(topics.usageEvents(), null, now, e.getCustomer(), serde.serialize(topics.usageEvents(), v)));
+            }
+            producer.flush();
+        }
+        Map<TopicPartition, Long> ends = endOffsets(admin, topics.usageEvents());
+        while (!caughtUp(admin, "bench-aggregator", ends)) {
+            Thread.sleep(20);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long streamCpu = cpuOfThreads(ThroughputBenchmark::isStreamThread) - streamCpu0;
+        long processCpu = cpuOfThreads(name -> name.contains("bench-aggregator")) - processCpu0;
+        System.out.printf(Locale.ROOT, "amendments: %d voids in %s order, %.0f/s, stream thread %.1f us/void, process %.1f us/void%n",
+                targets.size(), inOrder ? "booked" : "random", targets.size() / seconds, streamCpu / 1e3 / targets.size(), processCpu / 1e3 / targets.size());
     }
 
     /** Event ids as random UUIDs (36 characters) instead of short sequential ones: {@code -Dbench.ids=uuid}. */

@@ -248,8 +248,11 @@ final class BackfillCommand implements Callable<Integer> {
         return n;
     }
 
-    /** Posts, retrying while ingest is unavailable (503, or not reachable) for up to a minute; stops at any refusal. */
-    private void post(String path, JsonNode body, List<BackfillFile.Line> lines) throws IOException, InterruptedException {
+    /**
+     * Posts, retrying while ingest is unavailable (503, or not reachable) for up to a minute, and after the wait a 429 names
+     * (ingest limits a customer's voids and replacements a second) for as long as it takes; stops at any other refusal.
+     */
+    void post(String path, JsonNode body, List<BackfillFile.Line> lines) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(ingestUrl + path)).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.writeValueAsString(body))).build();
@@ -267,6 +270,12 @@ final class BackfillCommand implements Callable<Integer> {
             }
             if (response.statusCode() == 202) {
                 return;
+            }
+            if (response.statusCode() == 429) {
+                long seconds = response.headers().firstValue("Retry-After").map(Long::parseLong).orElse(1L);
+                Thread.sleep(Duration.ofSeconds(Math.max(1, seconds)));
+                deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+                continue;
             }
             if (response.statusCode() != 503 || System.nanoTime() > deadline) {
                 throw new BackfillRefused(path, response, lines);

@@ -28,8 +28,10 @@ final class IngestApi {
     private final Counter accepted;
     private final Counter rejected;
     private final Timer publishTime;
+    private final AmendmentLimiter amendments;
 
-    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics) {
+    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics, AmendmentLimiter amendments) {
+        this.amendments = amendments;
         this.keys = keys;
         this.parser = parser;
         this.publisher = publisher;
@@ -87,6 +89,13 @@ final class IngestApi {
         }
         if (!principal.canIngestFor(amendment.getCustomer())) {
             throw ApiException.forbidden("this API key may not report usage for customer '" + amendment.getCustomer() + "'; nothing was stored");
+        }
+        java.util.Optional<java.time.Duration> wait = amendments.take(amendment.getCustomer());
+        if (wait.isPresent()) {
+            long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
+            throw new ApiException(429, "amendment_rate_limited", "customer '" + amendment.getCustomer() + "' may send at most "
+                    + amendments.perSecond() + " voids and replacements a second (bursts of " + AmendmentLimiter.BURST_SECONDS
+                    + " seconds' worth); retry in " + seconds + " s; nothing was stored", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
         }
         publishTime.record(() -> publisher.publish(java.util.List.of(amendment), receivedAt));
         accepted.increment();

@@ -50,12 +50,18 @@ class IngestIT {
     }
 
     static IngestConfig config(String bootstrap) {
-        return IngestConfig.from(Map.of(
+        return config(bootstrap, topics, Map.of());
+    }
+
+    static IngestConfig config(String bootstrap, Topics topics, Map<String, String> more) {
+        Map<String, String> config = new HashMap<>(Map.of(
                 IngestConfig.HTTP_HOST, "127.0.0.1", IngestConfig.HTTP_PORT, "0",
                 IngestConfig.BOOTSTRAP_SERVERS, bootstrap,
                 RegistryAvroSerde.REGISTRY_URL, SharedStack.registry().url(), RegistryAvroSerde.AUTO_REGISTER, "true",
                 IngestConfig.TOPIC_PREFIX, topics.prefix(), IngestConfig.API_KEYS_FILE, keysFile.toString(),
                 IngestConfig.PUBLISH_TIMEOUT_MS, "3000", "secret.keys", io.capstream.testkit.TestSecrets.KEYS));
+        config.putAll(more);
+        return IngestConfig.from(config);
     }
 
     @AfterAll
@@ -125,6 +131,38 @@ class IngestIT {
             assertThat(response.headers().firstValue("Retry-After")).isPresent();
             assertThat(took).isLessThan(Duration.ofSeconds(10));
         }
+    }
+
+    @Test
+    void aCustomersVoidsAndReplacementsBeyondItsRateAre429WithRetryAfterAndOtherCustomersStillAmend() throws Exception {
+        Topics own = new Topics(TopicNames.prefixFor("ingest-it-amend"));
+        SharedStack.kafka().createTopics(own.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+        try (IngestService limited = new IngestService(config(SharedStack.kafka().bootstrapServers(), own,
+                Map.of(IngestConfig.AMENDMENTS_PER_SECOND, "1")), Clock.systemUTC())) {
+            String voidOfA = "{\"customer\": \"cus_a\", \"source\": \"svc\", \"reason\": \"double report\"}";
+            // a burst of ten seconds' worth goes through at once
+            for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+                assertThat(amend(limited, "/v1/events/e" + i + "/void", KEY, voidOfA).statusCode()).isEqualTo(202);
+            }
+            HttpResponse<String> refused = amend(limited, "/v1/events/e10/replace", KEY,
+                    "{\"customer\": \"cus_a\", \"source\": \"svc\", \"feature\": \"chat\", \"usage\": {\"requests\": 2}, \"reason\": \"recount\"}");
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+            var error = Json.MAPPER.readTree(refused.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("amendment_rate_limited");
+            assertThat(error.get("message").asText()).contains("cus_a", "at most 1 voids and replacements a second", "nothing was stored");
+            // another customer of the same key has a bucket of its own
+            assertThat(amend(limited, "/v1/events/e0/void", KEY, voidOfA.replace("cus_a", "cus_b")).statusCode()).isEqualTo(202);
+            // and the customer's bucket refills at its rate
+            Thread.sleep(1_100);
+            assertThat(amend(limited, "/v1/events/e10/void", KEY, voidOfA).statusCode()).isEqualTo(202);
+        }
+    }
+
+    HttpResponse<String> amend(IngestService target, String path, String key, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private List<ConsumerRecord<String, UsageEvent>> consumeAll(int expected) {

@@ -24,6 +24,9 @@ interface EventArchive extends AutoCloseable {
     @Override
     default void close() {}
 
+    /** What one read fetches from the broker at most (beyond the batch holding the event, which is always returned whole). */
+    int FETCH_BYTES = 16 * 1024;
+
     /** Opens an archive for one task with the application's settings. */
     interface Opener {
         EventArchive open(Map<String, Object> appConfigs, String clientId);
@@ -36,26 +39,52 @@ interface EventArchive extends AutoCloseable {
     static Opener kafka(String topic, Deserializer<UsageEvent> deserializer) {
         return (appConfigs, clientId) -> new EventArchive() {
             private KafkaConsumer<byte[], byte[]> consumer;
+            /** The records of the last fetch, by offset: amendments of events sent together (a backfill) read one fetch. */
+            private final Map<Long, ConsumerRecord<byte[], byte[]>> fetched = new java.util.HashMap<>();
+            private int fetchedPartition = -1;
 
             @Override
             public UsageEvent read(int partition, long offset) {
+                ConsumerRecord<byte[], byte[]> r = partition == fetchedPartition ? fetched.get(offset) : null;
+                if (r == null) {
+                    r = fetch(partition, offset);
+                }
+                return deserializer.deserialize(topic, r.headers(), r.value());
+            }
+
+            private ConsumerRecord<byte[], byte[]> fetch(int partition, long offset) {
                 if (consumer == null) {
                     Map<String, Object> props = new StreamsConfig(appConfigs).getRestoreConsumerConfigs(clientId + "-archive");
-                    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+                    // one event is wanted, not the megabyte after it: the broker still returns the whole first batch
+                    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, FETCH_BYTES);
+                    props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, FETCH_BYTES);
                     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+                    // the consumer fetches ahead as it returns records; at the end of the log the broker would hold that
+                    // fetch for fetch.max.wait.ms, and the next read (elsewhere) would wait for it
+                    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 0);
                     consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
                 }
                 TopicPartition tp = new TopicPartition(topic, partition);
-                consumer.assign(List.of(tp));
+                if (!consumer.assignment().equals(java.util.Set.of(tp))) {
+                    consumer.assign(List.of(tp));
+                }
                 consumer.seek(tp, offset);
+                consumer.resume(List.of(tp));
+                fetched.clear();
+                fetchedPartition = partition;
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (System.nanoTime() < deadline) {
-                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        if (r.offset() == offset) {
-                            return deserializer.deserialize(topic, r.headers(), r.value());
-                        }
+                    var records = consumer.poll(Duration.ofMillis(200));
+                    if (records.isEmpty()) {
+                        continue;
+                    }
+                    consumer.pause(List.of(tp)); // no more fetching ahead until the next read
+                    records.forEach(r -> fetched.put(r.offset(), r));
+                    ConsumerRecord<byte[], byte[]> wanted = fetched.get(offset);
+                    if (wanted == null) {
                         throw new IllegalStateException("usage-events offset " + offset + " of partition " + partition + " is gone");
                     }
+                    return wanted;
                 }
                 throw new IllegalStateException("usage-events offset " + offset + " of partition " + partition + " could not be read in 30 s");
             }

@@ -1,0 +1,67 @@
+package io.capstream.ingest;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.TimeMeter;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * At most {@code perSecond} amendments (voids and replacements) a second per customer on this ingest instance, in bursts of
+ * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets.
+ *
+ * <p>Why amendments and not events: the aggregator reads the version an amendment takes back from usage-events, a broker
+ * fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and a millisecond of
+ * that thread's time (docs/performance.md, "What an amendment costs"). Unbounded, one customer's key could keep the thread
+ * busy with them and delay every other customer of its partition. Corrections are rare; at the default 50 a second a
+ * customer takes at most about 5 % of its partition's thread per ingest instance, and {@code ./capstream backfill --replace}
+ * waits out the {@code Retry-After} of a refusal.
+ *
+ * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
+ * amendment: memory follows the customers amending now.
+ */
+final class AmendmentLimiter {
+    static final int BURST_SECONDS = 10;
+    private final long perSecond;
+    private final Duration idle;
+    private final TimeMeter time;
+    private final Cache<String, Bucket> buckets;
+
+    /** @param perSecond 0 for no limit */
+    AmendmentLimiter(long perSecond) {
+        this(perSecond, TimeMeter.SYSTEM_NANOTIME);
+    }
+
+    /** @param time the clock buckets refill and expire by (tests move it by hand) */
+    AmendmentLimiter(long perSecond, TimeMeter time) {
+        this.perSecond = perSecond;
+        this.idle = Duration.ofSeconds(BURST_SECONDS + 1);
+        this.time = time;
+        this.buckets = Caffeine.newBuilder().expireAfterAccess(idle).maximumSize(1_000_000).ticker(time::currentTimeNanos)
+                .executor(Runnable::run).build();
+    }
+
+    /** Takes one amendment of {@code customer} from its bucket; how long to wait instead when the bucket is empty. */
+    Optional<Duration> take(String customer) {
+        if (perSecond == 0) {
+            return Optional.empty();
+        }
+        Bucket bucket = buckets.get(customer, c -> Bucket.builder().withCustomTimePrecision(time)
+                .addLimit(limit -> limit.capacity(perSecond * BURST_SECONDS).refillGreedy(perSecond, Duration.ofSeconds(1)))
+                .build());
+        ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
+        return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
+    }
+
+    /** Buckets held now (after pending evictions). */
+    long size() {
+        buckets.cleanUp();
+        return buckets.estimatedSize();
+    }
+
+    long perSecond() {
+        return perSecond;
+    }
+}

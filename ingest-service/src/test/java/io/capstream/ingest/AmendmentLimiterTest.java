@@ -1,0 +1,74 @@
+package io.capstream.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.bucket4j.TimeMeter;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class AmendmentLimiterTest {
+    /** A clock moved by hand. */
+    static final class ManualTime implements TimeMeter {
+        long nanos = 1_000_000_000L;
+
+        @Override
+        public long currentTimeNanos() {
+            return nanos;
+        }
+
+        @Override
+        public boolean isWallClockBased() {
+            return false;
+        }
+
+        void advance(Duration d) {
+            nanos += d.toNanos();
+        }
+    }
+
+    @Test
+    void aBurstOfTenSecondsWorthThenTheRateAndTheWaitUntilTheNextToken() {
+        ManualTime time = new ManualTime();
+        AmendmentLimiter limiter = new AmendmentLimiter(5, time);
+        for (int i = 0; i < 5 * AmendmentLimiter.BURST_SECONDS; i++) {
+            assertThat(limiter.take("cus_a")).as("amendment %d of the burst", i).isEmpty();
+        }
+        assertThat(limiter.take("cus_a")).hasValue(Duration.ofMillis(200));
+        time.advance(Duration.ofMillis(200));
+        assertThat(limiter.take("cus_a")).isEmpty();
+        assertThat(limiter.take("cus_a")).isPresent();
+    }
+
+    @Test
+    void customersHaveBucketsOfTheirOwn() {
+        AmendmentLimiter limiter = new AmendmentLimiter(1, new ManualTime());
+        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+            limiter.take("cus_a");
+        }
+        assertThat(limiter.take("cus_a")).isPresent();
+        assertThat(limiter.take("cus_b")).isEmpty();
+    }
+
+    @Test
+    void zeroMeansNoLimit() {
+        AmendmentLimiter limiter = new AmendmentLimiter(0, new ManualTime());
+        for (int i = 0; i < 100_000; i++) {
+            assertThat(limiter.take("cus_a")).isEmpty();
+        }
+    }
+
+    @Test
+    void anIdleCustomersBucketIsDroppedAndComesBackFull() {
+        ManualTime time = new ManualTime();
+        AmendmentLimiter limiter = new AmendmentLimiter(1, time);
+        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+            limiter.take("cus_a");
+        }
+        time.advance(Duration.ofSeconds(AmendmentLimiter.BURST_SECONDS + 2));
+        limiter.take("cus_b"); // any access lets the cache drop what expired
+        assertThat(limiter.size()).isEqualTo(1);
+        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+            assertThat(limiter.take("cus_a")).isEmpty();
+        }
+    }
+}
