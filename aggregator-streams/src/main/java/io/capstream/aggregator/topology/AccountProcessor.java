@@ -2,7 +2,6 @@ package io.capstream.aggregator.topology;
 
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.aggregator.strict.ReservationBook;
-import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.ReservationRecord;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,17 +68,7 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
         node = internal.currentNode();
         booked.clear();
         TotalsStore totals = context.getStateStore(UsageTopology.LIMITS_STORE);
-        totals.open(new TotalsStore.Emitter() {
-            @Override
-            public void emit(String key, LimitUsage total, long timestamp) {
-                emitTotal(key, total, timestamp);
-            }
-
-            @Override
-            public void written() {
-                settleBooked();
-            }
-        });
+        totals.open(this::settleBooked);
         ledger = UsageTopology.ledger(context, window, policies, series);
         seen = context.getStateStore(UsageTopology.DEDUP_STORE);
         openReservations = context.getStateStore(UsageTopology.RESERVATIONS_STORE);
@@ -177,10 +166,6 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
         for (Ledger.Output o : outputs) {
             context().forward(new Record<>(o.key(), o.value(), timestamp), o.sink());
         }
-    }
-
-    private void emitTotal(String key, LimitUsage total, long timestamp) {
-        asThisNode(timestamp, () -> context().forward(new Record<>(key, total, timestamp), UsageTopology.AGGREGATES_SINK));
     }
 
     /**

@@ -429,7 +429,7 @@ final class Ledger {
                 }
             }
         }
-        forgotten.forEach(limits::delete);
+        forgotten.forEach(key -> limits.delete(key, streamTime));
         for (String period : finalized) {
             if (!released.contains(period)) {
                 finals.put(period, streamTime);

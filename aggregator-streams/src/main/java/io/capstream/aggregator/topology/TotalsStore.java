@@ -7,15 +7,31 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.processor.StateStoreContext;
+import org.apache.kafka.streams.processor.internals.InternalProcessorContext;
+import org.apache.kafka.streams.processor.internals.RecordCollector;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.internals.WrappedStateStore;
 
 /**
- * The running totals of one task: objects between two commits, written to RocksDB and its changelog
- * and emitted to {@code usage-aggregates} once per changed total per commit.
+ * The running totals of one task: objects between two commits, written to RocksDB and to {@code usage-aggregates} once
+ * per changed total per commit.
+ *
+ * <p>{@code usage-aggregates} is also the store's changelog (see {@link UsageTopology}): the store has no changelog of its
+ * own, and Kafka Streams restores it from the task's partition of that topic after a crash, on a standby and on an instance
+ * a partition moves to. So a changed total is one record, not a changelog record and the same value again on the topic:
+ * this store sends it itself, through the task's record collector (inside the task's transaction), to the task's partition,
+ * encoded once, in the topic's wire format, for both RocksDB and the topic.
  *
  * <p>A total changed by many events between two commits is serialized, logged and emitted once, not
  * once per event. This is safe under exactly-once because the changed totals live in this store, not
@@ -34,12 +50,10 @@ import org.apache.kafka.streams.state.StoreBuilder;
 final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage>, String, LimitUsage>
         implements ReadOnlyKeyValueStore<String, LimitUsage> {
 
-    /** Receives each changed total when it is written: the topology emits it to usage-aggregates. */
-    interface Emitter {
-        void emit(String key, LimitUsage total, long timestamp);
-
+    /** Told when changed totals were written. */
+    interface Listener {
         /** After a batch of changed totals was written: readers of the store now see every change made so far. */
-        default void written() {}
+        void written();
     }
 
     private record Changed(String customer, Total total, long timestamp) {}
@@ -50,27 +64,48 @@ final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage
 
     private final Map<String, Changed> changed = new LinkedHashMap<>();
     private final Map<String, Total> cached = Lru.of(MAX_CACHED);
-    private Emitter emitter = (key, total, timestamp) -> { };
+    private Listener listener = () -> { };
+    private final Serde<LimitUsage> serde;
+    /** The RocksDB store below the typed one: written with the bytes sent to the topic. */
+    private KeyValueStore<Bytes, byte[]> bytes;
+    private InternalProcessorContext<Void, Void> context;
+    private String topic;
 
-    private TotalsStore(KeyValueStore<String, LimitUsage> written) {
+    private TotalsStore(KeyValueStore<String, LimitUsage> written, Serde<LimitUsage> serde) {
         super(written);
+        this.serde = serde;
     }
 
-    /** A logged RocksDB key-value store under {@code name} with this store in front of it. */
-    static StoreBuilder<TotalsStore> builder(StoreBuilder<KeyValueStore<String, LimitUsage>> written) {
-        return WrittenAtCommit.builder(written, TotalsStore::new);
+    /**
+     * This store in front of {@code written}, a RocksDB key-value store without a changelog of its own and with the values
+     * in the wire format of usage-aggregates ({@code serde}), which the topology names as its changelog.
+     */
+    static StoreBuilder<TotalsStore> builder(StoreBuilder<KeyValueStore<String, LimitUsage>> written, Serde<LimitUsage> serde) {
+        if (written.loggingEnabled()) {
+            throw new IllegalArgumentException(written.name() + ": usage-aggregates is its changelog; disable its own");
+        }
+        return WrittenAtCommit.builder(written, w -> new TotalsStore(w, serde));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void init(StateStoreContext stateStoreContext, StateStore root) {
+        super.init(stateStoreContext, root);
+        context = (InternalProcessorContext<Void, Void>) stateStoreContext;
+        topic = context.changelogFor(name());
+        bytes = ((WrappedStateStore<KeyValueStore<Bytes, byte[]>, String, LimitUsage>) wrapped()).wrapped();
     }
 
     /**
      * Called by the processor that owns the totals when its task starts processing (again): forgets
      * the objects of an earlier life of the task, whose store may have been updated as a standby since.
      */
-    void open(Emitter emitter) {
+    void open(Listener listener) {
         if (!changed.isEmpty()) {
             throw new IllegalStateException(changed.size() + " totals changed and not written when the task started again");
         }
         cached.clear();
-        this.emitter = emitter;
+        this.listener = listener;
     }
 
     Optional<Total> total(String key) {
@@ -100,13 +135,14 @@ final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage
         }
     }
 
-    void delete(String key) {
+    /** Forgets a total: gone from RocksDB, and a tombstone on usage-aggregates. */
+    void delete(String key, long timestamp) {
         changed.remove(key);
         cached.remove(key);
-        wrapped().delete(key);
+        write(key, null, timestamp);
     }
 
-    /** Writes every changed total to RocksDB and its changelog and emits it; before a scan of the written totals. */
+    /** Writes every changed total to RocksDB and usage-aggregates; before a scan of the written totals. */
     @Override
     void writeChanged() {
         if (changed.isEmpty()) {
@@ -116,12 +152,29 @@ final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage
         changed.clear();
         for (Map.Entry<String, Changed> e : batch) {
             Changed c = e.getValue();
-            LimitUsage record = LimitRecords.toRecord(c.customer(), c.total());
-            wrapped().put(e.getKey(), record);
-            emitter.emit(e.getKey(), record, c.timestamp());
+            write(e.getKey(), LimitRecords.toRecord(c.customer(), c.total()), c.timestamp());
         }
-        emitter.written();
+        listener.written();
     }
+
+    /**
+     * One total (null: its tombstone) to RocksDB and to the task's partition of usage-aggregates, as of {@code timestamp},
+     * encoded once; as Kafka Streams logs a change, inside the task's transaction.
+     */
+    private void write(String key, LimitUsage total, long timestamp) {
+        byte[] k = KEYS.serialize(topic, key);
+        byte[] v = total == null ? null : serde.serializer().serialize(topic, total);
+        if (v == null) {
+            bytes.delete(Bytes.wrap(k));
+        } else {
+            bytes.put(Bytes.wrap(k), v);
+        }
+        ((RecordCollector.Supplier) context).recordCollector().send(topic, k, v, new RecordHeaders(), context.taskId().partition(), timestamp,
+                BYTES, BYTES, UsageTopology.ACCOUNT, context);
+    }
+
+    private static final StringSerializer KEYS = new StringSerializer();
+    private static final ByteArraySerializer BYTES = new ByteArraySerializer();
 
     @Override
     void forget() {

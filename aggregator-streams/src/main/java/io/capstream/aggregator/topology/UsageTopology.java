@@ -61,7 +61,6 @@ public final class UsageTopology {
     public static final String ACCOUNT = "account";
     public static final String CUSTOMER_UPDATE = "customer-update";
     public static final String POLICY_UPDATE = "policy-update";
-    public static final String AGGREGATES_SINK = "usage-aggregates-sink";
     public static final String THRESHOLDS_SINK = "threshold-events-sink";
     public static final String TOTALS_SINK = "billing-period-totals-sink";
     public static final String RUNAWAY_SINK = "runaway-breakers-sink";
@@ -122,6 +121,21 @@ public final class UsageTopology {
 
     private UsageTopology() {}
 
+    /**
+     * The topology with {@code usage-aggregates} as the changelog of the limits store (the running totals): a changed total
+     * is one record, read by the sidecars and restored from after a crash, on a standby or on a moved partition, instead of
+     * a changelog record and the same value again on the topic. Kafka Streams does this for a table read from a topic (the
+     * source topic reused as its changelog, the store's own logging off); the public API has no way to name a changelog, so
+     * this goes through the topology's internal builder, as {@code StreamsBuilder} does. {@link TotalsStore} writes the
+     * topic as a changelog is written: a task's totals to the task's partition (so usage-aggregates has as many partitions
+     * as usage-events, which Kafka Streams checks at start).
+     */
+    static final class AggregatesAsChangelog extends Topology {
+        AggregatesAsChangelog(String usageAggregates) {
+            internalTopologyBuilder.connectSourceStoreAndTopic(LIMITS_STORE, usageAggregates);
+        }
+    }
+
     public static Topology build(Topics topics, Duration lateWindow, TopicSerdes serdes) {
         return build(topics, lateWindow, serdes, new ReservationBook(Duration.ofMinutes(10), java.time.Clock.systemUTC()));
     }
@@ -143,7 +157,7 @@ public final class UsageTopology {
     static Topology build(Topics topics, EventTimeWindow window, TopicSerdes serdes, ReservationBook reservations, SeriesRetention retention,
                           EventArchive.Opener archive) {
         PolicyCache policies = new PolicyCache();
-        Topology topology = new Topology();
+        Topology topology = new AggregatesAsChangelog(topics.usageAggregates());
         topology.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(POLICY_STORE), Serdes.String(),
                         new InternalAvroSerde<>(PolicyRecord.class)).withLoggingDisabled(),
                 POLICY_SOURCE, Serdes.String().deserializer(), serdes.policy().deserializer(), topics.policy(),
@@ -160,10 +174,11 @@ public final class UsageTopology {
         topology.addProcessor(RESERVATION_UPDATE, () -> new ReservationProcessor(reservations), RESERVATIONS_SOURCE);
 
         topology.addStateStore(DedupProcessor.store(DEDUP_STORE, window.dedupWindow()), DEDUP, ACCOUNT);
-        // a running total changed by many events between two commits is written to RocksDB, its changelog and
-        // usage-aggregates once per commit (TotalsStore: flushed before the transaction commits, still exactly once)
+        // a running total changed by many events between two commits is written to RocksDB and to usage-aggregates, the
+        // store's changelog, once per commit (TotalsStore: flushed before the transaction commits, still exactly once); the
+        // store's values are in the topic's wire format, encoded once for both
         topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIMITS_STORE), Serdes.String(),
-                new InternalAvroSerde<>(LimitUsage.class))), ACCOUNT);
+                serdes.usageAggregates()).withLoggingDisabled(), serdes.usageAggregates()), ACCOUNT);
         if (retention.enabled()) {
             // usage over time: each event also adds to its customer's local hour (SeriesBook), written once per commit (SeriesStore);
             // a day is rolled up from its hours once it has ended
@@ -195,7 +210,6 @@ public final class UsageTopology {
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(RESERVATIONS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(ReservationRecord.class)), RESERVATION_UPDATE, ACCOUNT);
 
-        topology.addSink(AGGREGATES_SINK, topics.usageAggregates(), Serdes.String().serializer(), erase(serdes.usageAggregates()), ACCOUNT);
         topology.addSink(THRESHOLDS_SINK, topics.thresholdEvents(), new CustomerKey(), erase(serdes.thresholdEvents()), ACCOUNT);
         topology.addSink(TOTALS_SINK, topics.billingPeriodTotals(), Serdes.String().serializer(), erase(serdes.periodTotals()), ACCOUNT);
         topology.addSink(ADJUSTMENTS_SINK, topics.billingAdjustments(), Serdes.String().serializer(), erase(serdes.adjustments()), ACCOUNT);

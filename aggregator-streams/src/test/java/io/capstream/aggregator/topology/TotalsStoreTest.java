@@ -8,96 +8,155 @@ import io.capstream.policy.limit.Period;
 import io.capstream.schemas.LimitUsage;
 import io.capstream.schemas.serde.InternalAvroSerde;
 import java.math.BigDecimal;
+import java.nio.file.Files;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The totals store on its own: changes are objects until the cache is flushed (as Kafka Streams does
- * before every commit), then written and emitted once per changed total with its last value. How it
- * behaves on a real task lifecycle (commits, revocations, crashes) is tested by the topology tests and
- * on a real cluster by AggregatorCrashIT and AggregatorRebalanceIT.
+ * The totals store on a task of its own (TopologyTestDriver, which commits after each input record): changes are objects
+ * until the task commits, then each changed total is written once, with its last value, to RocksDB and as one record to
+ * usage-aggregates, the store's changelog. How it behaves on a real task lifecycle (commits, revocations, crashes, restores)
+ * is tested by the topology tests and on a real cluster by AggregatorCrashIT and AggregatorRebalanceIT.
  */
 class TotalsStoreTest {
     private static final Instant NOVEMBER = Instant.parse("2026-11-01T00:00:00Z");
-    private final List<String> emitted = new ArrayList<>();
+    private static final String TOPIC = "totals";
+    private final InternalAvroSerde<LimitUsage> serde = new InternalAvroSerde<>(LimitUsage.class);
+    /** What the processor saw inside its task, before the commit. */
+    private final List<String> seen = new ArrayList<>();
     private int writes;
-    private TotalsStore store;
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, String> changes;
+    private TestOutputTopic<String, LimitUsage> totals;
+
+    /**
+     * Each input record is a list of changes, made one after the other in one task between two commits: {@code key=amount@t},
+     * {@code -key@t} for a delete, {@code ?key} to note what the written store holds.
+     */
+    private final class Changes extends ContextualProcessor<String, String, Void, Void> {
+        private TotalsStore store;
+
+        @Override
+        public void init(ProcessorContext<Void, Void> context) {
+            super.init(context);
+            store = context.getStateStore(UsageTopology.LIMITS_STORE);
+            store.open(() -> writes++);
+        }
+
+        @Override
+        public void process(Record<String, String> record) {
+            for (String change : record.value().split(",")) {
+                if (change.startsWith("?")) {
+                    LimitUsage written = store.get(key(change.substring(1)));
+                    seen.add(change.substring(1) + (written == null ? " not written" : " written"));
+                } else if (change.startsWith("-")) {
+                    String[] at = change.substring(1).split("@");
+                    store.delete(key(at[0]), Long.parseLong(at[1]));
+                } else {
+                    String[] kv = change.split("=");
+                    String[] at = kv[1].split("@");
+                    store.put("acme", key(kv[0]), used(at[0]), Long.parseLong(at[1]));
+                }
+            }
+        }
+    }
 
     @BeforeEach
-    void open() {
-        store = TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("totals"), Serdes.String(),
-                new InternalAvroSerde<>(LimitUsage.class)).withLoggingDisabled()).build();
-        store.init(new MockProcessorContext<>().getStateStoreContext(), store);
-        store.open(new TotalsStore.Emitter() {
-            @Override
-            public void emit(String key, LimitUsage total, long timestamp) {
-                emitted.add(key + "=" + total.getUsed().stripTrailingZeros().toPlainString() + "@" + timestamp);
-            }
+    void start() throws Exception {
+        // the limits store of the production topology, whose changelog is the topic named here
+        UsageTopology.AggregatesAsChangelog topology = new UsageTopology.AggregatesAsChangelog(TOPIC);
+        topology.addSource("in", Serdes.String().deserializer(), Serdes.String().deserializer(), "changes");
+        topology.addProcessor(UsageTopology.ACCOUNT, Changes::new, "in");
+        topology.addStateStore(TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(UsageTopology.LIMITS_STORE), Serdes.String(),
+                serde).withLoggingDisabled(), serde), UsageTopology.ACCOUNT);
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "totals-store-test");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("totals-store-test").toString());
+        driver = new TopologyTestDriver(topology, props);
+        changes = driver.createInputTopic("changes", Serdes.String().serializer(), Serdes.String().serializer());
+        totals = driver.createOutputTopic(TOPIC, Serdes.String().deserializer(), serde.deserializer());
+    }
 
-            @Override
-            public void written() {
-                writes++;
-            }
-        });
+    @AfterEach
+    void stop() {
+        driver.close();
     }
 
     @Test
-    void aTotalChangedManyTimesBetweenCommitsIsWrittenAndEmittedOnceWithItsLastValue() {
+    void aTotalChangedManyTimesBetweenCommitsIsOneRecordWithItsLastValueAsOfItsLastChange() {
         // when one total changes three times and another once before a commit
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("1"), 10);
-        store.put("acme", "acme|cap:b|" + NOVEMBER, used("5"), 11);
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("2"), 12);
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("3"), 13);
+        changes.pipeInput("acme", "a=1@10,b=5@11,a=2@12,a=3@13,?a");
 
-        // then it reads the newest value at once, but nothing is written or emitted yet
-        assertThat(store.total("acme|cap:a|" + NOVEMBER)).get().extracting(Total::used).isEqualTo(new BigDecimal("3"));
-        assertThat(store.get("acme|cap:a|" + NOVEMBER)).isNull();
-        assertThat(emitted).isEmpty();
-
-        // and when the cache is flushed, each changed total is written and emitted once, in the order of last change
-        store.flushCache();
-        assertThat(emitted).containsExactly("acme|cap:b|" + NOVEMBER + "=5@11", "acme|cap:a|" + NOVEMBER + "=3@13");
-        assertThat(store.get("acme|cap:a|" + NOVEMBER).getUsed()).isEqualByComparingTo("3");
+        // then nothing was written before the commit, and each changed total is one record, in the order of last change
+        assertThat(seen).containsExactly("a not written");
+        List<TestRecord<String, LimitUsage>> records = totals.readRecordsToList();
+        assertThat(records).extracting(TestRecord::key).containsExactly(key("b"), key("a"));
+        assertThat(records).extracting(r -> r.value().getUsed().stripTrailingZeros().toPlainString()).containsExactly("5", "3");
+        assertThat(records).extracting(TestRecord::timestamp).containsExactly(11L, 13L);
         assertThat(writes).isEqualTo(1);
 
-        // and a flush with nothing changed writes nothing
-        store.flushCache();
-        assertThat(emitted).hasSize(2);
+        // and RocksDB holds what the topic says; a commit with nothing changed writes nothing
+        changes.pipeInput("acme", "?a,?b");
+        assertThat(seen).endsWith("a written", "b written");
+        assertThat(totals.isEmpty()).isTrue();
     }
 
     @Test
-    void changesDroppedWithAnAbortedTransactionAreNotWrittenAndReadsComeFromTheWrittenStoreAgain() {
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("1"), 10);
-        store.flushCache();
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("9"), 20);
+    void aForgottenTotalIsGoneFromTheStoreAndATombstoneOnTheTopic() {
+        changes.pipeInput("acme", "a=1@10");
+        totals.readRecordsToList();
 
-        store.clearCache(); // what a task closed without a commit does
+        changes.pipeInput("acme", "-a@20,?a");
 
-        store.flushCache();
-        assertThat(emitted).containsExactly("acme|cap:a|" + NOVEMBER + "=1@10");
-        assertThat(store.total("acme|cap:a|" + NOVEMBER)).get().extracting(Total::used).isEqualTo(new BigDecimal("1.000000000000000000"));
+        assertThat(seen).containsExactly("a not written");
+        TestRecord<String, LimitUsage> tombstone = totals.readRecord();
+        assertThat(tombstone.key()).isEqualTo(key("a"));
+        assertThat(tombstone.value()).isNull();
     }
 
     @Test
     void tooManyChangedTotalsBetweenCommitsAreWrittenEarly() {
+        StringBuilder many = new StringBuilder();
         for (int i = 0; i < TotalsStore.MAX_CHANGED; i++) {
-            store.put("c" + i, "c" + i + "|cap:a|" + NOVEMBER, used("1"), i);
+            many.append("c").append(i).append("=1@").append(i).append(',');
         }
-        assertThat(emitted).hasSize(TotalsStore.MAX_CHANGED);
-        assertThat(store.get("c0|cap:a|" + NOVEMBER)).isNotNull();
+        changes.pipeInput("acme", many + "?c0");
+        assertThat(seen).containsExactly("c0 written");
+        assertThat(totals.getQueueSize()).isEqualTo(TotalsStore.MAX_CHANGED);
     }
 
     @Test
     void aTaskCannotStartAgainOverChangesNotWritten() {
-        store.put("acme", "acme|cap:a|" + NOVEMBER, used("1"), 10);
-        assertThatThrownBy(() -> store.open((key, total, timestamp) -> { })).isInstanceOf(IllegalStateException.class);
+        TotalsStore store = TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("t"), Serdes.String(), serde)
+                .withLoggingDisabled(), serde).build();
+        store.put("acme", key("a"), used("1"), 10);
+        assertThatThrownBy(() -> store.open(() -> { })).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aStoreWithAChangelogOfItsOwnIsRefused() {
+        assertThatThrownBy(() -> TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("t"), Serdes.String(), serde), serde))
+                .hasMessageContaining("usage-aggregates is its changelog");
+    }
+
+    private static String key(String limit) {
+        return "acme|cap:" + limit + "|" + NOVEMBER;
     }
 
     private static Total used(String amount) {
