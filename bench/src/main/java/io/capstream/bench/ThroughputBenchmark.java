@@ -351,11 +351,17 @@ public final class ThroughputBenchmark {
         try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             consumer.subscribe(names);
+            Map<String, Long> byTopic = new java.util.TreeMap<>();
             int idle = 0;
             while (idle < 10) {
-                int n = consumer.poll(Duration.ofMillis(300)).count();
+                var records = consumer.poll(Duration.ofMillis(300));
+                int n = records.count();
+                records.forEach(r -> byTopic.merge(r.topic().replace(changelogPrefix, ""), 1L, Long::sum));
                 count += n;
                 idle = n == 0 ? idle + 1 : 0;
+            }
+            if (Boolean.getBoolean("bench.by.topic")) {
+                System.out.println("records by topic: " + byTopic);
             }
         }
         return count;
