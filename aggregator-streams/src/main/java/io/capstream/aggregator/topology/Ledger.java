@@ -354,6 +354,7 @@ final class Ledger {
         }
         for (Total t : result.changed()) {
             limits.put(customer, UsageKey.of(customer, t.limitId(), t.period().start()), t, timestamp);
+            closeDue = min(closeDue, window.finalAt(t.period().end())); // early is safe: the scan then knows better
         }
         List<Output> out = new ArrayList<>(result.crossings().size());
         for (Booking.Crossing c : result.crossings()) {
@@ -399,11 +400,28 @@ final class Ledger {
     private final Map<String, ActiveDay> activeDays = Lru.of(MAX_ACCOUNTS);
 
     /**
+     * When {@link #closePeriods} next has something to do: the earliest moment a total of this task becomes final or is to be
+     * forgotten, as far as the last scan and the totals written since tell (earlier is always safe). A new ledger (a task
+     * started, restored or moved here) does not know it, so its first call scans.
+     */
+    private Instant closeDue = Instant.MIN;
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    /**
      * Writes the final totals of every billing period that became final by {@code streamTime} ({@link EventTimeWindow#finalAt}),
      * once, and forgets the totals of every period no accepted event can belong to any more ({@link EventTimeWindow#keptUntil}).
+     * It reads every total of the task, so only when one of them is due ({@link #closeDue}): a task of a million totals
+     * reads them when a period ends, not at every call.
      */
     List<Output> closePeriods(long streamTime) {
         Instant now = Instant.ofEpochMilli(streamTime);
+        if (now.isBefore(closeDue)) {
+            return List.of();
+        }
+        Instant next = Instant.MAX;
         List<Output> out = new ArrayList<>();
         List<String> forgotten = new ArrayList<>();
         java.util.Set<String> finalized = new java.util.HashSet<>();
@@ -414,6 +432,7 @@ final class Ledger {
                 KeyValue<String, LimitUsage> entry = all.next();
                 LimitUsage r = entry.value;
                 if (window.finalAt(r.getPeriodEnd()).isAfter(now)) {
+                    next = min(next, window.finalAt(r.getPeriodEnd()));
                     continue;
                 }
                 String period = finalKey(r.getCustomer(), r.getPeriodStart());
@@ -426,6 +445,8 @@ final class Ledger {
                     if (Total.FEATURE.equals(r.getKind())) {
                         released.add(period);
                     }
+                } else {
+                    next = min(next, window.keptUntil(r.getPeriodEnd()));
                 }
             }
         }
@@ -436,6 +457,7 @@ final class Ledger {
             }
         }
         released.forEach(finals::delete);
+        closeDue = next;
         return out;
     }
 
