@@ -158,7 +158,11 @@ public final class SeriesBook {
             prepare(change, daily, Granularity.DAY, bucketAt(Granularity.DAY, t, zone), customer, combination, zone, amount);
         } else if (r.openFrom() == Rollup.NONE || hourStart < r.openFrom()) {
             Rollup opened = new Rollup(r.rolledUntil(), hourStart);
-            change.writes.add(() -> setRollup(customer, opened));
+            long due = bucketAt(Granularity.DAY, t, zone).end().plus(ROLLUP_DELAY).toEpochMilli();
+            change.writes.add(() -> {
+                setRollup(customer, opened);
+                rollUpDue = Math.min(rollUpDue, due);
+            });
         }
         return change;
     }
@@ -206,10 +210,22 @@ public final class SeriesBook {
     }
 
     /**
+     * When {@link #rollUp} next has a day to roll up (epoch ms): the earliest end of a customer's first open day plus
+     * {@link #ROLLUP_DELAY}, from the last pass and every hour opened since. A new book (a task started, restored or moved)
+     * does not know it, so its first pass reads every customer's rollup.
+     */
+    private long rollUpDue = Long.MIN_VALUE;
+
+    /**
      * Rolls up, for every customer of the task with hours to roll, the hours of its days that ended
-     * {@link #ROLLUP_DELAY} before {@code now} into its daily buckets (a punctuation on the stream thread).
+     * {@link #ROLLUP_DELAY} before {@code now} into its daily buckets (a punctuation on the stream thread). It reads the
+     * customers' rollups and hours only when a day is due ({@link #rollUpDue}): once a day or so, not at every call.
      */
     void rollUp(Instant now) {
+        if (now.toEpochMilli() < rollUpDue) {
+            return;
+        }
+        long next = Long.MAX_VALUE;
         List<KeyValue<String, Rollup>> open = new ArrayList<>();
         try (KeyValueIterator<String, Rollup> it = rollups.all()) {
             it.forEachRemaining(kv -> {
@@ -218,16 +234,17 @@ public final class SeriesBook {
                 }
             });
         }
-        if (open.isEmpty()) {
-            return;
+        if (!open.isEmpty()) {
+            hourly.writeChanged(); // the hours as the stream thread sees them
         }
-        hourly.writeChanged(); // the hours as the stream thread sees them
         for (KeyValue<String, Rollup> kv : open) {
-            rollUp(kv.key, kv.value, now);
+            next = Math.min(next, rollUp(kv.key, kv.value, now));
         }
+        rollUpDue = next;
     }
 
-    private void rollUp(String customer, Rollup r, Instant now) {
+    /** Rolls up the customer's ended days; when its next day is due (epoch ms; {@code Long.MAX_VALUE}: no hour open). */
+    private long rollUp(String customer, Rollup r, Instant now) {
         Instant ended = now.minus(ROLLUP_DELAY);
         List<Stored> hours = read(hourly, customer, Instant.ofEpochMilli(r.openFrom()), Instant.ofEpochMilli(Long.MAX_VALUE));
         hours.sort(Comparator.comparing(h -> h.bucket().start()));
@@ -241,9 +258,11 @@ public final class SeriesBook {
             until = Math.max(until, day(h).end().toEpochMilli());
         }
         long openFrom = Rollup.NONE;
+        long due = Long.MAX_VALUE;
         for (Stored h : hours) {
             if (h.bucket().start().toEpochMilli() >= until) {
                 openFrom = h.bucket().start().toEpochMilli();
+                due = day(h).end().plus(ROLLUP_DELAY).toEpochMilli();
                 break;
             }
             // one hour at a time: the next hour of the same day and combination adds to what this one wrote
@@ -256,6 +275,7 @@ public final class SeriesBook {
             daily.writeChanged(); // before the new rollup: a reader that sees it sees the days it covers (readDays)
             setRollup(customer, after);
         }
+        return due;
     }
 
     /** The local day of a stored hour, in the timezone the hour was cut in. */
@@ -296,11 +316,18 @@ public final class SeriesBook {
     public record Stored(Combination combination, Period bucket, UsageBucket usage) {}
 
     /** One customer's buckets of {@code store} that start in [from, to), in the order of the store. */
+    /** Later than any bucket: the end of the last year the API takes (docs/api.md, "Limits"). */
+    private static final Instant LAST = Instant.parse("9999-12-31T23:59:59Z");
+
     public static List<Stored> read(ReadOnlyWindowStore<String, UsageBucket> store, String customer, Instant from, Instant to) {
         List<Stored> out = new ArrayList<>();
         String prefix = customer + '|';
+        // Kafka Streams bounds a key-range fetch by the key and the end time's bytes, but for an end time whose first byte is not
+        // 0 (after the year 2.2 million; Long.MAX_VALUE) it cuts the key after its first byte: the fetch then walks the keys of
+        // every customer whose id starts with the same letter. No bucket starts after the last time the API takes.
+        Instant end = to.isAfter(LAST) ? LAST : to;
         // fetch's time bounds are inclusive: a bucket that starts at `to` is not in [from, to)
-        try (KeyValueIterator<Windowed<String>, UsageBucket> it = store.fetch(prefix, customer + "|\uffff", from, to.minusMillis(1))) {
+        try (KeyValueIterator<Windowed<String>, UsageBucket> it = store.fetch(prefix, customer + "|\uffff", from, end.minusMillis(1))) {
             while (it.hasNext()) {
                 KeyValue<Windowed<String>, UsageBucket> kv = it.next();
                 String key = kv.key.key();
