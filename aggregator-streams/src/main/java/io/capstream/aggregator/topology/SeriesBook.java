@@ -246,7 +246,7 @@ public final class SeriesBook {
     /** Rolls up the customer's ended days; when its next day is due (epoch ms; {@code Long.MAX_VALUE}: no hour open). */
     private long rollUp(String customer, Rollup r, Instant now) {
         Instant ended = now.minus(ROLLUP_DELAY);
-        List<Stored> hours = read(hourly, customer, Instant.ofEpochMilli(r.openFrom()), Instant.ofEpochMilli(Long.MAX_VALUE));
+        List<Stored> hours = read(hourly, customer, Instant.ofEpochMilli(r.openFrom()), LAST);
         hours.sort(Comparator.comparing(h -> h.bucket().start()));
         // every hour before `until` is rolled up: its day (in the timezone it was cut in) has ended
         long until = r.rolledUntil();
@@ -315,10 +315,10 @@ public final class SeriesBook {
     /** A stored bucket: the combination it counts, its local hour or day, and the usage. */
     public record Stored(Combination combination, Period bucket, UsageBucket usage) {}
 
-    /** One customer's buckets of {@code store} that start in [from, to), in the order of the store. */
     /** Later than any bucket: the end of the last year the API takes (docs/api.md, "Limits"). */
     private static final Instant LAST = Instant.parse("9999-12-31T23:59:59Z");
 
+    /** One customer's buckets of {@code store} that start in [from, to), in the order of the store. */
     public static List<Stored> read(ReadOnlyWindowStore<String, UsageBucket> store, String customer, Instant from, Instant to) {
         List<Stored> out = new ArrayList<>();
         String prefix = customer + '|';
