@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -26,7 +25,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
 final class DecisionMetricsProcessor extends ContextualProcessor<String, MetricsContribution, String, EnforcementMetrics> {
     static final long DISTINCT_KEPT_DAYS = 14;
     private KeyValueStore<String, EnforcementMetrics> metrics;
-    /** window key|kind|customer → the window's end (epoch ms). */
+    /**
+     * window end|window key|kind|customer → the window's end (epoch ms). The key starts with the window's end, zero-padded,
+     * so that forgetting old windows reads only them (a range), not every customer counted in the last weeks.
+     */
     private KeyValueStore<String, Long> counted;
 
     @Override
@@ -52,7 +54,7 @@ final class DecisionMetricsProcessor extends ContextualProcessor<String, Metrics
             }
             DecisionMetrics.add(m, c);
             for (String kind : DecisionMetrics.customerKinds(c)) {
-                String seen = key + '|' + kind + '|' + c.getCustomer();
+                String seen = endKey(window.end().toEpochMilli()) + '|' + key + '|' + kind + '|' + c.getCustomer();
                 if (counted.get(seen) == null) {
                     counted.put(seen, window.end().toEpochMilli());
                     DecisionMetrics.countCustomer(m, kind);
@@ -64,18 +66,20 @@ final class DecisionMetricsProcessor extends ContextualProcessor<String, Metrics
         }
     }
 
-    /** Forgets which customers were counted in windows that ended long ago (their counts stay). */
+    /** Forgets which customers were counted in windows that ended long ago (their counts stay); reads only those. */
     private void forgetCounted(Instant now) {
         long before = now.minus(Duration.ofDays(DISTINCT_KEPT_DAYS)).toEpochMilli();
         List<String> old = new ArrayList<>();
-        try (KeyValueIterator<String, Long> it = counted.all()) {
-            while (it.hasNext()) {
-                KeyValue<String, Long> kv = it.next();
-                if (kv.value < before) {
-                    old.add(kv.key);
-                }
-            }
+        // keys of windows that ended before `before` sort below its padded end, which no key equals (keys go on with '|')
+        try (KeyValueIterator<String, Long> it = counted.range(null, endKey(before))) {
+            it.forEachRemaining(kv -> old.add(kv.key));
         }
         old.forEach(counted::delete);
+    }
+
+    /** A window's end as 15 digits (epoch ms, zero-padded): string order is time order. */
+    private static String endKey(long end) {
+        String digits = Long.toString(end);
+        return "0".repeat(Math.max(0, 15 - digits.length())) + digits;
     }
 }

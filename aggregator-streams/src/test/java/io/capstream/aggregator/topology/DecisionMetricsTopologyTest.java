@@ -65,6 +65,29 @@ class DecisionMetricsTopologyTest {
     }
 
     @Test
+    void customersCountedInAWindowAreForgottenTwoWeeksAfterItEndedAndOnlyThen() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // the fixture's wall clock starts on November 1
+            Instant monday = MONDAY.plusSeconds(36_000);
+            Instant december10 = Instant.parse("2026-12-10T10:00:00Z");
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, monday));
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, december10));
+
+            // on December 21 the windows of November 23 (day and week) ended more than 14 days ago; December 10's did not
+            f.driver.advanceWallClockTime(java.time.Duration.ofDays(50));
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, monday));
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, december10));
+
+            Map<String, EnforcementMetrics> latest = f.metrics.readKeyValuesToMap();
+            // forgotten: a decision in that window counts the customer again
+            assertThat(latest.get("pro|chat|day|2026-11-23T00:00:00Z").getCustomersSoft()).isEqualTo(2);
+            assertThat(latest.get("pro|chat|week|2026-11-23T00:00:00Z").getCustomersSoft()).isEqualTo(2);
+            // kept: still one customer
+            assertThat(latest.get("pro|chat|day|2026-12-10T00:00:00Z").getCustomersSoft()).isEqualTo(1);
+            assertThat(latest.get("pro|chat|week|2026-12-07T00:00:00Z").getCustomersSoft()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void perLimitTheCustomersWhoseUsageReached80And100PercentAmongThoseWithUsage() {
         try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // pro: $10 of chat included, $1 a request
             Instant t = MONDAY.plusSeconds(36_000);
