@@ -133,10 +133,15 @@ final class AccountProcessor extends ContextualProcessor<String, LedgerInput, St
             archive = archives.open(context().appConfigs(), context().taskId().toString());
         }
         PricedEvent booked = new PricedEvent(archive.read(partition, inForce.offset()), inForce.cost());
-        boolean replace = !"void".equals(event.getAmendment());
+        boolean replace = DedupProcessor.REPLACE.equals(event.getAmendment());
+        Bytes key = DedupProcessor.key(event, replace ? inForce.offset() : DedupProcessor.NONE);
+        if (replace && DedupProcessor.sameContent(booked.event(), event)) { // replaced by itself (a retry): nothing changes
+            DedupProcessor.remember(seen, key, DedupProcessor.PRESENT, timestamp, window.dedupWindow());
+            return;
+        }
         List<Ledger.Output> out = ledger.amend(booked, replace ? amendment : null, event, context().currentStreamTimeMs(), timestamp);
         seen.put(identity, replace ? version(amendment) : DedupProcessor.Version.VOIDED, found.bucket());
-        DedupProcessor.remember(seen, DedupProcessor.key(event), DedupProcessor.PRESENT, timestamp, window.dedupWindow());
+        DedupProcessor.remember(seen, key, DedupProcessor.PRESENT, timestamp, window.dedupWindow());
         forward(out, timestamp);
     }
 

@@ -65,9 +65,22 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
 
     @Override
     public void process(Record<String, PricedEvent> record) {
-        if (!isDuplicate(seen, key(record.value().event()), record.timestamp(), window)) {
+        UsageEvent event = record.value().event();
+        long replaced = REPLACE.equals(event.getAmendment()) ? inForce(seen, event, record.timestamp(), window) : NONE;
+        if (!isDuplicate(seen, key(event, replaced), record.timestamp(), window)) {
             context().forward(record);
         }
+    }
+
+    static final String REPLACE = "replace";
+    /** No version in force (nothing booked, or voided): what {@link #inForce} says then. */
+    static final long NONE = -1;
+
+    /** Where the version of the event in force is in usage-events (its offset), or {@link #NONE}. */
+    static long inForce(DedupStore seen, UsageEvent event, long at, Duration window) {
+        Found found = find(seen, identity(event), at, window);
+        Version version = found == null ? null : Version.of(found.value());
+        return version == null ? NONE : version.offset();
     }
 
     /**
@@ -120,18 +133,32 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
         }
     }
 
-    /** The identity an event is deduplicated by: its own, or for an amendment the amendment's (so a retried amendment is applied once). */
-    static Bytes key(UsageEvent event) {
+    /**
+     * The identity an event is deduplicated by: its own, or for an amendment the amendment's (so a retried amendment is applied
+     * once). A replacement's names its content and the version it replaces ({@code replaced}, its offset; {@link #NONE} for
+     * a void): replacing back and forth (A by B, by A, by B again) applies each one, where content alone would drop the
+     * second B as a copy of the first; a retry of the replacement in force replaces it by itself, which changes nothing
+     * ({@link #sameContent}), as a repeated HTTP PUT does.
+     */
+    static Bytes key(UsageEvent event, long replaced) {
         String amendment = event.getAmendment();
         if (amendment == null) {
             return identity(event);
         }
         StringBuilder text = new StringBuilder(amendment).append('|').append(identityText(event));
-        if (!"void".equals(amendment)) { // a replacement with other content is another amendment
-            text.append('|').append(event.getFeature()).append('|').append(event.getModel()).append('|').append(event.getUser())
-                    .append('|').append(event.getApiKey()).append('|').append(event.getTime().toEpochMilli()).append('|').append(event.getUsage());
+        if (REPLACE.equals(amendment)) {
+            text.append('|').append(content(event)).append('|').append(replaced);
         }
         return hash(text.toString());
+    }
+
+    /** Whether two versions of an event say the same: feature, model, user, key, time and usage. */
+    static boolean sameContent(UsageEvent a, UsageEvent b) {
+        return content(a).equals(content(b));
+    }
+
+    private static String content(UsageEvent e) {
+        return e.getFeature() + '|' + e.getModel() + '|' + e.getUser() + '|' + e.getApiKey() + '|' + e.getTime().toEpochMilli() + '|' + e.getUsage();
     }
 
     /**

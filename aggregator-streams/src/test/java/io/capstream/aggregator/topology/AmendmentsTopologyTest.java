@@ -56,6 +56,23 @@ class AmendmentsTopologyTest {
     }
 
     @Test
+    void replacingBackAndForthAppliesEachReplacementAndARetryOfTheOneInForceChangesNothing() {
+        f.configure(customer(List.of(), List.of()), T0);
+        f.send(requests("e1", T0, 2), T0);
+        f.send(replacing("e1", T0, 5), T0.plusSeconds(10)); // $2 by $5
+        f.send(replacing("e1", T0, 2), T0.plusSeconds(20)); // back to $2
+        f.send(replacing("e1", T0, 5), T0.plusSeconds(30)); // and to $5 again: not a copy of the first
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("5");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(1);
+
+        f.send(replacing("e1", T0, 5), T0.plusSeconds(40)); // a retry of the one in force
+        f.send(voiding("e1", T0.plusSeconds(50)), T0.plusSeconds(50));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("0");
+        assertThat(total("feature:chat").getEvents()).isZero();
+        assertThat(deadReasons()).isEmpty();
+    }
+
+    @Test
     void voidAndReplaceChangeTotalsCapsAndGrantBalancesExactlyAndEachAmendmentCountsOnce() {
         // $10 included, a $3 promotional grant, a $20 cap: $8 + $4 + $3 → included 10, promo 3, billed 2
         f.configure(customer(List.of(cap("spend", "20", false, false)), List.of(PROMO)), T0);
