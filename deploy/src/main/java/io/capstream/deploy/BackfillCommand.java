@@ -192,6 +192,34 @@ final class BackfillCommand implements Callable<Integer> {
         Set<String> voided = new HashSet<>();
         RegistryAvroSerde<UsageEvent> serde = RegistryAvroSerde.of(UsageEvent.class, new SchemaRegistryClient(cluster.registryUrl), false);
         String topic = cluster.topics().usageEvents();
+        // what the aggregator refused was never booked: not in force, whatever usage-events holds
+        Set<String> refused = new HashSet<>();
+        readAll(cluster.topics().usageEventsDlq(), r -> {
+            if (topic.equals(header(r, "capstream.source.topic"))) {
+                refused.add(header(r, "capstream.source.partition") + "@" + header(r, "capstream.source.offset"));
+            }
+        });
+        readAll(topic, r -> {
+            if (!refused.contains(r.partition() + "@" + r.offset())) {
+                version(serde, topic, r, versions, voided);
+            }
+        });
+        Map<String, JsonNode> inForce = new LinkedHashMap<>();
+        versions.forEach((identity, e) -> {
+            if (!e.getTime().isBefore(from) && e.getTime().isBefore(to)) {
+                inForce.put(identity, json(e));
+            }
+        });
+        return inForce;
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Every committed record of {@code topic} up to its end now. */
+    private void readAll(String topic, java.util.function.Consumer<ConsumerRecord<String, byte[]>> each) {
         Map<String, Object> props = new HashMap<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -200,39 +228,36 @@ final class BackfillCommand implements Callable<Integer> {
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
             while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    UsageEvent e;
-                    try {
-                        e = serde.deserialize(topic, r.headers(), r.value());
-                    } catch (RuntimeException notAnEvent) { // what the aggregator dead-letters
-                        continue;
-                    }
-                    if (e == null || !source.equals(e.getSource())) {
-                        continue;
-                    }
-                    String identity = e.getCustomer() + '|' + e.getId();
-                    if (e.getAmendment() == null) {
-                        if (!versions.containsKey(identity) && !voided.contains(identity)) {
-                            versions.put(identity, e);
-                        }
-                    } else if (versions.containsKey(identity)) {
-                        if ("void".equals(e.getAmendment())) {
-                            versions.remove(identity);
-                            voided.add(identity);
-                        } else {
-                            versions.put(identity, e);
-                        }
-                    }
-                }
+                consumer.poll(Duration.ofMillis(500)).forEach(each);
             }
         }
-        Map<String, JsonNode> inForce = new LinkedHashMap<>();
-        versions.forEach((identity, e) -> {
-            if (!e.getTime().isBefore(from) && e.getTime().isBefore(to)) {
-                inForce.put(identity, json(e));
+    }
+
+    /** Applies one record of usage-events of the source to the versions in force (an event, or an amendment of one). */
+    private void version(RegistryAvroSerde<UsageEvent> serde, String topic, ConsumerRecord<String, byte[]> r, Map<String, UsageEvent> versions,
+                         Set<String> voided) {
+        UsageEvent e;
+        try {
+            e = serde.deserialize(topic, r.headers(), r.value());
+        } catch (RuntimeException notAnEvent) { // what the aggregator dead-letters as unreadable
+            return;
+        }
+        if (e == null || !source.equals(e.getSource())) {
+            return;
+        }
+        String identity = e.getCustomer() + '|' + e.getId();
+        if (e.getAmendment() == null) {
+            if (!versions.containsKey(identity) && !voided.contains(identity)) {
+                versions.put(identity, e);
             }
-        });
-        return inForce;
+        } else if (versions.containsKey(identity)) {
+            if ("void".equals(e.getAmendment())) {
+                versions.remove(identity);
+                voided.add(identity);
+            } else {
+                versions.put(identity, e);
+            }
+        }
     }
 
     private static JsonNode json(UsageEvent e) {

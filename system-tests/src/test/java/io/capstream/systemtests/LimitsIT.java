@@ -206,6 +206,38 @@ class LimitsIT {
         assertThat(backfill(jsonl, from, to, "--replace")).contains("0 events sent, 0 replaced, 0 voided, 3 already as the file says");
         Thread.sleep(2_000);
         assertThat(chat("backfill").get("cost").asText()).isEqualTo("4.50");
+
+        // an event of the source that the aggregator refused (a direct producer's negative quantity, dead-lettered) was never
+        // booked: a corrected file sends it as new, instead of replacing a version that is not in force
+        io.capstream.schemas.UsageEvent refused = io.capstream.schemas.UsageEvent.newBuilder().setId("b5").setSource("billing-export")
+                .setCustomer("backfill").setFeature("chat").setTime(from.plusSeconds(300))
+                .setUsage(java.util.List.of(new io.capstream.schemas.Quantity("requests", null, new BigDecimal("-1.000000000")))).build();
+        long deadBefore = deadLetters(stack.topics.usageEventsDlq());
+        var serde = io.capstream.schemas.serde.RegistryAvroSerde.of(io.capstream.schemas.UsageEvent.class,
+                new io.capstream.schemas.registry.SchemaRegistryClient(stack.registryUrl), false);
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(java.util.Map.of("bootstrap.servers", stack.bootstrap),
+                new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(stack.topics.usageEvents(), "backfill",
+                    serde.serialize(stack.topics.usageEvents(), refused))).get();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> deadLetters(stack.topics.usageEventsDlq()) > deadBefore);
+        java.nio.file.Files.writeString(jsonl, java.nio.file.Files.readString(jsonl) + "\n"
+                + "{\"id\": \"b5\", \"customer\": \"backfill\", \"feature\": \"chat\", \"time\": \"" + from.plusSeconds(300) + "\", \"usage\": {\"requests\": \"0.5\"}}");
+        assertThat(backfill(jsonl, from, to, "--replace")).contains("1 events sent, 0 replaced, 0 voided, 3 already as the file says");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(chat("backfill").get("cost").asText()).isEqualTo("5.00");
+            assertThat(chat("backfill").get("events").asLong()).isEqualTo(4);
+        });
+    }
+
+    /** Records on the dead-letter topic now. */
+    static long deadLetters(String topic) {
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(java.util.Map.of("bootstrap.servers", stack.bootstrap,
+                "isolation.level", "read_committed"), new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            var partitions = consumer.partitionsFor(topic).stream().map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+            return consumer.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+        }
     }
 
     @Test
