@@ -13,10 +13,10 @@ import java.util.Optional;
  * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets.
  *
  * <p>Why amendments and not events: the aggregator reads the version an amendment takes back from usage-events, a broker
- * fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and a millisecond of
+ * fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and 1.3–1.5 ms of
  * that thread's time (docs/performance.md, "What an amendment costs"). Unbounded, one customer's key could keep the thread
  * busy with them and delay every other customer of its partition. Corrections are rare; at the default 50 a second a
- * customer takes at most about 5 % of its partition's thread per ingest instance, and {@code ./capstream backfill --replace}
+ * customer takes at most about 8 % of its partition's thread per ingest instance, and {@code ./capstream backfill --replace}
  * waits out the {@code Retry-After} of a refusal.
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
