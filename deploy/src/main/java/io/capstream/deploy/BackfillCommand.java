@@ -297,8 +297,7 @@ final class BackfillCommand implements Callable<Integer> {
                 return;
             }
             if (response.statusCode() == 429) {
-                long seconds = response.headers().firstValue("Retry-After").map(Long::parseLong).orElse(1L);
-                Thread.sleep(Duration.ofSeconds(Math.max(1, seconds)));
+                Thread.sleep(Duration.ofSeconds(retryAfter(response)));
                 deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
                 continue;
             }
@@ -306,6 +305,15 @@ final class BackfillCommand implements Callable<Integer> {
                 throw new BackfillRefused(path, response, lines);
             }
             Thread.sleep(backoff);
+        }
+    }
+
+    /** The seconds a 429 asks to wait: its {@code Retry-After}, read as 1 to 60 (1 when missing or not a number). */
+    static long retryAfter(HttpResponse<?> response) {
+        try {
+            return Math.clamp(Long.parseLong(response.headers().firstValue("Retry-After").orElse("1").trim()), 1, 60);
+        } catch (NumberFormatException e) {
+            return 1;
         }
     }
 
