@@ -25,7 +25,6 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.FlushOptions;
-import org.rocksdb.Holder;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -110,20 +109,15 @@ final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
      * <p>Most identities are new, so most lookups miss. RocksDB's Java {@code get} turns a miss into a C++ exception that its
      * JNI layer throws and catches (facebook/rocksdb#13023): on this machine that unwinding was half of the lookup and a fifth
      * of the stream thread. {@code keyMayExist} answers a miss from the memtable and the SST files' bloom filters without it
-     * (false is definite), and returns the value when the memtable holds it; only the rest (a hit in an SST file, or a bloom
-     * filter's false positive) goes to {@code get}.
+     * (false is definite); only the rest (a hit, or a bloom filter's false positive) goes to {@code get}.
      */
     byte[] fetch(Bytes identity, long bucket) {
         if (bucket < droppedBefore) {
             return null;
         }
         byte[] key = key(bucket, identity.get());
-        Holder<byte[]> found = new Holder<>();
-        if (!db.keyMayExist(key, found)) {
+        if (!db.keyMayExist(key, null)) { // without a holder: no value copied back, no arrays made across JNI
             return null;
-        }
-        if (found.getValue() != null) {
-            return found.getValue();
         }
         try {
             return db.get(key);
