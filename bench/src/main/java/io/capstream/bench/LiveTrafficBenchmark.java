@@ -110,10 +110,6 @@ public final class LiveTrafficBenchmark {
     private record Step(double achieved, double p50, double p99, double max, double streamUsPerEvent, double generatorShare,
                         double processCores) {}
 
-    private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    }
-
     private static final class Run {
         final HttpClient http = HttpClient.newBuilder().executor(Runnable::run).build();
         final URI events;
@@ -136,7 +132,7 @@ public final class LiveTrafficBenchmark {
             long acceptedBefore = accepted.get();
             long streamCpu0 = ThroughputBenchmark.cpuOfThreads(ThroughputBenchmark::isStreamThread);
             long[] generatorCpu = new long[1];
-            long processCpu0 = processCpuNanos();
+            long processCpu0 = ThroughputBenchmark.processCpu();
             long clientCpu0 = ThroughputBenchmark.cpuOfThreads(name -> name.contains("HttpClient"));
             List<Probe> probes = new ArrayList<>();
             long start = System.nanoTime();
@@ -157,7 +153,7 @@ public final class LiveTrafficBenchmark {
             long elapsed = System.nanoTime() - start;
             long events = accepted.get() - acceptedBefore;
             double streamCpu = ThroughputBenchmark.cpuOfThreads(ThroughputBenchmark::isStreamThread) - streamCpu0;
-            double processCpu = processCpuNanos() - processCpu0;
+            double processCpu = ThroughputBenchmark.processCpu() - processCpu0;
             double loadCpu = generatorCpu[0] + ThroughputBenchmark.cpuOfThreads(name -> name.contains("HttpClient")) - clientCpu0;
             for (Probe p : probes) { // the last probes may still be on their way
                 while (p.seenAt.get() == 0) {

@@ -133,10 +133,9 @@ public final class ThroughputBenchmark {
                     RegistryAvroSerde.of(io.capstream.schemas.EnforcementMetrics.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.AuditEntry.class, client, true),
                     RegistryAvroSerde.of(io.capstream.schemas.BillingAdjustment.class, client, true));
-            long started;
-            long finished;
-            long streamCpu;
-            long aggregatorCpu;
+            Mark start;
+            Mark half = null;
+            Mark end;
             long produced;
             try (KafkaStreams streams = new KafkaStreams(UsageTopology.build(topics, Duration.ofHours(24), serdes), props);
                  Admin admin = kafka.admin()) {
@@ -144,16 +143,16 @@ public final class ThroughputBenchmark {
                 while (streams.state() != KafkaStreams.State.RUNNING) {
                     Thread.sleep(10);
                 }
-                started = System.nanoTime();
-                long streamCpu0 = cpuOfThreads(ThroughputBenchmark::isStreamThread);
-                long aggregatorCpu0 = cpuOfThreads(name -> name.contains("bench-aggregator"));
+                start = Mark.of(streams);
                 Map<TopicPartition, Long> ends = endOffsets(admin, topics.usageEvents());
                 while (!caughtUp(admin, "bench-aggregator", ends)) {
                     Thread.sleep(20);
+                    if (half == null) {
+                        Mark m = Mark.of(streams);
+                        half = m.processed() >= events / 2 ? m : null;
+                    }
                 }
-                finished = System.nanoTime();
-                streamCpu = cpuOfThreads(ThroughputBenchmark::isStreamThread) - streamCpu0;
-                aggregatorCpu = cpuOfThreads(name -> name.contains("bench-aggregator")) - aggregatorCpu0;
+                end = Mark.of(streams);
                 if (AMENDMENTS > 0) {
                     amendments(kafka, admin, topics, eventSerde, generated);
                 }
@@ -161,15 +160,47 @@ public final class ThroughputBenchmark {
                 produced = countRecords(kafka, admin, "bench-aggregator-", topics.usageAggregates());
                 dedupStorage(admin, work.resolve("state"), events);
             }
-            double aggregatorRate = events / ((finished - started) / 1e9);
+            double aggregatorRate = events / ((end.nanos() - start.nanos()) / 1e9);
             report(events, customers, avgBytes, rawRate, aggregatorRate);
             System.out.printf(Locale.ROOT, "aggregator: %.0f events/s, ratio %.2f, stream thread %.1f us/event, process %.1f us/event, %.2f records/event%n",
-                    aggregatorRate, aggregatorRate / rawRate, streamCpu / 1e3 / events, aggregatorCpu / 1e3 / events, (double) produced / events);
+                    aggregatorRate, aggregatorRate / rawRate, (end.streamCpu() - start.streamCpu()) / 1e3 / events,
+                    (end.aggregatorCpu() - start.aggregatorCpu()) / 1e3 / events, (double) produced / events);
             System.out.println("(process: the aggregator's own threads — stream thread, its producer and consumers; the in-process broker excluded)");
+            if (half != null && end.processed() > half.processed()) {
+                // the second half alone: the JIT has compiled the hot paths by then (in the first seconds its threads take a core)
+                long n = end.processed() - half.processed();
+                double rate = n / ((end.nanos() - half.nanos()) / 1e9);
+                System.out.printf(Locale.ROOT, "aggregator, second half (warm): %.0f events/s, ratio %.2f, stream thread %.1f us/event, process %.1f us/event;"
+                                + " whole process (broker included) %.2f of %d cores busy%n", rate, rate / rawRate,
+                        (end.streamCpu() - half.streamCpu()) / 1e3 / n, (end.aggregatorCpu() - half.aggregatorCpu()) / 1e3 / n,
+                        (end.wholeCpu() - half.wholeCpu()) / (double) (end.nanos() - half.nanos()), Runtime.getRuntime().availableProcessors());
+                if (customers == 1) {
+                    System.out.printf(Locale.ROOT, "whale, second half (warm): %.0f events/s (one customer)%n", rate);
+                }
+            }
             if (customers == 1) {
                 System.out.printf(Locale.ROOT, "whale: %.0f events/s (one customer)%n", aggregatorRate);
             }
         }
+    }
+
+    /** A moment of the aggregator's run: the clock, the CPU of its stream threads, of all its threads and of the process, and the records processed. */
+    private record Mark(long nanos, long streamCpu, long aggregatorCpu, long wholeCpu, long processed) {
+        static Mark of(KafkaStreams streams) {
+            return new Mark(System.nanoTime(), cpuOfThreads(ThroughputBenchmark::isStreamThread), cpuOfThreads(name -> name.contains("bench-aggregator")),
+                    processCpu(), ThroughputBenchmark.processed(streams));
+        }
+    }
+
+    /** The records the stream threads of {@code streams} have processed so far (their {@code process-total}). */
+    static long processed(KafkaStreams streams) {
+        double total = 0;
+        for (org.apache.kafka.common.Metric m : streams.metrics().values()) {
+            if (m.metricName().name().equals("process-total") && m.metricName().group().equals("stream-thread-metrics")) {
+                total += ((Number) m.metricValue()).doubleValue();
+            }
+        }
+        return (long) total;
     }
 
     /**
@@ -329,6 +360,11 @@ public final class ThroughputBenchmark {
     /** A stream thread itself ({@code <client>-StreamThread-1}), not its producer's network thread. */
     static boolean isStreamThread(String name) {
         return name.matches(".*-StreamThread-\\d+");
+    }
+
+    /** CPU time, in ns, of the whole process (every thread, the in-process broker and registry included). */
+    static long processCpu() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** CPU time, in ns, of the live threads whose name {@code matches}. */
