@@ -204,7 +204,7 @@ final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
             return;
         }
         long before = Math.floorDiv(newestBucket - retention, width) * width;
-        if (before > droppedBefore) {
+        if (before > droppedBefore && before > 0) { // buckets start at 0 or later (record timestamps are not negative)
             try {
                 db.deleteRange(key(droppedBefore == Long.MIN_VALUE ? 0 : droppedBefore, new byte[16]), key(before, new byte[16]));
             } catch (RocksDBException e) {
