@@ -76,6 +76,8 @@ public final class LiveTrafficBenchmark {
             aggregatorConfig.put(AggregatorConfig.APPLICATION_ID, "live-aggregator");
             // -Dlive.series=false measures a deployment that keeps no usage series (docs/performance.md)
             aggregatorConfig.put(AggregatorConfig.SERIES_ENABLED, System.getProperty("live.series", "true"));
+            // -Dlive.commit.interval.ms=N measures another exactly-once commit interval (production default 100)
+            aggregatorConfig.put(AggregatorConfig.COMMIT_INTERVAL_MS, System.getProperty("live.commit.interval.ms", "100"));
             try (IngestService ingest = new IngestService(IngestConfig.from(common), Clock.systemUTC());
                  AggregatorService aggregator = new AggregatorService(AggregatorConfig.from(aggregatorConfig), Clock.systemUTC());
                  EnforcementService sidecar = new EnforcementService(EnforcementConfig.from(common), Clock.systemUTC());
@@ -85,8 +87,8 @@ public final class LiveTrafficBenchmark {
                 }
                 Run run = new Run(ingest.port(), sidecar);
                 run.step(2000, 20); // warm-up (JIT, caches), not reported
-                System.out.printf(Locale.ROOT, "%nLive traffic through ingest, %d customers, batches of %d, %d s per rate, %d cores%n",
-                        CUSTOMERS, BATCH, seconds, Runtime.getRuntime().availableProcessors());
+                System.out.printf(Locale.ROOT, "%nLive traffic through ingest, %d customers, batches of %d, %d s per rate, %d cores, commit interval %s ms%n",
+                        CUSTOMERS, BATCH, seconds, Runtime.getRuntime().availableProcessors(), aggregatorConfig.get(AggregatorConfig.COMMIT_INTERVAL_MS));
                 int best = 0;
                 for (int rate : rates) {
                     Step s = run.step(rate, seconds);
