@@ -120,6 +120,7 @@ public final class ThroughputBenchmark {
             props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topics.usageEventsDlq());
             props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
             props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
+            props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, io.capstream.aggregator.topology.StoreOptions.class);
             // -Dbench.streams.NAME=VALUE sets a Kafka Streams (or client) setting NAME for the run
             System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith("bench.streams."))
                     .forEach(n -> props.put(n.substring("bench.streams.".length()), System.getProperty(n)));
