@@ -100,6 +100,20 @@ class DedupStoreTest {
     }
 
     @Test
+    void aBucketIsDroppedWholeOnceTheNewestIsPastItByTheRetentionAndNotBefore() {
+        // buckets of days 5 and 6 after 1970, a retention of 10 days: nothing to drop (a retention reaching before 1970 once
+        // dropped every identity)
+        changes.pipeInput("k", "a=1@5,b=2@6");
+        changes.pipeInput("k", "?a@5,?b@6");
+        assertThat(seen).containsExactly("a@5 1", "b@6 2");
+
+        // when day 16 is remembered, the buckets before day 6 are past the retention: dropped; day 6 is kept
+        changes.pipeInput("k", "c=3@16");
+        changes.pipeInput("k", "?a@5,?b@6,?c@16");
+        assertThat(seen).endsWith("a@5 new", "b@6 2", "c@16 3");
+    }
+
+    @Test
     void theIdentitiesOfACommitAreOneChangelogRecordInTheOrderRemembered() {
         changes.pipeInput("k", "a=1@5,b=3@6,a=2@5");
         changes.pipeInput("k", "?a@5"); // a commit that remembers nothing logs nothing
