@@ -25,9 +25,12 @@ import org.apache.kafka.streams.state.internals.CachedStateStore;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.FlushOptions;
+import org.rocksdb.HashLinkedListMemTableConfig;
 import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteOptions;
 
 /**
@@ -47,6 +50,15 @@ import org.rocksdb.WriteOptions;
  */
 final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
     private static final int KEY = 24;
+    /**
+     * The memtable is a hash table of this many buckets (4 MiB of the memtable's 64) instead of RocksDB's skip list. Every event
+     * looks its identity up in each bucket of the window and puts it once, and a random 24-byte key walked the skip list (up to
+     * a million identities in a full memtable) through a cache miss per level; a hash bucket is one miss and a list of about
+     * one identity (two and a half when full). The identities are never scanned in order on the hot path, only when a memtable
+     * is flushed (in RocksDB's background thread) and once per expired bucket. With the hash table the store's share of the
+     * stream thread about halved (docs/performance.md, "A hash memtable for the dedup store").
+     */
+    static final long MEMTABLE_BUCKETS = 1 << 19;
     private final String name;
     private final long retention;
     private final long width;
@@ -91,7 +103,10 @@ final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
             Files.createDirectories(dir.toPath());
             RocksDB.loadLibrary();
             options = new Options().setCreateIfMissing(true)
-                    .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10, false)));
+                    .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10, false)))
+                    .useFixedLengthPrefixExtractor(KEY) // the whole key: it is what the memtable hashes
+                    .setMemTableConfig(new HashLinkedListMemTableConfig().setBucketCount(MEMTABLE_BUCKETS))
+                    .setAllowConcurrentMemtableWrite(false); // a single writer; RocksDB requires it of a hash memtable
             writes = new WriteOptions().setDisableWAL(true); // durable at flush(); the changelog is the log
             db = RocksDB.open(options, dir.getAbsolutePath());
         } catch (IOException e) {
@@ -205,12 +220,27 @@ final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
         }
         long before = Math.floorDiv(newestBucket - retention, width) * width;
         if (before > droppedBefore && before > 0) { // buckets start at 0 or later (record timestamps are not negative)
-            try {
-                db.deleteRange(key(droppedBefore == Long.MIN_VALUE ? 0 : droppedBefore, new byte[16]), key(before, new byte[16]));
-            } catch (RocksDBException e) {
-                throw new ProcessorStateException(name, e);
+            byte[] from = key(droppedBefore == Long.MIN_VALUE ? 0 : droppedBefore, new byte[16]);
+            if (holdsBefore(from, before)) {
+                try {
+                    db.deleteRange(from, key(before, new byte[16]));
+                } catch (RocksDBException e) {
+                    throw new ProcessorStateException(name, e);
+                }
             }
             droppedBefore = before;
+        }
+    }
+
+    /**
+     * Whether any identity is kept from {@code from} up to the bucket starting at {@code before}. A range deleted leaves a
+     * tombstone that every lookup checks until the memtable is flushed (a tenth of a lookup), so a range that holds nothing
+     * (the first drop after the store opens, mostly) is not deleted.
+     */
+    private boolean holdsBefore(byte[] from, long before) {
+        try (ReadOptions everything = new ReadOptions().setTotalOrderSeek(true); RocksIterator first = db.newIterator(everything)) {
+            first.seek(from);
+            return first.isValid() && ByteBuffer.wrap(first.key()).getLong() < before;
         }
     }
 

@@ -39,7 +39,7 @@ class DedupStoreTest {
 
     /**
      * Each input record is a list of operations made one after the other in one task between two commits: {@code id=value@bucket}
-     * remembers, {@code ?id@bucket} notes what the store finds.
+     * remembers, {@code ?id@bucket} notes what the store finds, {@code !} flushes the memtable to a file.
      */
     private final class Operations extends ContextualProcessor<String, String, Void, Void> {
         private DedupStore store;
@@ -53,7 +53,9 @@ class DedupStoreTest {
         @Override
         public void process(Record<String, String> record) {
             for (String op : record.value().split(",")) {
-                if (op.startsWith("?")) {
+                if (op.equals("!")) {
+                    store.flush();
+                } else if (op.startsWith("?")) {
                     String[] at = op.substring(1).split("@");
                     byte[] found = store.fetch(id(at[0]), bucket(at[1]));
                     seen.add(at[0] + "@" + at[1] + (found == null ? " new" : " " + new String(found, StandardCharsets.UTF_8)));
@@ -109,6 +111,18 @@ class DedupStoreTest {
 
         // when day 16 is remembered, the buckets before day 6 are past the retention: dropped; day 6 is kept
         changes.pipeInput("k", "c=3@16");
+        changes.pipeInput("k", "?a@5,?b@6,?c@16");
+        assertThat(seen).endsWith("a@5 new", "b@6 2", "c@16 3");
+    }
+
+    @Test
+    void identitiesWrittenToFilesAreFoundThereAndDroppedThereOnExpiry() {
+        // the memtable is a hash table: what it flushes must be found in the files by key, and a dropped bucket must go there too
+        changes.pipeInput("k", "a=1@5,b=2@6,!");
+        changes.pipeInput("k", "?a@5,?b@6,?b@5,?c@6");
+        assertThat(seen).containsExactly("a@5 1", "b@6 2", "b@5 new", "c@6 new");
+
+        changes.pipeInput("k", "c=3@16,!");
         changes.pipeInput("k", "?a@5,?b@6,?c@16");
         assertThat(seen).endsWith("a@5 new", "b@6 2", "c@16 3");
     }
