@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
 /** The aggregator's configuration; every key validated at start-up, all problems reported together. */
-public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, EventTimeWindow window, int standbyReplicas, int streamThreads, long commitIntervalMs, Duration reservationHold,
+public record AggregatorConfig(ServiceSettings service, String applicationId, Path stateDir, String advertisedHost, Path apiKeysFile, EventTimeWindow window, int standbyReplicas, int streamThreads, long commitIntervalMs, long rocksdbMemoryBytes, Duration reservationHold,
                                io.capstream.aggregator.topology.UsageTopology.SeriesRetention seriesRetention,
                                java.util.Optional<io.capstream.runtime.PortalTokens> portalTokens,
                                java.util.Optional<String> controlUrl, String portalFrameAncestors) {
@@ -29,6 +29,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
     public static final String STANDBY_REPLICAS = "num.standby.replicas";
     public static final String STREAM_THREADS = "num.stream.threads";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+    public static final String ROCKSDB_MEMORY_BYTES = "rocksdb.memory.bytes";
     public static final String RESERVATION_HOLD_MS = "reservation.hold.ms";
     public static final String SERIES_HOURLY_RETENTION_MS = "series.hourly.retention.ms";
     public static final String SERIES_DAILY_RETENTION_MS = "series.daily.retention.ms";
@@ -54,6 +55,9 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
             .define(STREAM_THREADS, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Stream threads per instance.")
             .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(10), Importance.LOW,
                     "Exactly-once commit interval: lower is fresher, higher is cheaper.")
+            .define(ROCKSDB_MEMORY_BYTES, Type.LONG, 1L << 30, Range.atLeast(16L << 20), Importance.MEDIUM,
+                    "RocksDB memory of the instance: one block cache all its stores share, with their memtables charged to it (at most"
+                            + " half). The SST files' index and bloom filter blocks are outside it (docs/operations.md).")
             .define(RESERVATION_HOLD_MS, Type.LONG, 600_000L, Range.atLeast(1_000), Importance.MEDIUM,
                     "A strict-mode reservation whose usage never arrives stops holding its amount after this long.")
             .define(SERIES_ENABLED, Type.BOOLEAN, true, Importance.MEDIUM,
@@ -74,7 +78,7 @@ public record AggregatorConfig(ServiceSettings service, String applicationId, Pa
         return new AggregatorConfig(ServiceSettings.from(v, raw), (String) v.get(APPLICATION_ID),
                 Path.of((String) v.get(STATE_DIR)), (String) v.get(ADVERTISED_HOST), Path.of((String) v.get(API_KEYS_FILE)),
                 window((Long) v.get(LATE_WINDOW_MS), (Long) v.get(BILLING_GRACE_MS)), (Integer) v.get(STANDBY_REPLICAS),
-                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS),
+                (Integer) v.get(STREAM_THREADS), (Long) v.get(COMMIT_INTERVAL_MS), (Long) v.get(ROCKSDB_MEMORY_BYTES),
                 Duration.ofMillis((Long) v.get(RESERVATION_HOLD_MS)),
                 (Boolean) v.get(SERIES_ENABLED)
                         ? new io.capstream.aggregator.topology.UsageTopology.SeriesRetention(Duration.ofMillis((Long) v.get(SERIES_HOURLY_RETENTION_MS)),

@@ -157,6 +157,7 @@ public final class AggregatorService implements AutoCloseable {
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterHandler.class);
         props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
         props.putIfAbsent(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, StoreOptions.class); // an operator's own may replace it
+        props.put(StoreOptions.MEMORY_CONFIG, config.rocksdbMemoryBytes());
         // Usage and customer changes share a task; wait briefly for both partitions to have data so a
         // configuration change written before some usage is usually booked before it.
         props.putIfAbsent(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, 50L);

@@ -103,10 +103,10 @@ final class DedupStore implements StateStore, CachedStateStore<Bytes, byte[]> {
             Files.createDirectories(dir.toPath());
             RocksDB.loadLibrary();
             options = new Options().setCreateIfMissing(true)
-                    .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10, false)))
                     .useFixedLengthPrefixExtractor(KEY) // the whole key: it is what the memtable hashes
                     .setMemTableConfig(new HashLinkedListMemTableConfig().setBucketCount(MEMTABLE_BUCKETS))
                     .setAllowConcurrentMemtableWrite(false); // a single writer; RocksDB requires it of a hash memtable
+            StoreOptions.bound(options, new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10, false)), stateStoreContext.appConfigs());
             writes = new WriteOptions().setDisableWAL(true); // durable at flush(); the changelog is the log
             db = RocksDB.open(options, dir.getAbsolutePath());
         } catch (IOException e) {
