@@ -10,8 +10,8 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.WriteBufferManager;
 
 /**
- * RocksDB options of the aggregator's stores ({@code rocksdb.config.setter} for Kafka Streams' stores; {@link DedupStore} asks
- * {@link #memory} itself).
+ * RocksDB options of the aggregator's stores ({@code rocksdb.config.setter} for Kafka Streams' stores; {@link DedupStore} calls
+ * {@link #bound} itself).
  *
  * <p><b>One memory bound for the process.</b> Kafka Streams gives each store its own 50 MiB block cache and up to 48 MiB of
  * memtables; an instance holds about eleven stores per task, so twelve tasks could reach some 13 GiB off the heap as their data
