@@ -1,5 +1,6 @@
 package io.capstream.aggregator.topology;
 
+import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.streams.state.RocksDBConfigSetter;
 import org.rocksdb.BlockBasedTableConfig;
@@ -36,24 +37,25 @@ public final class StoreOptions implements RocksDBConfigSetter {
     /** The block cache every store of the process shares, and the manager that charges the memtables to it. */
     record Memory(long bytes, Cache cache, WriteBufferManager memtables) {}
 
-    private static Memory memory;
+    /** The process's bounds, by size: an application configured with another size gets its own. */
+    private static final Map<Long, Memory> MEMORIES = new HashMap<>();
 
     /**
-     * The process's memory for RocksDB, made by the first store that opens (with its application's {@value #MEMORY_CONFIG})
-     * and never closed: stores open and close as tasks move, and the process ends with it.
+     * The process's memory for RocksDB of the size the application configures ({@value #MEMORY_CONFIG}), made by the first store
+     * that opens with that size and never closed: stores open and close as tasks move, and the process ends with it. Kafka
+     * Streams instances of one size in one JVM (the tests) share one bound; one configured with another size has its own.
      */
     static synchronized Memory memory(Map<String, ?> configs) {
-        if (memory == null) {
-            Object configured = configs.get(MEMORY_CONFIG);
-            long bytes = configured == null ? DEFAULT_MEMORY : Long.parseLong(configured.toString().trim());
-            if (bytes < 16L << 20) {
-                throw new IllegalArgumentException(MEMORY_CONFIG + " must be at least 16 MiB, was " + bytes);
-            }
-            RocksDB.loadLibrary();
-            Cache cache = new LRUCache(bytes);
-            memory = new Memory(bytes, cache, new WriteBufferManager(bytes / 2, cache));
+        Object configured = configs.get(MEMORY_CONFIG);
+        long bytes = configured == null ? DEFAULT_MEMORY : Long.parseLong(configured.toString().trim());
+        if (bytes < 16L << 20) {
+            throw new IllegalArgumentException(MEMORY_CONFIG + " must be at least 16 MiB, was " + bytes);
         }
-        return memory;
+        return MEMORIES.computeIfAbsent(bytes, b -> {
+            RocksDB.loadLibrary();
+            Cache cache = new LRUCache(b);
+            return new Memory(b, cache, new WriteBufferManager(b / 2, cache));
+        });
     }
 
     /** Puts a store's block cache and memtables in the process's bound. */

@@ -32,7 +32,7 @@ class StoreOptionsTest {
     @Test
     void everyStoreSharesTheProcessCacheAndItsMemtablesAreChargedToIt(@TempDir Path dir) throws Exception {
         StoreOptions setter = new StoreOptions();
-        long bound = StoreOptions.memory(Map.of()).bytes(); // the process's: made by the first store that opened
+        long bound = StoreOptions.DEFAULT_MEMORY;
         try (Options a = kafkaStreamsDefaults(); Options b = kafkaStreamsDefaults(); WriteOptions w = new WriteOptions().setDisableWAL(true)) {
             setter.setConfig(UsageTopology.CUSTOMERS_STORE, a, Map.of());
             setter.setConfig(UsageTopology.LIMITS_STORE, b, Map.of());
@@ -51,6 +51,18 @@ class StoreOptionsTest {
                 assertThat(second.getLongProperty("rocksdb.block-cache-usage")).isGreaterThanOrEqualTo(before + (3L << 20));
             }
         }
+    }
+
+    @Test
+    void anApplicationOfAnotherSizeGetsItsOwnBoundAndOneOfTheSameSizeSharesIt() {
+        StoreOptions.Memory standard = StoreOptions.memory(Map.of());
+        StoreOptions.Memory small = StoreOptions.memory(Map.of(StoreOptions.MEMORY_CONFIG, Long.toString(32L << 20)));
+
+        assertThat(standard.bytes()).isEqualTo(1L << 30);
+        assertThat(small.bytes()).isEqualTo(32L << 20);
+        assertThat(small.cache()).isNotSameAs(standard.cache());
+        assertThat(StoreOptions.memory(Map.of(StoreOptions.MEMORY_CONFIG, " 33554432 "))).isSameAs(small);
+        assertThat(StoreOptions.memory(Map.of(StoreOptions.MEMORY_CONFIG, Long.toString(1L << 30)))).isSameAs(standard);
     }
 
     /** What Kafka Streams sets before it calls the setter: a 16 MiB memtable and a table config with a 50 MiB cache of its own. */
