@@ -71,6 +71,9 @@ class SeriesTest {
                     assertThat(buckets.get(i - 1).end()).isEqualTo(b.start());
                 }
             }
+            // listed up to a bound, the same buckets up to there
+            int most = (int) (hours % 7);
+            assertThat(Series.buckets(from, to, zone, g, most)).isEqualTo(buckets.subList(0, Math.min(most, buckets.size())));
             // every instant of the span after the first bucket's start is in exactly one listed bucket
             if (!buckets.isEmpty()) {
                 Instant t = buckets.get(0).start().plus(Duration.between(buckets.get(0).start(), to).dividedBy(2));

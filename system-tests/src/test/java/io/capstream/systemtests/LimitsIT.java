@@ -340,6 +340,22 @@ class LimitsIT {
         HttpResponse<String> bad = get("/v1/customers/nyc/usage/series?granularity=week&from=yesterday", Stack.ADMIN_KEY, "application/json");
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(Stack.json(bad).get("error").get("errors").findValuesAsText("field")).containsExactly("granularity", "from");
+        // at most 1,000 buckets, counted in the customer's days: 1,000 local days are listed, 1,001 are refused naming `to`
+        java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneId.of("America/New_York"));
+        HttpResponse<String> thousandDays = get("/v1/customers/nyc/usage/series?granularity=day&from=" + today + "&to=" + today.plusDays(1000),
+                Stack.ADMIN_KEY, "application/json");
+        assertThat(thousandDays.statusCode()).as(thousandDays.body()).isEqualTo(200);
+        assertThat(Stack.json(thousandDays).get("buckets")).hasSize(1000);
+        HttpResponse<String> tooManyDays = get("/v1/customers/nyc/usage/series?granularity=day&from=" + today + "&to=" + today.plusDays(1001),
+                Stack.ADMIN_KEY, "application/json");
+        assertThat(tooManyDays.statusCode()).isEqualTo(400);
+        assertThat(Stack.json(tooManyDays).get("error").get("errors").get(0).get("field").asText()).isEqualTo("to");
+        assertThat(Stack.json(tooManyDays).get("error").get("errors").get(0).get("message").asText())
+                .isEqualTo("at most 1000 days from from; ask for a shorter span");
+        HttpResponse<String> tooManyHours = get("/v1/customers/nyc/usage/series?granularity=hour&from=" + today + "&to=" + today.plusDays(42),
+                Stack.ADMIN_KEY, "application/json");
+        assertThat(Stack.json(tooManyHours).get("error").get("errors").get(0).get("message").asText())
+                .isEqualTo("at most 1000 hours from from; ask for a shorter span or granularity=day");
 
         // a portal token minted by an admin reads its customer's usage and sets its caps, on the query and the ingest services
         HttpResponse<String> refused = stack.control("POST", "/v1/customers/nyc/portal-tokens", "{}", Stack.ACME_KEY, aggregator.port());

@@ -10,8 +10,8 @@ import io.capstream.aggregator.topology.UsageTopology;
 import io.capstream.policy.booking.Series;
 import io.capstream.policy.customer.Customer;
 import io.capstream.policy.input.Problem;
+import io.capstream.policy.limit.Period;
 import io.capstream.policy.limit.ResetSchedule;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -140,13 +140,13 @@ public final class UsageQueryApi {
             if (!to.isAfter(from)) {
                 throw ApiException.invalid(List.of(new Problem("to", "must be after from (" + from + ")")));
             }
-            // bounded before any bucket is listed: at most MAX_BUCKETS hours or days (a day is at least 23 hours)
-            Duration most = gran == Series.Granularity.HOUR ? Duration.ofHours(SeriesReport.MAX_BUCKETS) : Duration.ofHours(23L * SeriesReport.MAX_BUCKETS);
-            if (Duration.between(from, to).compareTo(most) > 0) {
+            // bounded before anything is read: one bucket more than the most is listed, and no more
+            List<Period> buckets = Series.buckets(from, to, zone, gran, SeriesReport.MAX_BUCKETS + 1);
+            if (buckets.size() > SeriesReport.MAX_BUCKETS) {
                 throw ApiException.invalid(List.of(new Problem("to", "at most " + SeriesReport.MAX_BUCKETS + " " + gran.text()
-                        + "s from from; ask for a shorter span or granularity=day")));
+                        + "s from from; ask for a shorter span" + (gran == Series.Granularity.HOUR ? " or granularity=day" : ""))));
             }
-            SeriesReport report = SeriesReport.build(customer, zone, gran, groupBy, from, to, Series.buckets(from, to, zone, gran),
+            SeriesReport report = SeriesReport.build(customer, zone, gran, groupBy, from, to, buckets,
                     partition.series(gran, customer, from, to), now);
             String accept = ctx.header("Accept");
             if (accept != null && accept.contains("text/csv")) {

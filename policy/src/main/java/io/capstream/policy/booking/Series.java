@@ -103,12 +103,20 @@ public final class Series {
 
     /** The buckets that start in [from, to), in order. */
     public static List<Period> buckets(Instant from, Instant to, ZoneId zone, Granularity granularity) {
+        return buckets(from, to, zone, granularity, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The buckets that start in [from, to), in order, but no more than {@code most}: a longer span is listed only
+     * up to there (so a caller that bounds the buckets of a request lists {@code most + 1} to know, and no more).
+     */
+    public static List<Period> buckets(Instant from, Instant to, ZoneId zone, Granularity granularity, int most) {
         List<Period> buckets = new ArrayList<>();
         Period b = granularity.bucketAt(from, zone);
         if (b.start().isBefore(from)) {
             b = granularity.bucketAt(b.end(), zone);
         }
-        while (b.start().isBefore(to)) {
+        while (b.start().isBefore(to) && buckets.size() < most) {
             buckets.add(b);
             b = granularity.bucketAt(b.end(), zone);
         }
