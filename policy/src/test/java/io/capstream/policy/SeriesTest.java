@@ -48,6 +48,28 @@ class SeriesTest {
                 .hasSize(25);
     }
 
+    @Property(tries = 1000)
+    void aCombinationOfFreeTextKeysAndUsersReadsBackFromItsKey(@ForAll("freeText") String apiKey, @ForAll("freeText") String user) {
+        Combination c = Combination.of("chat", "gpt-4o", apiKey, user);
+        String key = c.key();
+        assertThat(key.chars().filter(ch -> ch == '|')).hasSize(3);
+        assertThat(Combination.ofKey(key)).isEqualTo(c);
+        if (apiKey.indexOf('|') < 0 && apiKey.indexOf('%') < 0 && user.indexOf('|') < 0 && user.indexOf('%') < 0) {
+            assertThat(key).isEqualTo("chat|gpt-4o|" + apiKey + "|" + user); // as written before the escaping
+        }
+    }
+
+    @Provide
+    Arbitrary<String> freeText() {
+        return Arbitraries.strings().withChars("|%7C25ab ").ofMaxLength(12);
+    }
+
+    @Test
+    void aKeyWrittenBeforeTheEscapingWithABarInItsUserStillReads() {
+        assertThat(Combination.ofKey("chat|gpt-4o|key_1|a|b")).isEqualTo(new Combination("chat", "gpt-4o", "key_1", "a|b"));
+        assertThat(Combination.ofKey("chat||key|50%off")).isEqualTo(new Combination("chat", "", "key", "50%off"));
+    }
+
     @Provide
     Arbitrary<ZoneId> zones() {
         return Arbitraries.of("UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe",

@@ -1,5 +1,6 @@
 package io.capstream.aggregator.topology;
 
+import io.capstream.policy.input.KeyParts;
 import io.capstream.schemas.UsageEvent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -158,7 +159,13 @@ final class DedupProcessor extends ContextualProcessor<String, PricedEvent, Stri
     }
 
     private static String content(UsageEvent e) {
-        return e.getFeature() + '|' + e.getModel() + '|' + e.getUser() + '|' + e.getApiKey() + '|' + e.getTime().toEpochMilli() + '|' + e.getUsage();
+        // the user and the API key are free text: escaped, so that no two versions read alike ("a|b", "c" and "a", "b|c")
+        return e.getFeature() + '|' + e.getModel() + '|' + escape(e.getUser()) + '|' + escape(e.getApiKey()) + '|' + e.getTime().toEpochMilli()
+                + '|' + e.getUsage();
+    }
+
+    private static String escape(String text) {
+        return text == null ? "null" : KeyParts.escape(text);
     }
 
     /**

@@ -23,4 +23,19 @@ class DedupVersionTest {
         assertThat(DedupProcessor.Version.of(DedupProcessor.Version.VOIDED)).isNull();
         assertThat(DedupProcessor.Version.of(DedupProcessor.PRESENT)).isNull();
     }
+
+    @Test
+    void twoVersionsWhoseUserAndKeyOnlyShiftABarBetweenThemAreNotTheSame() {
+        java.time.Instant t = java.time.Instant.parse("2026-11-10T15:00:00Z");
+        io.capstream.schemas.UsageEvent a = TopologyFixture.event("a", "acme", "chat", null, t, java.util.Map.of("requests", 1L));
+        io.capstream.schemas.UsageEvent b = TopologyFixture.event("a", "acme", "chat", null, t, java.util.Map.of("requests", 1L));
+        a.setUser("a|b");
+        a.setApiKey("c");
+        b.setUser("a");
+        b.setApiKey("b|c");
+        assertThat(DedupProcessor.sameContent(a, b)).isFalse();
+        b.setUser("a|b");
+        b.setApiKey("c");
+        assertThat(DedupProcessor.sameContent(a, b)).isTrue();
+    }
 }

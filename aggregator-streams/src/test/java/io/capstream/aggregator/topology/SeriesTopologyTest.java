@@ -195,6 +195,26 @@ class SeriesTopologyTest {
         }
     }
 
+    @Test
+    void anApiKeyOrUserHoldingTheKeySeparatorCountsUnderItsOwnNameAndItsDayRollsUp() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) {
+            f.configure(acme(), PERIOD_START);
+            Instant t = Instant.parse("2026-11-10T15:00:00Z");
+            f.send(withKey(event("a", "acme", "chat", null, t, Map.of("requests", 2L)), "k|1", "a|b|c"), t.plusSeconds(1));
+            f.send(withKey(event("b", "acme", "chat", null, t, Map.of("requests", 3L)), "k", "1|a|b|c"), t.plusSeconds(1));
+            f.send(withKey(event("c", "acme", "chat", null, t, Map.of("requests", 4L)), "50%", "%7C"), t.plusSeconds(1));
+
+            var hour = f.series(Granularity.HOUR, "acme", t, t.plus(Duration.ofHours(1)));
+            assertThat(hour).extracting(SeriesBook.Stored::combination).containsExactlyInAnyOrder(
+                    Combination.of("chat", null, "k|1", "a|b|c"), Combination.of("chat", null, "k", "1|a|b|c"), Combination.of("chat", null, "50%", "%7C"));
+            // the day is rolled up from those hours an hour after it ended, and reads the same
+            f.driver.advanceWallClockTime(Duration.between(Instant.parse("2026-11-01T00:00:00Z"), Instant.parse("2026-11-11T06:05:00Z")));
+            assertThat(f.rolledUpDays("acme", PERIOD_START, PERIOD_END)).extracting(SeriesBook.Stored::combination)
+                    .containsExactlyInAnyOrderElementsOf(hour.stream().map(SeriesBook.Stored::combination).toList());
+            assertThat(sum(f.rolledUpDays("acme", PERIOD_START, PERIOD_END), UsageBucket::getCost)).isEqualByComparingTo("9");
+        }
+    }
+
     static BigDecimal sum(List<SeriesBook.Stored> series, Function<UsageBucket, BigDecimal> amount) {
         return series.stream().map(kv -> amount.apply(kv.usage())).reduce(BigDecimal.ZERO, BigDecimal::add);
     }

@@ -1,6 +1,7 @@
 package io.capstream.policy.booking;
 
 import io.capstream.policy.input.Decimals;
+import io.capstream.policy.input.KeyParts;
 import io.capstream.policy.limit.Period;
 import java.math.BigDecimal;
 
@@ -12,6 +13,7 @@ import java.time.zone.ZoneOffsetTransition;
 import java.time.zone.ZoneRules;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Predicate;
@@ -131,17 +133,29 @@ public final class Series {
             return new Combination(feature, model == null ? "" : model, apiKey == null ? "" : apiKey, user == null ? "" : user);
         }
 
-        /** {@code feature|model|api_key|user}; identifiers cannot hold {@code |}. */
+        /**
+         * {@code feature|model|api_key|user}, each part escaped ({@link KeyParts}): an API key or a user is free text and may
+         * hold {@code |}.
+         */
         public String key() {
-            return feature + '|' + model + '|' + apiKey + '|' + user;
+            return KeyParts.escape(feature) + '|' + KeyParts.escape(model) + '|' + KeyParts.escape(apiKey) + '|' + KeyParts.escape(user);
         }
 
+        /**
+         * The combination of a {@link #key}. A key of more than four parts was written before the parts were escaped, from an API
+         * key or user holding {@code |}: its first two parts are the feature and the model (identifiers), the third the API key
+         * and the rest the user (where the {@code |}s were cannot be told any more; the sums stay exact).
+         */
         public static Combination ofKey(String key) {
             String[] parts = key.split("\\|", -1);
-            if (parts.length != 4) {
+            if (parts.length < 4) {
                 throw new IllegalArgumentException("not a combination key: " + key);
             }
-            return new Combination(parts[0], parts[1], parts[2], parts[3]);
+            if (parts.length == 4) {
+                return new Combination(KeyParts.unescape(parts[0]), KeyParts.unescape(parts[1]), KeyParts.unescape(parts[2]),
+                        KeyParts.unescape(parts[3]));
+            }
+            return new Combination(parts[0], parts[1], parts[2], String.join("|", Arrays.asList(parts).subList(3, parts.length)));
         }
 
         /** The value of one dimension: {@code feature}, {@code model}, {@code api_key} or {@code user}. */
