@@ -125,9 +125,21 @@ public record SeriesReport(String customer, String timezone, String granularity,
     /** Always with seconds, as RFC 3339 wants ({@code OffsetDateTime.toString} drops zero seconds). */
     private static final java.time.format.DateTimeFormatter RFC_3339 = java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME;
 
+    /**
+     * A group as a CSV cell: an API key or a user is free text. Quoted (RFC 4180) when it holds a comma, a quote or a line break,
+     * and text that a spreadsheet would run as a formula (first character {@code = + - @}, a tab or a carriage return) starts
+     * with {@code '} (OWASP, "CSV injection"). Identifiers, "(other)" and "(none)" are themselves.
+     */
+    static String cell(String text) {
+        String t = !text.isEmpty() && "=+-@\t\r".indexOf(text.charAt(0)) >= 0 ? "'" + text : text;
+        if (t.indexOf(',') >= 0 || t.indexOf('"') >= 0 || t.indexOf('\n') >= 0 || t.indexOf('\r') >= 0) {
+            return '"' + t.replace("\"", "\"\"") + '"';
+        }
+        return t;
+    }
+
     private static void line(StringBuilder out, BucketView b, String group, Sum s) {
-        // identifiers hold no comma or quote (Fields.IDENTIFIER), and "(other)" / "(none)" neither
-        out.append(RFC_3339.format(b.start())).append(',').append(RFC_3339.format(b.end())).append(',').append(group).append(',').append(s.cost()).append(',')
+        out.append(RFC_3339.format(b.start())).append(',').append(RFC_3339.format(b.end())).append(',').append(cell(group)).append(',').append(s.cost()).append(',')
                 .append(s.included()).append(',').append(s.grantCovered()).append(',').append(s.billed()).append(',').append(s.events()).append('\n');
     }
 }

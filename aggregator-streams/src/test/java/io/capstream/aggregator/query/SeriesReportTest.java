@@ -54,6 +54,24 @@ class SeriesReportTest {
     }
 
     @Test
+    void aUserOrKeyInTheCsvIsOneCellAndNeverAFormula() {
+        Instant from = Instant.parse("2026-11-01T04:00:00Z");
+        Instant to = Instant.parse("2026-11-02T05:00:00Z");
+        Instant t = Instant.parse("2026-11-01T12:00:00Z");
+        List<SeriesBook.Stored> stored = List.of(
+                stored(Combination.of("chat", null, "k1", "=HYPERLINK(\"https://evil.example\",\"x\")"), Granularity.DAY, t, "1", 1),
+                stored(Combination.of("chat", null, "k1", "doe, jane"), Granularity.DAY, t, "2", 1),
+                stored(Combination.of("chat", null, "k1", "two\nlines"), Granularity.DAY, t, "3", 1),
+                stored(Combination.of("chat", null, "k1", "-1+2"), Granularity.DAY, t, "4", 1),
+                stored(Combination.of("chat", null, "k1", "ann"), Granularity.DAY, t, "5", 1));
+        String csv = SeriesReport.build("acme", NEW_YORK, Granularity.DAY, "user", from, to, Series.buckets(from, to, NEW_YORK, Granularity.DAY),
+                stored, to).csv();
+
+        assertThat(csv).contains(",\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",1.00,",
+                ",\"doe, jane\",2.00,", ",\"two\nlines\",3.00,", ",'-1+2,4.00,", ",ann,5.00,");
+    }
+
+    @Test
     void aBucketCutInAFormerTimezoneCountsInTheBucketThatHoldsItsStart() {
         Instant from = Instant.parse("2026-11-10T05:00:00Z");
         Instant to = Instant.parse("2026-11-11T05:00:00Z");
