@@ -383,11 +383,15 @@ public final class Enforcer {
 
     private record Seen(LimitUsage record, long fixed) {}
 
-    /** customer → limit id → the key of its current period; nested so a lookup allocates nothing. */
-    private final java.util.Map<String, java.util.Map<String, PeriodKey>> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * customer → limit id → the key of its current period; nested so a lookup allocates nothing. Bounded like the accounts: a
+     * caller may name any customer.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<String, java.util.Map<String, PeriodKey>> keys =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
 
     private PeriodKey periodKey(String customer, String limitId, Instant periodStart) {
-        java.util.Map<String, PeriodKey> limits = keys.computeIfAbsent(customer, c -> new java.util.concurrent.ConcurrentHashMap<>());
+        java.util.Map<String, PeriodKey> limits = keys.get(customer, c -> new java.util.concurrent.ConcurrentHashMap<>());
         PeriodKey cached = limits.get(limitId);
         if (cached == null || !cached.start.equals(periodStart)) {
             cached = new PeriodKey(periodStart, io.capstream.schemas.topics.UsageKey.of(customer, limitId, periodStart));

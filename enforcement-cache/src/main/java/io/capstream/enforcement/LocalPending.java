@@ -1,5 +1,8 @@
 package io.capstream.enforcement;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.capstream.policy.limit.Limit;
 import io.capstream.policy.decision.CheckRequest;
 import io.capstream.policy.customer.Customer;
@@ -10,8 +13,6 @@ import io.capstream.policy.catalogue.UnpriceableUsageException;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Requests this instance allowed whose usage has not reached the running totals yet: their
@@ -64,11 +65,31 @@ final class LocalPending {
         }
     }
 
-    private final Map<String, Window> entries = new ConcurrentHashMap<>();
+    /**
+     * The windows of the limits with estimates in the last {@code pendingFor}. A window nobody added to or read for longer sums to
+     * zero, so it is dropped: memory follows the limits in use, not every customer, limit and period ever checked (a period
+     * that ends leaves its window behind, and a caller may name any customer). Past {@value #MAX_WINDOWS} windows the least
+     * recently used go first, their estimates with them.
+     */
+    private final Cache<String, Window> entries;
+    static final int MAX_WINDOWS = 1_000_000;
     private final Duration pendingFor;
 
     LocalPending(Duration pendingFor) {
+        this(pendingFor, Ticker.systemTicker());
+    }
+
+    /** @param ticker the clock idle windows expire by (tests move it by hand) */
+    LocalPending(Duration pendingFor, Ticker ticker) {
         this.pendingFor = pendingFor;
+        this.entries = Caffeine.newBuilder().expireAfterAccess(pendingFor.plusSeconds(1)).maximumSize(MAX_WINDOWS).ticker(ticker)
+                .executor(Runnable::run).build();
+    }
+
+    /** Windows held now (after pending evictions); for tests. */
+    long size() {
+        entries.cleanUp();
+        return entries.estimatedSize();
     }
 
     /** Where the running total of a customer's limit in a period is kept (its key). */
@@ -98,7 +119,10 @@ final class LocalPending {
     }
 
     BigDecimal sum(String key, Instant now) {
-        Window window = entries.get(key);
+        if (pendingFor.isZero()) {
+            return BigDecimal.ZERO;
+        }
+        Window window = entries.getIfPresent(key);
         if (window == null) {
             return BigDecimal.ZERO;
         }
@@ -108,7 +132,13 @@ final class LocalPending {
 
     private void record(String key, BigDecimal amount, Instant now) {
         if (amount.signum() > 0) {
-            entries.computeIfAbsent(key, k -> new Window((int) Math.max(1, pendingFor.toSeconds()))).add(now.getEpochSecond(), amount);
+            long second = now.getEpochSecond();
+            // added inside the map's compute: a window is never dropped between being found and being added to
+            entries.asMap().compute(key, (k, w) -> {
+                Window window = w != null ? w : new Window((int) Math.max(1, pendingFor.toSeconds()));
+                window.add(second, amount);
+                return window;
+            });
         }
     }
 

@@ -59,4 +59,26 @@ class LocalPendingTest {
 
         assertThat(pending.sum(UsageKey.of("acme", "model:gpt-4o", day), NOW)).isEqualByComparingTo("300");
     }
+
+    @Test
+    void theWindowOfALimitWithNoEstimateForLongerThanTheDelayIsDroppedAndOneInUseIsKept() {
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        LocalPending pending = new LocalPending(Duration.ofSeconds(10), nanos::get);
+        Account acme = Account.of(Customer.unconfigured("acme", "pro"), POLICY);
+        // 1,000 other customers checked once each (any name a caller sends), acme every few seconds
+        for (int i = 0; i < 1000; i++) {
+            pending.add(new CheckRequest("cus_" + i, null, null, "chat", "gpt-4o", Map.of("input_tokens", BigDecimal.TEN), Optional.empty()),
+                    Account.of(Customer.unconfigured("cus_" + i, "pro"), POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        }
+        assertThat(pending.size()).isEqualTo(2 * 1000); // the entitlement and the cap of each
+        for (int s = 0; s <= 12; s += 4) {
+            nanos.set(Duration.ofSeconds(s).toNanos());
+            pending.add(check("gpt-4o", 100), acme, "gpt-4o", NOW.plusSeconds(s), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        }
+        nanos.set(Duration.ofSeconds(13).toNanos());
+
+        assertThat(pending.size()).isEqualTo(2); // acme's two limits; the others summed to zero since second 10
+        Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.customer().timezone()).start();
+        assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(13))).isEqualByComparingTo("300"); // the estimates of seconds 4, 8 and 12
+    }
 }
