@@ -177,7 +177,7 @@ class HostileInputTest {
     @ValueSource(strings = {"http://169.254.169.254/latest/meta-data", "https://169.254.169.254/", "https://[::1]:8080/", "https://2130706433/",
             "https://0x7f000001/", "https://0177.0.0.1/", "https://127.1/", "https://10.0.0.5/", "https://192.168.1.1/", "https://172.16.0.1/",
             "https://0.0.0.0/", "https://[::]/", "https://[::ffff:127.0.0.1]/", "https://[fd00::1]/", "https://100.64.0.1/", "https://localhost/",
-            "https://api.localhost/", "http://hooks.example.com/", "https://user:pw@hooks.example.com/", "ftp://hooks.example.com/", "https:///x"})
+            "https://api.localhost/", "https://localhost./", "https://metadata.google.internal./", "https://127.0.0.1./", "http://hooks.example.com/", "https://user:pw@hooks.example.com/", "ftp://hooks.example.com/", "https:///x"})
     void webhookUrlsMustBePublicHttps(String url) {
         assertThat(WebhookDestinations.problem(url, Set.of())).as(url).isNotNull();
     }
@@ -186,6 +186,7 @@ class HostileInputTest {
     void publicHttpsAndAllowListedDevelopmentHostsAreAccepted() {
         assertThat(WebhookDestinations.problem("https://hooks.example.com/capstream", Set.of())).isNull();
         assertThat(WebhookDestinations.problem("https://8.8.8.8/hook", Set.of())).isNull();
+        assertThat(WebhookDestinations.problem("https://hooks.example.com./capstream", Set.of())).isNull();
         assertThat(WebhookDestinations.problem("http://localhost:8025/webhooks", Set.of("localhost"))).isNull();
         assertThat(WebhookDestinations.problem("http://127.0.0.1:8025/webhooks", Set.of("127.0.0.1:8025"))).isNull();
         assertThat(WebhookDestinations.problem("http://127.0.0.1:9000/", Set.of("127.0.0.1:8025"))).isNotNull();

@@ -55,7 +55,9 @@ public final class WebhookDestinations {
         return allowedHosts.contains(h) || (port > 0 && allowedHosts.contains(h + ":" + port));
     }
 
-    private static String hostProblem(String host) {
+    private static String hostProblem(String written) {
+        // a fully qualified name ends with a dot: "localhost." is localhost
+        String host = written.endsWith(".") && !written.endsWith("..") ? written.substring(0, written.length() - 1) : written;
         if (host.equals("localhost") || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local")) {
             return "'" + host + "' is a local or internal host; webhooks go to public hosts only";
         }
