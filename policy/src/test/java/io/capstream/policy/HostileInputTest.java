@@ -130,9 +130,15 @@ class HostileInputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Team\nbudget", "Budget\u0000", "See https://evil.example", "visit www.evil.example", "\u202Eright-to-left"})
+    @ValueSource(strings = {"Team\nbudget", "Budget\u0000", "See https://evil.example", "visit www.evil.example", "\u202Eright-to-left",
+            "half an emoji \ud83d", "\ude80 the other half", "   ", "Team\u200Bbudget"})
     void labelsAreOnePrintableLineWithoutLinks(String label) {
         assertThat(capErrors("{\"amount\": \"5\", \"label\": " + JSON.valueToTree(label) + "}")).singleElement().asString().startsWith("cap.label: ");
+    }
+
+    @Test
+    void aLabelMayHoldEmojiAndLettersOfAnyScript() {
+        assertThat(capErrors("{\"amount\": \"5\", \"label\": \"\ud83d\ude80 Équipe 東京 budget\"}")).isEmpty();
     }
 
     @Test

@@ -35,12 +35,18 @@ public final class Bounds {
         if (label.length() > LABEL) {
             return "at most " + LABEL + " characters";
         }
-        for (int i = 0; i < label.length(); i++) {
-            int type = Character.getType(label.charAt(i));
-            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR
-                    || type == Character.PARAGRAPH_SEPARATOR || type == Character.UNASSIGNED || type == Character.PRIVATE_USE) {
+        if (label.isBlank()) {
+            return "at least one visible character";
+        }
+        // by code point: an emoji (a surrogate pair) is printable, half of one (a lone surrogate) is not
+        for (int i = 0; i < label.length(); ) {
+            int c = label.codePointAt(i);
+            int type = Character.getType(c);
+            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR
+                    || type == Character.UNASSIGNED || type == Character.PRIVATE_USE || type == Character.SURROGATE) {
                 return "one line of printable characters (no line breaks or control characters)";
             }
+            i += Character.charCount(c);
         }
         String lower = label.toLowerCase(java.util.Locale.ROOT);
         if (lower.contains("://") || lower.contains("www.")) {
