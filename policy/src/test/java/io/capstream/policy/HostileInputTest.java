@@ -137,6 +137,13 @@ class HostileInputTest {
     }
 
     @Test
+    void aUserOrKeyThatCannotBeStoredAsSentIsRefused() {
+        assertThat(capErrors("{\"amount\": \"5\", \"user\": \"usr_\ud800\"}")).singleElement().asString().startsWith("cap.user: not valid Unicode");
+        assertThat(capErrors("{\"amount\": \"5\", \"api_key\": \"\udc00key\"}")).singleElement().asString().startsWith("cap.api_key: not valid Unicode");
+        assertThat(capErrors("{\"amount\": \"5\", \"user\": \"\ud83d\ude80 usr\"}")).isEmpty();
+    }
+
+    @Test
     void aLabelMayHoldEmojiAndLettersOfAnyScript() {
         assertThat(capErrors("{\"amount\": \"5\", \"label\": \"\ud83d\ude80 Équipe 東京 budget\"}")).isEmpty();
     }

@@ -196,7 +196,24 @@ public class Fields {
             problems.add(new Problem(path, "a string of at most " + max + " characters"));
             return null;
         }
+        if (!wellFormed(node.asText())) {
+            problems.add(new Problem(path, "not valid Unicode (half of a surrogate pair); it cannot be stored as it was sent"));
+            return null;
+        }
         return node.asText();
+    }
+
+    /** Whether every surrogate is half of a pair: only such text survives UTF-8 (Kafka, Avro) unchanged. */
+    static boolean wellFormed(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A label shown to people: one printable line without links ({@link Bounds#labelProblem}). */
