@@ -104,16 +104,35 @@ class SeriesTest {
         }
     }
 
+    @Test
+    void noLocalDayOfAnyZoneHoldsMoreHourlyBucketsThanTheBound() {
+        // every offset change of every zone from 1970 (the first year the API takes) to 2200, beyond which the rules repeat
+        Instant from = Instant.parse("1970-01-01T00:00:00Z");
+        Instant until = Instant.parse("2200-01-01T00:00:00Z");
+        int most = 0;
+        for (String id : ZoneId.getAvailableZoneIds()) {
+            ZoneId zone = ZoneId.of(id);
+            for (var t = zone.getRules().nextTransition(from); t != null && t.getInstant().isBefore(until); t = zone.getRules().nextTransition(t.getInstant())) {
+                Period day = Granularity.DAY.bucketAt(t.getInstant(), zone);
+                most = Math.max(most, Series.buckets(day.start(), day.end(), zone, Granularity.HOUR).size());
+            }
+        }
+        assertThat(most).isLessThanOrEqualTo(Series.MAX_HOURS_PER_DAY);
+        Period chatham = Granularity.DAY.bucketAt(Instant.parse("2021-04-03T12:00:00Z"), ZoneId.of("Pacific/Chatham")); // 25 hours, one cut off-hour
+        assertThat(Series.buckets(chatham.start(), chatham.end(), ZoneId.of("Pacific/Chatham"), Granularity.HOUR)).hasSize(26);
+    }
+
     @Property(tries = 300)
     void aDayHoldsAtMost25HoursSoADayOfFullHoursStillFitsATotal(@ForAll("zones") ZoneId zone,
                                                               @ForAll @LongRange(min = 1_200_000_000L, max = 1_900_000_000L) long atSeconds) {
         Period day = Granularity.DAY.bucketAt(Instant.ofEpochSecond(atSeconds), zone);
         List<Period> hours = Series.buckets(day.start(), day.end(), zone, Granularity.HOUR);
-        assertThat(hours).hasSizeLessThanOrEqualTo(25);
+        assertThat(hours).hasSizeLessThanOrEqualTo(Series.MAX_HOURS_PER_DAY);
         assertThat(hours.getFirst().start()).isEqualTo(day.start());
         assertThat(hours.getLast().end()).isEqualTo(day.end());
-        // the rollup of a day adds hours (of at most two timezones: 2 x 25) of every kept combination into a day's bucket
-        java.math.BigDecimal fullestDay = Series.MAX_HOUR_AMOUNT.multiply(java.math.BigDecimal.valueOf(2L * 25 * (2 * Series.MAX_COMBINATIONS + 1)));
+        // the rollup of a day adds hours (of at most two timezones) of every kept combination into a day's bucket
+        java.math.BigDecimal fullestDay = Series.MAX_HOUR_AMOUNT.multiply(
+                java.math.BigDecimal.valueOf(2L * Series.MAX_HOURS_PER_DAY * (2 * Series.MAX_COMBINATIONS + 1)));
         assertThat(Series.fits(Granularity.DAY, fullestDay)).isTrue();
         assertThat(Series.fits(Granularity.HOUR, Series.MAX_HOUR_AMOUNT)).isFalse();
     }

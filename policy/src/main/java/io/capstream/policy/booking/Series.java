@@ -38,12 +38,19 @@ public final class Series {
     public static final int MAX_COMBINATIONS = 100;
 
     /**
-     * The largest amount an hour's bucket keeps: a day's bucket, the sum of at most 50 hours (25 in one
-     * timezone, of two timezones across a change of the customer's) of at most 2 × {@link #MAX_COMBINATIONS} + 1
-     * combinations, then always fits a total ({@link Decimals#MAX_TOTAL}).
+     * The most hourly buckets a local day holds, in any IANA zone from 1970 on: a day is usually 23 to 25 hours, but an offset change
+     * that is not a whole hour cuts one more bucket (Pacific/Chatham's fall-back day is 26), and some zones changed by hours at
+     * once (Antarctica/Vostok's day of 1994-01-31 was 31 hours). Checked over every zone's transitions in {@code SeriesTest}.
      */
-    public static final BigDecimal MAX_HOUR_AMOUNT = Decimals.MAX_TOTAL.divide(BigDecimal.valueOf(2L * 25 * (2 * MAX_COMBINATIONS + 1)), 0,
-            java.math.RoundingMode.DOWN);
+    public static final int MAX_HOURS_PER_DAY = 32;
+
+    /**
+     * The largest amount an hour's bucket keeps: a day's bucket, the sum of the hours of the day in at most two timezones (across a
+     * change of the customer's), each at most {@link #MAX_HOURS_PER_DAY}, of at most 2 × {@link #MAX_COMBINATIONS} + 1 combinations,
+     * then always fits a total ({@link Decimals#MAX_TOTAL}).
+     */
+    public static final BigDecimal MAX_HOUR_AMOUNT = Decimals.MAX_TOTAL.divide(
+            BigDecimal.valueOf(2L * MAX_HOURS_PER_DAY * (2 * MAX_COMBINATIONS + 1)), 0, java.math.RoundingMode.DOWN);
 
     /** Whether a bucket of {@code granularity} can keep {@code amount}. */
     public static boolean fits(Granularity granularity, BigDecimal amount) {
