@@ -46,6 +46,18 @@ final class DecisionMetrics {
         return plan + '|' + feature + '|' + granularity + '|' + windowStart;
     }
 
+    /**
+     * How many windows of each granularity are kept: as many as one analytics request lists (docs/analytics.md). An older window
+     * is deleted when its plan and feature open a new one ({@code DecisionMetricsProcessor}), so that the topic and every
+     * instance's view of it hold a bounded number of windows, not every day since the start.
+     */
+    static final int KEPT_WINDOWS = 400;
+
+    /** The start before which the windows of {@code granularity} are no longer kept once the window starting at {@code start} opens (it is the last of them). */
+    static Instant keptFrom(String granularity, Instant start) {
+        return start.minus(Duration.ofDays(("day".equals(granularity) ? 1L : 7L) * (KEPT_WINDOWS - 1)));
+    }
+
     /** The UTC day or the week (from Monday, UTC) that holds {@code at}. */
     static Period window(String granularity, Instant at) {
         Instant day = at.truncatedTo(ChronoUnit.DAYS);

@@ -51,6 +51,7 @@ final class DecisionMetricsProcessor extends ContextualProcessor<String, Metrics
             EnforcementMetrics m = metrics.get(key);
             if (m == null) {
                 m = DecisionMetrics.empty(c.getPlan(), c.getFeature(), granularity, window);
+                forgetWindows(c.getPlan(), c.getFeature(), granularity, DecisionMetrics.keptFrom(granularity, window.start()), record.timestamp());
             }
             DecisionMetrics.add(m, c);
             for (String kind : DecisionMetrics.customerKinds(c)) {
@@ -63,6 +64,29 @@ final class DecisionMetricsProcessor extends ContextualProcessor<String, Metrics
             m.setUpdatedAt(Instant.ofEpochMilli(record.timestamp()));
             metrics.put(key, m);
             context().forward(record.withKey(key).withValue(m));
+        }
+    }
+
+    /**
+     * Deletes the plan's and feature's windows of {@code granularity} that start before {@code keptFrom}, in the store and (a
+     * tombstone) on {@code enforcement-metrics}. The keys of one plan, feature and granularity sort by their window's start (an
+     * ISO instant at midnight), so this reads only those windows.
+     */
+    private void forgetWindows(String plan, String feature, String granularity, Instant keptFrom, long timestamp) {
+        String prefix = DecisionMetrics.key(plan, feature, granularity, Instant.EPOCH);
+        prefix = prefix.substring(0, prefix.lastIndexOf('|') + 1);
+        String before = prefix + keptFrom;
+        List<String> old = new ArrayList<>();
+        try (KeyValueIterator<String, EnforcementMetrics> it = metrics.range(prefix, before)) {
+            it.forEachRemaining(kv -> {
+                if (kv.key.compareTo(before) < 0) {
+                    old.add(kv.key);
+                }
+            });
+        }
+        for (String key : old) {
+            metrics.delete(key);
+            context().forward(new Record<String, EnforcementMetrics>(key, null, timestamp));
         }
     }
 

@@ -88,6 +88,28 @@ class DecisionMetricsTopologyTest {
     }
 
     @Test
+    void aWindowOlderThanTheKeptSpanIsDeletedWhenItsPlanAndFeatureOpenANewOne() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) {
+            Instant old = MONDAY.plusSeconds(36_000);
+            Instant dayLater = old.plus(java.time.Duration.ofDays(DecisionMetrics.KEPT_WINDOWS - 1));
+            Instant past = old.plus(java.time.Duration.ofDays(DecisionMetrics.KEPT_WINDOWS));
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, old));
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, dayLater));
+            assertThat(f.metrics.readKeyValuesToMap()).containsKey("pro|chat|day|2026-11-23T00:00:00Z"); // 399 days later: kept
+
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, past));
+            var written = f.metrics.readKeyValuesToList();
+            // 400 days later: the day is deleted (a tombstone), its week (400 weeks kept) and the newer days are not
+            assertThat(written).filteredOn(kv -> kv.value == null).extracting(kv -> kv.key).containsExactly("pro|chat|day|2026-11-23T00:00:00Z");
+            Map<String, EnforcementMetrics> latest = new java.util.HashMap<>();
+            written.forEach(kv -> latest.put(kv.key, kv.value));
+            assertThat(latest).containsKeys("pro|chat|week|2027-12-27T00:00:00Z",
+                    "pro|chat|day|" + past.truncatedTo(java.time.temporal.ChronoUnit.DAYS));
+            assertThat(f.driver.<String, EnforcementMetrics>getKeyValueStore(UsageTopology.METRICS_STORE).get("pro|chat|day|2026-11-23T00:00:00Z")).isNull();
+        }
+    }
+
+    @Test
     void perLimitTheCustomersWhoseUsageReached80And100PercentAmongThoseWithUsage() {
         try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // pro: $10 of chat included, $1 a request
             Instant t = MONDAY.plusSeconds(36_000);
