@@ -60,6 +60,11 @@ final class DirectHandler extends Handler.Wrapper {
                     request.getMethod() + " is not allowed on " + Request.getPathInContext(request), Map.of(), Map.of())));
             return true;
         }
+        ApiException encoding = HttpServer.encodingRefused(request.getHeaders().get(HttpHeader.CONTENT_ENCODING));
+        if (encoding != null) {
+            write(response, callback, HttpServer.errorAnswer(encoding));
+            return true;
+        }
         long length = request.getLength();
         if (length > MAX_BODY) {
             write(response, callback, HttpServer.errorAnswer(new ApiException(413, "payload_too_large",

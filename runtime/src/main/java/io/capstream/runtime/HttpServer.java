@@ -79,6 +79,12 @@ public final class HttpServer {
                 }
             });
             config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JsonErrorHandler()));
+            config.routes.before(ctx -> {
+                ApiException refused = encodingRefused(ctx.header("Content-Encoding"));
+                if (refused != null) {
+                    throw refused;
+                }
+            });
             config.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
             config.routes.get("/health/ready", ctx -> {
                 boolean ok = ready.getAsBoolean();
@@ -107,6 +113,19 @@ public final class HttpServer {
             routes.accept(config);
         });
         return app.start();
+    }
+
+    /**
+     * 415 for a body sent compressed (or in any coding but {@code identity}): no service inflates request bodies (no body can
+     * grow past its bound after it was checked), and without this the answer would be a JSON error about byte 31.
+     */
+    static ApiException encodingRefused(String contentEncoding) {
+        if (contentEncoding == null || contentEncoding.isBlank() || contentEncoding.strip().equalsIgnoreCase("identity")) {
+            return null;
+        }
+        String coding = contentEncoding.length() > 32 ? contentEncoding.substring(0, 32) + "…" : contentEncoding;
+        return new ApiException(415, "unsupported_content_encoding", "Content-Encoding " + coding
+                + " is not accepted; send the body uncompressed", Map.of(), Map.of());
     }
 
     public static void writeError(Context ctx, ApiException e) {

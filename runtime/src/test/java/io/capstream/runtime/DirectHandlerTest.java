@@ -72,6 +72,14 @@ class DirectHandlerTest {
     }
 
     @Test
+    void aCompressedBodyIsRefusedNamingTheHeaderOnTheDirectRouteAndTheOthers() throws IOException {
+        String gzip = "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        assertThat(raw(gzip.formatted("/v1/echo"))).startsWith("HTTP/1.1 415").contains("\"code\":\"unsupported_content_encoding\"", "Content-Encoding gzip");
+        assertThat(raw(gzip.formatted("/other"))).startsWith("HTTP/1.1 415").contains("\"code\":\"unsupported_content_encoding\"");
+        assertThat(raw(gzip.replace("gzip", "identity").formatted("/v1/echo"))).startsWith("HTTP/1.1 200");
+    }
+
+    @Test
     void aBodyOverTheBoundIsRefusedWithoutReadingIt() throws IOException {
         String big = "x".repeat(DirectHandler.MAX_BODY + 1);
         assertThat(raw(post(big, false))).startsWith("HTTP/1.1 413").contains("\"code\":\"payload_too_large\"", Integer.toString(DirectHandler.MAX_BODY));
