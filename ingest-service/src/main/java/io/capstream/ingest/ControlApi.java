@@ -241,6 +241,9 @@ final class ControlApi {
             return Optional.empty();
         }
         String value = header.strip();
+        if (value.equals("*")) { // RFC 9110: whatever version is current, as long as there is one
+            return Optional.of(CustomerWriter.ANY_VERSION);
+        }
         if (value.startsWith("W/")) {
             value = value.substring(2);
         }
@@ -248,10 +251,14 @@ final class ControlApi {
             value = value.substring(1, value.length() - 1);
         }
         try {
-            return Optional.of(Long.parseLong(value));
+            long version = Long.parseLong(value);
+            if (version >= 0) {
+                return Optional.of(version);
+            }
         } catch (NumberFormatException e) {
-            throw new ApiException(400, "invalid_request", "If-Match must be one ETag this API answered, like \"42\"");
+            // refused below
         }
+        throw new ApiException(400, "invalid_request", "If-Match must be one ETag this API answered, like \"42\", or *");
     }
 
     /**

@@ -102,10 +102,14 @@ final class CustomerWriter implements AutoCloseable {
     /**
      * Applies {@code change} to the customer's current record (empty: none yet) and stores the result.
      *
-     * @param ifMatch the version the caller's change is based on ({@code If-Match}), or empty for any
+     * @param ifMatch the version the caller's change is based on ({@code If-Match}), {@link #ANY_VERSION} for any that exists
+     *                ({@code If-Match: *}), or empty for any or none
      * @throws ApiException 412 when {@code ifMatch} is not the current version; 503 when Kafka does not answer in time;
      *                      and whatever {@code change} throws, with nothing written
      */
+    /** {@code If-Match: *}: the change applies to whatever version is current, if the customer exists. */
+    static final long ANY_VERSION = -1;
+
     Written write(String id, Optional<Long> ifMatch, Function<Optional<CustomerRecord>, CustomerRecord> change, Audit audit) {
         if (!view.caughtUp()) {
             throw ApiException.unavailable("not_ready", "the customer directory is still loading; try again shortly", 1);
@@ -120,7 +124,11 @@ final class CustomerWriter implements AutoCloseable {
                     partition.producer = take(number);
                 }
                 long current = view.version(id);
-                if (ifMatch.isPresent() && ifMatch.get() != current) {
+                if (ifMatch.isPresent() && ifMatch.get() == ANY_VERSION) {
+                    if (current < 0) {
+                        throw new ApiException(412, "version_mismatch", "customer '" + id + "' does not exist (If-Match: *)", Map.of(), Map.of());
+                    }
+                } else if (ifMatch.isPresent() && ifMatch.get() != current) {
                     throw new ApiException(412, "version_mismatch", "customer '" + id + "' has changed since version " + ifMatch.get()
                             + (current < 0 ? "; it no longer exists" : "; read it again (current version " + current + ") and apply the change to that"),
                             Map.of(), current < 0 ? Map.of() : Map.of("ETag", etag(current)));

@@ -142,5 +142,12 @@ class ControlConcurrencyIT {
         assertThat(Json.MAPPER.readTree(now.body()).get("caps").get(0).get("amount").asText()).isEqualTo("20.00");
         assertThat(call(first, "DELETE", "/v1/customers/guarded/caps/spend", null, "If-Match", version).statusCode()).isEqualTo(412);
         assertThat(call(first, "DELETE", "/v1/customers/guarded/caps/spend", null, "If-Match", newer).statusCode()).isEqualTo(204);
+
+        // If-Match: * applies to whatever version is current, if the customer exists; a version that no answer had is refused
+        assertThat(call(first, "PUT", "/v1/customers/guarded/caps/spend", "{\"amount\": \"7\"}", "If-Match", "*").statusCode()).isEqualTo(200);
+        HttpResponse<String> nobody = call(first, "PUT", "/v1/customers/nobody-yet/caps/spend", "{\"amount\": \"7\"}", "If-Match", "*");
+        assertThat(nobody.statusCode()).isEqualTo(412);
+        assertThat(nobody.body()).contains("does not exist");
+        assertThat(call(first, "PUT", "/v1/customers/guarded/caps/spend", "{\"amount\": \"7\"}", "If-Match", "\"-5\"").statusCode()).isEqualTo(400);
     }
 }
