@@ -141,7 +141,7 @@ final class WebhookSender {
         }
         HttpResponse<Void> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.discarding());
+            response = http.send(request, STATUS_ONLY);
         } catch (IOException e) {
             return new Outcome.Retry(e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), Optional.empty(), Optional.empty());
         } catch (InterruptedException e) {
@@ -158,6 +158,36 @@ final class WebhookSender {
         }
         return new Outcome.Refused("the receiver answered " + status + "; 4xx other than 408 and 429 is not retried", code);
     }
+
+    /**
+     * The answer's status and headers, without its body: the body is not read (its subscription is cancelled, which closes the
+     * connection), so {@code send} returns when the headers are in. With {@code BodyHandlers.discarding()} it returned only at
+     * the body's end, which the request timeout does not bound: a receiver that answered 200 and then sent its body a byte a
+     * second held a delivery thread for as long as it liked, and a few such receivers every customer's notifications.
+     */
+    static final HttpResponse.BodyHandler<Void> STATUS_ONLY = info -> new HttpResponse.BodySubscriber<>() {
+        @Override
+        public java.util.concurrent.CompletionStage<Void> getBody() {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+            subscription.cancel();
+        }
+
+        @Override
+        public void onNext(List<java.nio.ByteBuffer> item) {
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    };
 
     /** {@code Retry-After} as seconds or an HTTP date. */
     Optional<Duration> retryAfter(Optional<String> header) {
