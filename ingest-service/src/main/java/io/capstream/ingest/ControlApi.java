@@ -51,6 +51,9 @@ final class ControlApi {
     private final Supplier<Optional<PolicyDocument>> policy;
     private final SecretBox secrets;
     private final Set<String> allowedWebhookHosts;
+    /** A customer's own cap changes (its key or portal token; admins are not limited): {@link CustomerRateLimiter}. */
+    private final CustomerRateLimiter capChanges = new CustomerRateLimiter(CAP_CHANGES_PER_SECOND);
+    static final long CAP_CHANGES_PER_SECOND = 5;
 
     ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies, Supplier<Optional<PolicyDocument>> policy,
                CustomerWriter writer, PolicyPublisher policyPublisher, Clock clock,
@@ -94,6 +97,7 @@ final class ControlApi {
         config.routes.put("/v1/customers/{id}/caps/{cap_id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
             Principal who = authorize(ctx, id, false);
+            limitCapChanges(who, id);
             JsonNode body = body(ctx);
             String capId = ctx.pathParam("cap_id");
             Customer saved = update(ctx, id, audit(ctx, who, "cap.put", capId), existing -> {
@@ -116,6 +120,7 @@ final class ControlApi {
         config.routes.delete("/v1/customers/{id}/caps/{cap_id}", ctx -> {
             String id = identifier(ctx.pathParam("id"));
             Principal who = authorize(ctx, id, false);
+            limitCapChanges(who, id);
             String capId = ctx.pathParam("cap_id");
             update(ctx, id, audit(ctx, who, "cap.delete", capId), existing -> {
                 Customer base = existing.filter(c -> c.caps().stream().anyMatch(cap -> cap.id().equals(capId)))
@@ -301,6 +306,19 @@ final class ControlApi {
         }
         throw ApiException.forbidden(adminOnly ? "this needs an API key with the 'admin' scope"
                 : "this API key may not read or change customer '" + customer + "'");
+    }
+
+    /** A cap change by the customer's own key counts against its rate, valid or not (a refusal is before any work). */
+    private void limitCapChanges(Principal who, String customer) {
+        if (who.isAdmin()) {
+            return;
+        }
+        capChanges.take(customer).ifPresent(wait -> {
+            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+            throw new ApiException(429, "cap_changes_rate_limited", "customer '" + customer + "' may change its caps at most "
+                    + CAP_CHANGES_PER_SECOND + " times a second (bursts of " + CustomerRateLimiter.BURST_SECONDS + " seconds' worth); retry in "
+                    + seconds + " s; nothing was changed", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
+        });
     }
 
     private Principal admin(Context ctx) {

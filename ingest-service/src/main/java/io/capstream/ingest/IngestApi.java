@@ -28,9 +28,9 @@ final class IngestApi {
     private final Counter accepted;
     private final Counter rejected;
     private final Timer publishTime;
-    private final AmendmentLimiter amendments;
+    private final CustomerRateLimiter amendments;
 
-    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics, AmendmentLimiter amendments) {
+    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics, CustomerRateLimiter amendments) {
         this.amendments = amendments;
         this.keys = keys;
         this.parser = parser;
@@ -94,7 +94,7 @@ final class IngestApi {
         if (wait.isPresent()) {
             long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
             throw new ApiException(429, "amendment_rate_limited", "customer '" + amendment.getCustomer() + "' may send at most "
-                    + amendments.perSecond() + " voids and replacements a second (bursts of " + AmendmentLimiter.BURST_SECONDS
+                    + amendments.perSecond() + " voids and replacements a second (bursts of " + CustomerRateLimiter.BURST_SECONDS
                     + " seconds' worth); retry in " + seconds + " s; nothing was stored", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
         }
         publishTime.record(() -> publisher.publish(java.util.List.of(amendment), receivedAt));

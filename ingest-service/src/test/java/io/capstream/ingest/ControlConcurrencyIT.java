@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class ControlConcurrencyIT {
     static final String KEY = "test-control-key";
+    static final String TENANT_KEY = "test-tenant-key";
     static Topics topics;
     static Path keysFile;
     static IngestService first;
@@ -44,7 +45,7 @@ class ControlConcurrencyIT {
         topics = new Topics(TopicNames.prefixFor("control-it"));
         SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
         keysFile = Files.createTempFile("keys", ".txt");
-        Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(KEY) + " admin\n");
+        Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(KEY) + " admin\ntenant sha256:" + ApiKeys.hash(TENANT_KEY) + " customer:busy\n");
         first = new IngestService(config(), Clock.systemUTC());
         second = new IngestService(config(), Clock.systemUTC());
     }
@@ -65,8 +66,12 @@ class ControlConcurrencyIT {
     }
 
     HttpResponse<String> call(IngestService target, String method, String path, String body, String... headers) {
+        return call(KEY, target, method, path, body, headers);
+    }
+
+    HttpResponse<String> call(String key, IngestService target, String method, String path, String body, String... headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
-                .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (headers.length > 0) {
             request.headers(headers);
@@ -116,6 +121,26 @@ class ControlConcurrencyIT {
                         .containsAll(List.of("a0", "a9", "b0", "b9"));
             });
         }
+    }
+
+    @Test
+    void aCustomersOwnKeyChangesItsCapsAtABoundedRateAndAnAdminKeyIsNotLimited() {
+        ready(first);
+        // requests that fail validation are cheap, so the burst runs out fast; they count, as a script's would
+        int refusedAt = -1;
+        for (int i = 0; i < 80 && refusedAt < 0; i++) {
+            HttpResponse<String> change = call(TENANT_KEY, first, "PUT", "/v1/customers/busy/caps/c" + i, "{\"amount\": \"-1\"}");
+            if (change.statusCode() == 429) {
+                refusedAt = i;
+                assertThat(change.body()).contains("\"code\":\"cap_changes_rate_limited\"", "at most 5 times a second");
+                assertThat(change.headers().firstValue("Retry-After")).hasValue("1");
+            } else {
+                assertThat(change.statusCode()).isEqualTo(400);
+            }
+        }
+        assertThat(refusedAt).as("the first refusal, after the burst of 50").isBetween(50, 70);
+        assertThat(call(TENANT_KEY, first, "DELETE", "/v1/customers/busy/caps/c0", null).statusCode()).isEqualTo(429);
+        assertThat(call(first, "PUT", "/v1/customers/busy/caps/admin-set", "{\"amount\": \"5\"}").statusCode()).isEqualTo(200);
     }
 
     @Test

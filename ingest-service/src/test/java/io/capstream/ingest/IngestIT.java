@@ -141,7 +141,7 @@ class IngestIT {
                 Map.of(IngestConfig.AMENDMENTS_PER_SECOND, "1")), Clock.systemUTC())) {
             String voidOfA = "{\"customer\": \"cus_a\", \"source\": \"svc\", \"reason\": \"double report\"}";
             // a burst of ten seconds' worth goes through at once
-            for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+            for (int i = 0; i < CustomerRateLimiter.BURST_SECONDS; i++) {
                 assertThat(amend(limited, "/v1/events/e" + i + "/void", KEY, voidOfA).statusCode()).isEqualTo(202);
             }
             HttpResponse<String> refused = amend(limited, "/v1/events/e10/replace", KEY,

@@ -6,7 +6,7 @@ import io.github.bucket4j.TimeMeter;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-class AmendmentLimiterTest {
+class CustomerRateLimiterTest {
     /** A clock moved by hand. */
     static final class ManualTime implements TimeMeter {
         long nanos = 1_000_000_000L;
@@ -29,8 +29,8 @@ class AmendmentLimiterTest {
     @Test
     void aBurstOfTenSecondsWorthThenTheRateAndTheWaitUntilTheNextToken() {
         ManualTime time = new ManualTime();
-        AmendmentLimiter limiter = new AmendmentLimiter(5, time);
-        for (int i = 0; i < 5 * AmendmentLimiter.BURST_SECONDS; i++) {
+        CustomerRateLimiter limiter = new CustomerRateLimiter(5, time);
+        for (int i = 0; i < 5 * CustomerRateLimiter.BURST_SECONDS; i++) {
             assertThat(limiter.take("cus_a")).as("amendment %d of the burst", i).isEmpty();
         }
         assertThat(limiter.take("cus_a")).hasValue(Duration.ofMillis(200));
@@ -41,8 +41,8 @@ class AmendmentLimiterTest {
 
     @Test
     void customersHaveBucketsOfTheirOwn() {
-        AmendmentLimiter limiter = new AmendmentLimiter(1, new ManualTime());
-        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+        CustomerRateLimiter limiter = new CustomerRateLimiter(1, new ManualTime());
+        for (int i = 0; i < CustomerRateLimiter.BURST_SECONDS; i++) {
             limiter.take("cus_a");
         }
         assertThat(limiter.take("cus_a")).isPresent();
@@ -51,7 +51,7 @@ class AmendmentLimiterTest {
 
     @Test
     void zeroMeansNoLimit() {
-        AmendmentLimiter limiter = new AmendmentLimiter(0, new ManualTime());
+        CustomerRateLimiter limiter = new CustomerRateLimiter(0, new ManualTime());
         for (int i = 0; i < 100_000; i++) {
             assertThat(limiter.take("cus_a")).isEmpty();
         }
@@ -60,14 +60,14 @@ class AmendmentLimiterTest {
     @Test
     void anIdleCustomersBucketIsDroppedAndComesBackFull() {
         ManualTime time = new ManualTime();
-        AmendmentLimiter limiter = new AmendmentLimiter(1, time);
-        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+        CustomerRateLimiter limiter = new CustomerRateLimiter(1, time);
+        for (int i = 0; i < CustomerRateLimiter.BURST_SECONDS; i++) {
             limiter.take("cus_a");
         }
-        time.advance(Duration.ofSeconds(AmendmentLimiter.BURST_SECONDS + 2));
+        time.advance(Duration.ofSeconds(CustomerRateLimiter.BURST_SECONDS + 2));
         limiter.take("cus_b"); // any access lets the cache drop what expired
         assertThat(limiter.size()).isEqualTo(1);
-        for (int i = 0; i < AmendmentLimiter.BURST_SECONDS; i++) {
+        for (int i = 0; i < CustomerRateLimiter.BURST_SECONDS; i++) {
             assertThat(limiter.take("cus_a")).isEmpty();
         }
     }

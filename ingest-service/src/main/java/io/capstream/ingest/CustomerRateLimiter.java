@@ -9,20 +9,25 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * At most {@code perSecond} amendments (voids and replacements) a second per customer on this ingest instance, in bursts of
- * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets.
+ * At most {@code perSecond} operations of one kind a second per customer on this ingest instance, in bursts of
+ * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets. Two kinds are limited: amendments, and a customer's
+ * own changes to its caps.
  *
- * <p>Why amendments and not events: the aggregator reads the version an amendment takes back from usage-events, a broker
- * fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and 1.3–1.5 ms of
- * that thread's time (docs/performance.md, "What an amendment costs"). Unbounded, one customer's key could keep the thread
- * busy with them and delay every other customer of its partition. Corrections are rare; at the default 50 a second a
- * customer takes at most about 8 % of its partition's thread per ingest instance, and {@code ./capstream backfill --replace}
- * waits out the {@code Retry-After} of a refusal.
+ * <p><b>Amendments</b> (voids and replacements), not events: the aggregator reads the version an amendment takes back from
+ * usage-events, a broker fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and
+ * 1.3–1.5 ms of that thread's time (docs/performance.md, "What an amendment costs"). Unbounded, one customer's key could keep
+ * the thread busy with them and delay every other customer of its partition. Corrections are rare; at the default 50 a
+ * second a customer takes at most about 8 % of its partition's thread per ingest instance, and
+ * {@code ./capstream backfill --replace} waits out the {@code Retry-After} of a refusal.
+ *
+ * <p><b>Cap changes</b> by the customer's own key or portal token ({@link ControlApi}): each is a transaction on the
+ * customers partition, whose one writer the other customers of that partition wait for, and a reconfiguration at the
+ * aggregator. People change caps a few times a day; a script in a loop would otherwise hold the partition's writer.
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
- * amendment: memory follows the customers amending now.
+ * operation: memory follows the customers active now.
  */
-final class AmendmentLimiter {
+final class CustomerRateLimiter {
     static final int BURST_SECONDS = 10;
     private final long perSecond;
     private final Duration idle;
@@ -30,12 +35,12 @@ final class AmendmentLimiter {
     private final Cache<String, Bucket> buckets;
 
     /** @param perSecond 0 for no limit */
-    AmendmentLimiter(long perSecond) {
+    CustomerRateLimiter(long perSecond) {
         this(perSecond, TimeMeter.SYSTEM_NANOTIME);
     }
 
     /** @param time the clock buckets refill and expire by (tests move it by hand) */
-    AmendmentLimiter(long perSecond, TimeMeter time) {
+    CustomerRateLimiter(long perSecond, TimeMeter time) {
         this.perSecond = perSecond;
         this.idle = Duration.ofSeconds(BURST_SECONDS + 1);
         this.time = time;
