@@ -11,6 +11,7 @@ import io.capstream.policy.catalogue.PolicyValidationException;
 import io.capstream.policy.input.Problem;
 import io.capstream.policy.input.Specs;
 import io.capstream.runtime.ApiException;
+import io.capstream.runtime.CustomerRateLimiter;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;

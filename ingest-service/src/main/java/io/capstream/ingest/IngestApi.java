@@ -2,6 +2,7 @@ package io.capstream.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstream.runtime.ApiException;
+import io.capstream.runtime.CustomerRateLimiter;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;

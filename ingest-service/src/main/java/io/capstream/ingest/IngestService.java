@@ -3,6 +3,7 @@ package io.capstream.ingest;
 import io.capstream.policy.booking.EventTimeWindow;
 import io.capstream.runtime.ApiKeys;
 import io.capstream.runtime.Configs;
+import io.capstream.runtime.CustomerRateLimiter;
 import io.capstream.runtime.HttpServer;
 import io.capstream.schemas.CustomerRecord;
 import io.capstream.schemas.PolicyRecord;

@@ -3,6 +3,7 @@ package io.capstream.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.CustomerRateLimiter;
 import io.capstream.runtime.Json;
 import io.capstream.schemas.UsageEvent;
 import io.capstream.schemas.serde.RegistryAvroSerde;

@@ -367,6 +367,21 @@ class LimitsIT {
         assertThat(Stack.json(minted).get("portal_path").asText()).isEqualTo("/portal#token=" + token);
         assertThat(get("/v1/customers/nyc/usage/series", token, "application/json").statusCode()).isEqualTo(200);
         assertThat(get("/v1/customers/nyc/usage", token, "application/json").statusCode()).isEqualTo(200);
+        // the customer's own series reads are bounded (2 a second, bursts of 20); an admin's are not
+        int refusedAt = -1;
+        for (int i = 0; i < 40 && refusedAt < 0; i++) {
+            HttpResponse<String> read = get("/v1/customers/nyc/usage/series", token, "application/json");
+            if (read.statusCode() == 429) {
+                refusedAt = i;
+                assertThat(read.body()).contains("\"code\":\"series_rate_limited\"");
+                assertThat(read.headers().firstValue("Retry-After")).isPresent();
+            } else {
+                assertThat(read.statusCode()).isEqualTo(200);
+            }
+        }
+        assertThat(refusedAt).as("the first refusal, after the burst").isBetween(15, 35);
+        assertThat(get("/v1/customers/nyc/usage/series", Stack.ADMIN_KEY, "application/json").statusCode()).isEqualTo(200);
+        assertThat(get("/v1/customers/nyc/usage", token, "application/json").statusCode()).isEqualTo(200); // other reads are not
         assertThat(get("/v1/customers/acme/usage", token, "application/json").statusCode()).isEqualTo(403);
         ok(stack.control("PUT", "/v1/customers/nyc/caps/daily", "{\"amount\": \"50\", \"period\": \"daily\"}", token));
         assertThat(stack.control("PUT", "/v1/customers/acme/caps/daily", "{\"amount\": \"50\"}", token).statusCode()).isEqualTo(403);

@@ -3,6 +3,7 @@ package io.capstream.aggregator.query;
 import io.capstream.schemas.topics.UsageKey;
 import io.capstream.runtime.ApiException;
 import io.capstream.runtime.ApiKeys;
+import io.capstream.runtime.CustomerRateLimiter;
 import io.capstream.runtime.HttpServer;
 import io.capstream.runtime.Principal;
 import io.capstream.schemas.LimitUsage;
@@ -40,6 +41,12 @@ public final class UsageQueryApi {
     private final ApiKeys keys;
     private final Clock clock;
     private final UsageTopology.SeriesRetention retention;
+    /**
+     * A customer's own series reads (its key or portal token; admins are not limited), counted where they are served, at the
+     * instance that owns the customer: one read can list a thousand buckets of up to 201 combinations each.
+     */
+    private final CustomerRateLimiter seriesReads = new CustomerRateLimiter(SERIES_READS_PER_SECOND);
+    static final long SERIES_READS_PER_SECOND = 2;
 
     public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock,
                          UsageTopology.SeriesRetention retention) {
@@ -72,6 +79,18 @@ public final class UsageQueryApi {
             throw ApiException.forbidden("this API key may not read customer '" + customer + "'");
         }
         return customer;
+    }
+
+    private void limitSeriesReads(Context ctx, String customer) {
+        if (keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false)) {
+            return;
+        }
+        seriesReads.take(customer).ifPresent(wait -> {
+            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+            throw new ApiException(429, "series_rate_limited", "customer '" + customer + "' may read its usage series at most "
+                    + SERIES_READS_PER_SECOND + " times a second (bursts of " + CustomerRateLimiter.BURST_SECONDS + " seconds' worth); retry in "
+                    + seconds + " s", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
+        });
     }
 
     private void usage(Context ctx) {
@@ -128,6 +147,7 @@ public final class UsageQueryApi {
         }
         Series.Granularity gran = granularity;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
+            limitSeriesReads(ctx, customer);
             Customer c = partition.customer(customer);
             ZoneId zone = c.timezone();
             Instant now = clock.instant();

@@ -1,4 +1,4 @@
-package io.capstream.ingest;
+package io.capstream.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.capstream.ingest;
+package io.capstream.runtime;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -9,38 +9,39 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * At most {@code perSecond} operations of one kind a second per customer on this ingest instance, in bursts of
- * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets. Two kinds are limited: amendments, and a customer's
- * own changes to its caps.
+ * At most {@code perSecond} operations of one kind a second per customer on one instance, in bursts of
+ * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets: whatever one customer's key does more of than that
+ * would take from the other customers. Three kinds are limited (docs/api.md, "Limits"):
  *
- * <p><b>Amendments</b> (voids and replacements), not events: the aggregator reads the version an amendment takes back from
- * usage-events, a broker fetch on the stream thread of the customer's partition that costs about ten times an event's CPU and
- * 1.3–1.5 ms of that thread's time (docs/performance.md, "What an amendment costs"). Unbounded, one customer's key could keep
- * the thread busy with them and delay every other customer of its partition. Corrections are rare; at the default 50 a
- * second a customer takes at most about 8 % of its partition's thread per ingest instance, and
- * {@code ./capstream backfill --replace} waits out the {@code Retry-After} of a refusal.
- *
- * <p><b>Cap changes</b> by the customer's own key or portal token ({@link ControlApi}): each is a transaction on the
- * customers partition, whose one writer the other customers of that partition wait for, and a reconfiguration at the
- * aggregator. People change caps a few times a day; a script in a loop would otherwise hold the partition's writer.
+ * <ul>
+ *   <li><b>Amendments</b> (voids and replacements, ingest), not events: the aggregator reads the version an amendment takes
+ *   back from usage-events, a broker fetch on the stream thread of the customer's partition that costs about ten times an
+ *   event's CPU and 1.3–1.5 ms of that thread's time (docs/performance.md, "What an amendment costs"). Corrections are rare;
+ *   at the default 50 a second a customer takes at most about 8 % of its partition's thread per ingest instance, and
+ *   {@code ./capstream backfill --replace} waits out the {@code Retry-After} of a refusal.</li>
+ *   <li><b>Cap changes</b> by the customer's own key or portal token (ingest's control API): each is a transaction on the
+ *   customers partition, whose one writer the other customers of that partition wait for.</li>
+ *   <li><b>Usage series reads</b> by the customer's own key or portal token (the query API, counted at the instance that owns
+ *   the customer): one can read hundreds of thousands of buckets, on the cores the stream threads use.</li>
+ * </ul>
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
  * operation: memory follows the customers active now.
  */
-final class CustomerRateLimiter {
-    static final int BURST_SECONDS = 10;
+public final class CustomerRateLimiter {
+    public static final int BURST_SECONDS = 10;
     private final long perSecond;
     private final Duration idle;
     private final TimeMeter time;
     private final Cache<String, Bucket> buckets;
 
     /** @param perSecond 0 for no limit */
-    CustomerRateLimiter(long perSecond) {
+    public CustomerRateLimiter(long perSecond) {
         this(perSecond, TimeMeter.SYSTEM_NANOTIME);
     }
 
     /** @param time the clock buckets refill and expire by (tests move it by hand) */
-    CustomerRateLimiter(long perSecond, TimeMeter time) {
+    public CustomerRateLimiter(long perSecond, TimeMeter time) {
         this.perSecond = perSecond;
         this.idle = Duration.ofSeconds(BURST_SECONDS + 1);
         this.time = time;
@@ -49,7 +50,7 @@ final class CustomerRateLimiter {
     }
 
     /** Takes one amendment of {@code customer} from its bucket; how long to wait instead when the bucket is empty. */
-    Optional<Duration> take(String customer) {
+    public Optional<Duration> take(String customer) {
         if (perSecond == 0) {
             return Optional.empty();
         }
@@ -66,7 +67,7 @@ final class CustomerRateLimiter {
         return buckets.estimatedSize();
     }
 
-    long perSecond() {
+    public long perSecond() {
         return perSecond;
     }
 }
