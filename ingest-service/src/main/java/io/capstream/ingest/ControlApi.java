@@ -314,12 +314,8 @@ final class ControlApi {
         if (who.isAdmin()) {
             return;
         }
-        capChanges.take(customer).ifPresent(wait -> {
-            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
-            throw new ApiException(429, "cap_changes_rate_limited", "customer '" + customer + "' may change its caps at most "
-                    + CAP_CHANGES_PER_SECOND + " times a second (bursts of " + CustomerRateLimiter.BURST_SECONDS + " seconds' worth); retry in "
-                    + seconds + " s; nothing was changed", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
-        });
+        capChanges.takeOrRefuse(customer, "cap_changes_rate_limited", "change its caps at most " + CAP_CHANGES_PER_SECOND + " times a second",
+                "; nothing was changed");
     }
 
     private Principal admin(Context ctx) {

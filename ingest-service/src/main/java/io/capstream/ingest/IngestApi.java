@@ -91,13 +91,8 @@ final class IngestApi {
         if (!principal.canIngestFor(amendment.getCustomer())) {
             throw ApiException.forbidden("this API key may not report usage for customer '" + amendment.getCustomer() + "'; nothing was stored");
         }
-        java.util.Optional<java.time.Duration> wait = amendments.take(amendment.getCustomer());
-        if (wait.isPresent()) {
-            long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
-            throw new ApiException(429, "amendment_rate_limited", "customer '" + amendment.getCustomer() + "' may send at most "
-                    + amendments.perSecond() + " voids and replacements a second (bursts of " + CustomerRateLimiter.BURST_SECONDS
-                    + " seconds' worth); retry in " + seconds + " s; nothing was stored", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
-        }
+        amendments.takeOrRefuse(amendment.getCustomer(), "amendment_rate_limited",
+                "send at most " + amendments.perSecond() + " voids and replacements a second", "; nothing was stored");
         publishTime.record(() -> publisher.publish(java.util.List.of(amendment), receivedAt));
         accepted.increment();
         HttpServer.json(ctx, 202, Map.of("accepted", 1, "amendment", kind, "id", id));

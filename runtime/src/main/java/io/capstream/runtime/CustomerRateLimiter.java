@@ -61,6 +61,22 @@ public final class CustomerRateLimiter {
         return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
     }
 
+    /**
+     * Takes one operation of {@code customer}, or refuses it: 429 {@code code} with {@code Retry-After} and the message
+     * "customer '…' may {@code what} (bursts of … seconds' worth); retry in … s{@code outcome}".
+     *
+     * @param what    what the customer may do, with the rate, e.g. "change its caps at most 5 times a second"
+     * @param outcome what the refusal left as it was, e.g. "; nothing was changed" (or "")
+     */
+    public void takeOrRefuse(String customer, String code, String what, String outcome) {
+        Optional<Duration> wait = take(customer);
+        if (wait.isPresent()) {
+            long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
+            throw new ApiException(429, code, "customer '" + customer + "' may " + what + " (bursts of " + BURST_SECONDS
+                    + " seconds' worth); retry in " + seconds + " s" + outcome, java.util.Map.of(), java.util.Map.of("Retry-After", Long.toString(seconds)));
+        }
+    }
+
     /** Buckets held now (after pending evictions). */
     long size() {
         buckets.cleanUp();

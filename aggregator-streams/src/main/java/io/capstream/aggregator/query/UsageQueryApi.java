@@ -85,12 +85,7 @@ public final class UsageQueryApi {
         if (keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false)) {
             return;
         }
-        seriesReads.take(customer).ifPresent(wait -> {
-            long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
-            throw new ApiException(429, "series_rate_limited", "customer '" + customer + "' may read its usage series at most "
-                    + SERIES_READS_PER_SECOND + " times a second (bursts of " + CustomerRateLimiter.BURST_SECONDS + " seconds' worth); retry in "
-                    + seconds + " s", Map.of(), Map.of("Retry-After", Long.toString(seconds)));
-        });
+        seriesReads.takeOrRefuse(customer, "series_rate_limited", "read its usage series at most " + SERIES_READS_PER_SECOND + " times a second", "");
     }
 
     private void usage(Context ctx) {
