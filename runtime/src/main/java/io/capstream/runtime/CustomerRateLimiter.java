@@ -22,7 +22,8 @@ import java.util.Optional;
  *   <li><b>Cap changes</b> by the customer's own key or portal token (ingest's control API): each is a transaction on the
  *   customers partition, whose one writer the other customers of that partition wait for.</li>
  *   <li><b>Usage series reads</b> by the customer's own key or portal token (the query API, counted at the instance that owns
- *   the customer): one can read hundreds of thousands of buckets, on the cores the stream threads use.</li>
+ *   the customer): one can read up to 50,000 stored buckets, on the cores the stream threads use, so a read that read
+ *   more is {@linkplain #charge charged} as more reads.</li>
  * </ul>
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
@@ -54,11 +55,25 @@ public final class CustomerRateLimiter {
         if (perSecond == 0) {
             return Optional.empty();
         }
-        Bucket bucket = buckets.get(customer, c -> Bucket.builder().withCustomTimePrecision(time)
+        ConsumptionProbe probe = bucket(customer).tryConsumeAndReturnRemaining(1);
+        return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
+    }
+
+    /**
+     * Takes {@code operations} more of {@code customer}'s operations after the fact, even beyond what its bucket holds: for an
+     * operation whose cost is known only once it is done (a series read that read many buckets). A bucket in debt refuses the
+     * customer's next operations until it has refilled.
+     */
+    public void charge(String customer, long operations) {
+        if (perSecond != 0 && operations > 0) {
+            bucket(customer).consumeIgnoringRateLimits(operations);
+        }
+    }
+
+    private Bucket bucket(String customer) {
+        return buckets.get(customer, c -> Bucket.builder().withCustomTimePrecision(time)
                 .addLimit(limit -> limit.capacity(perSecond * BURST_SECONDS).refillGreedy(perSecond, Duration.ofSeconds(1)))
                 .build());
-        ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
-        return probe.isConsumed() ? Optional.empty() : Optional.of(Duration.ofNanos(probe.getNanosToWaitForRefill()));
     }
 
     /**

@@ -71,4 +71,19 @@ class CustomerRateLimiterTest {
             assertThat(limiter.take("cus_a")).isEmpty();
         }
     }
+
+    @Test
+    void aChargeAfterTheFactPutsTheBucketInDebtUntilItHasRefilled() {
+        ManualTime time = new ManualTime();
+        CustomerRateLimiter limiter = new CustomerRateLimiter(2, time);
+        assertThat(limiter.take("cus_a")).isEmpty();
+        limiter.charge("cus_a", 25); // the burst of 20 held 19 after the take: 6 in debt
+        assertThat(limiter.take("cus_a")).hasValue(Duration.ofMillis(3_500)); // 7 tokens at 2 a second
+        time.advance(Duration.ofMillis(3_500));
+        assertThat(limiter.take("cus_a")).isEmpty();
+        assertThat(limiter.take("cus_b")).as("another customer's bucket").isEmpty();
+        CustomerRateLimiter unlimited = new CustomerRateLimiter(0, time);
+        unlimited.charge("cus_a", 1_000);
+        assertThat(unlimited.take("cus_a")).isEmpty();
+    }
 }

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
@@ -62,10 +63,18 @@ final class OwnerRouter {
             return state == null ? List.of() : state.getBreakers().stream().map(b -> io.capstream.schemas.mapping.RunawayMapping.breaker(state, b)).toList();
         }
 
-        /** The customer's hours or days that start in [from, to) (the series must be kept: {@code series.enabled}). */
-        List<SeriesBook.Stored> series(Series.Granularity granularity, String customer, Instant from, Instant to) {
-            return granularity == Series.Granularity.HOUR ? SeriesBook.read(hourly, customer, from, to)
-                    : SeriesBook.readDays(daily, hourly, rollups, customer, from, to);
+        /**
+         * The customer's hours or days that start in [from, to), folded as they are read into a fold that {@code fold} makes
+         * (again, with a new one, when a rollup moved during a read of days: {@link SeriesBook#foldDays}). The series must be
+         * kept ({@code series.enabled}).
+         */
+        <F extends Consumer<SeriesBook.Stored>> F series(Series.Granularity granularity, String customer, Instant from, Instant to, Supplier<F> fold) {
+            if (granularity == Series.Granularity.HOUR) {
+                F hours = fold.get();
+                SeriesBook.read(hourly, customer, from, to, hours);
+                return hours;
+            }
+            return SeriesBook.foldDays(daily, hourly, rollups, customer, from, to, fold);
         }
     }
 

@@ -14,6 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
+import io.capstream.runtime.ApiException;
+import io.capstream.policy.input.Problem;
 import io.capstream.aggregator.topology.SeriesBook;
 
 /**
@@ -35,6 +38,13 @@ public record SeriesReport(String customer, String timezone, String granularity,
     /** The most buckets one request may ask for (40 days of hours, or 2,000 days). */
     static final int MAX_BUCKETS = 1_000;
 
+    /**
+     * The most stored buckets one request may read (each hour or day of a customer keeps one per combination of feature, model,
+     * API key and user, up to 201), so about ten days of hours of a customer with a hundred users an hour: a read of that many
+     * costs 0.1–0.3 s of CPU (docs/performance.md, "The worst series read").
+     */
+    public static final long MAX_STORED_READ = 50_000;
+
     /** A running sum of buckets. */
     private static final class Adder {
         BigDecimal cost = BigDecimal.ZERO, included = BigDecimal.ZERO, grantCovered = BigDecimal.ZERO, billed = BigDecimal.ZERO;
@@ -52,6 +62,15 @@ public record SeriesReport(String customer, String timezone, String granularity,
             }
         }
 
+        void add(Adder other) {
+            cost = cost.add(other.cost);
+            included = included.add(other.included);
+            grantCovered = grantCovered.add(other.grantCovered);
+            billed = billed.add(other.billed);
+            events += other.events;
+            other.quantities.forEach((meter, q) -> quantities.merge(meter, q, BigDecimal::add));
+        }
+
         Sum sum() {
             Map<String, String> qs = new LinkedHashMap<>();
             quantities.forEach((meter, q) -> qs.put(meter, Decimals.formatQuantity(q)));
@@ -67,14 +86,44 @@ public record SeriesReport(String customer, String timezone, String granularity,
      */
     static SeriesReport build(String customer, ZoneId zone, Granularity granularity, String groupBy, Instant from, Instant to,
                               List<Period> periods, List<SeriesBook.Stored> stored, Instant asOf) {
-        Map<Instant, Adder> totals = new LinkedHashMap<>();
-        Map<Instant, Map<String, Adder>> groups = new LinkedHashMap<>();
-        periods.forEach(p -> {
-            totals.put(p.start(), new Adder());
-            groups.put(p.start(), new TreeMap<>());
-        });
-        Adder all = new Adder();
-        for (SeriesBook.Stored kv : stored) {
+        Fold fold = new Fold(zone, granularity, groupBy, periods, Integer.MAX_VALUE);
+        stored.forEach(fold);
+        return fold.report(customer, from, to, asOf);
+    }
+
+    /**
+     * The stored buckets of a span summed as they are read, into one sum per bucket and group: what a read holds is the
+     * answer, not what it read. Reads at most {@code maxRead} stored buckets; one more is refused (400 naming {@code to}),
+     * so a span's cost is bounded before its answer is built.
+     */
+    static final class Fold implements Consumer<SeriesBook.Stored> {
+        private final ZoneId zone;
+        private final Granularity granularity;
+        private final String groupBy;
+        private final List<Period> periods;
+        private final long maxRead;
+        private final Map<Instant, Adder> totals = new LinkedHashMap<>();
+        private final Map<Instant, Map<String, Adder>> groups = new LinkedHashMap<>();
+        private long read;
+
+        Fold(ZoneId zone, Granularity granularity, String groupBy, List<Period> periods, long maxRead) {
+            this.zone = zone;
+            this.granularity = granularity;
+            this.groupBy = groupBy;
+            this.periods = periods;
+            this.maxRead = maxRead;
+            periods.forEach(p -> {
+                totals.put(p.start(), new Adder());
+                groups.put(p.start(), new TreeMap<>());
+            });
+        }
+
+        @Override
+        public void accept(SeriesBook.Stored kv) {
+            if (++read > maxRead) {
+                throw ApiException.invalid(List.of(new Problem("to", "this span holds more than " + maxRead + " stored buckets (each "
+                        + granularity.text() + " keeps one per combination of feature, model, API key and user it saw); ask for a shorter span")));
+            }
             Instant start = kv.bucket().start();
             Adder bucket = totals.get(start);
             if (bucket == null) {
@@ -83,23 +132,32 @@ public record SeriesReport(String customer, String timezone, String granularity,
                 bucket = totals.get(holding.start());
                 start = holding.start();
                 if (bucket == null) {
-                    continue;
+                    return;
                 }
             }
             bucket.add(kv.usage());
-            all.add(kv.usage());
             if (groupBy != null) {
                 String group = kv.combination().get(groupBy);
                 groups.get(start).computeIfAbsent(group.isEmpty() ? "(none)" : group, g -> new Adder()).add(kv.usage());
             }
         }
-        List<BucketView> buckets = new ArrayList<>(periods.size());
-        for (Period p : periods) {
-            List<GroupView> g = new ArrayList<>();
-            groups.get(p.start()).forEach((name, adder) -> g.add(new GroupView(name, adder.sum())));
-            buckets.add(new BucketView(at(p.start(), zone), at(p.end(), zone), totals.get(p.start()).sum(), g));
+
+        /** Stored buckets read so far (a fold made again after a rollup moved counts its own). */
+        long read() {
+            return read;
         }
-        return new SeriesReport(customer, zone.getId(), granularity.text(), groupBy, at(from, zone), at(to, zone), buckets, all.sum(), asOf);
+
+        SeriesReport report(String customer, Instant from, Instant to, Instant asOf) {
+            List<BucketView> buckets = new ArrayList<>(periods.size());
+            Adder all = new Adder(); // the sum of the buckets
+            for (Period p : periods) {
+                all.add(totals.get(p.start()));
+                List<GroupView> g = new ArrayList<>();
+                groups.get(p.start()).forEach((name, adder) -> g.add(new GroupView(name, adder.sum())));
+                buckets.add(new BucketView(at(p.start(), zone), at(p.end(), zone), totals.get(p.start()).sum(), g));
+            }
+            return new SeriesReport(customer, zone.getId(), granularity.text(), groupBy, at(from, zone), at(to, zone), buckets, all.sum(), asOf);
+        }
     }
 
     private static OffsetDateTime at(Instant t, ZoneId zone) {

@@ -43,10 +43,13 @@ public final class UsageQueryApi {
     private final UsageTopology.SeriesRetention retention;
     /**
      * A customer's own series reads (its key or portal token; admins are not limited), counted where they are served, at the
-     * instance that owns the customer: one read can list a thousand buckets of up to 201 combinations each.
+     * instance that owns the customer: one read can list a thousand buckets of up to 201 combinations each, so a read is
+     * charged by the stored buckets it read ({@link #STORED_BUCKETS_PER_READ}).
      */
     private final CustomerRateLimiter seriesReads = new CustomerRateLimiter(SERIES_READS_PER_SECOND);
     static final long SERIES_READS_PER_SECOND = 2;
+    /** The stored buckets a limited series read reads for its one read; each further this many is charged as one more read. */
+    static final long STORED_BUCKETS_PER_READ = 5_000;
 
     public UsageQueryApi(Supplier<KafkaStreams> streams, Supplier<HostInfo> self, ApiKeys keys, Clock clock,
                          UsageTopology.SeriesRetention retention) {
@@ -81,11 +84,9 @@ public final class UsageQueryApi {
         return customer;
     }
 
-    private void limitSeriesReads(Context ctx, String customer) {
-        if (keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false)) {
-            return;
-        }
-        seriesReads.takeOrRefuse(customer, "series_rate_limited", "read its usage series at most " + SERIES_READS_PER_SECOND + " times a second", "");
+    /** Whether the request's series reads are limited: a customer's own key or portal token (admins are not). */
+    private boolean limitsSeriesReads(Context ctx) {
+        return !keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false);
     }
 
     private void usage(Context ctx) {
@@ -142,7 +143,12 @@ public final class UsageQueryApi {
         }
         Series.Granularity gran = granularity;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            limitSeriesReads(ctx, customer);
+            boolean limited = limitsSeriesReads(ctx);
+            if (limited) {
+                seriesReads.takeOrRefuse(customer, "series_rate_limited", "read its usage series at most " + SERIES_READS_PER_SECOND
+                        + " times a second, a read of more than " + STORED_BUCKETS_PER_READ + " stored buckets counting as one more read for each "
+                        + STORED_BUCKETS_PER_READ, "");
+            }
             Customer c = partition.customer(customer);
             ZoneId zone = c.timezone();
             Instant now = clock.instant();
@@ -161,8 +167,19 @@ public final class UsageQueryApi {
                 throw ApiException.invalid(List.of(new Problem("to", "at most " + SeriesReport.MAX_BUCKETS + " " + gran.text()
                         + "s from from; ask for a shorter span" + (gran == Series.Granularity.HOUR ? " or granularity=day" : ""))));
             }
-            SeriesReport report = SeriesReport.build(customer, zone, gran, groupBy, from, to, buckets,
-                    partition.series(gran, customer, from, to), now);
+            List<SeriesReport.Fold> folds = new ArrayList<>(1);
+            SeriesReport report;
+            try {
+                report = partition.series(gran, customer, from, to, () -> {
+                    SeriesReport.Fold fold = new SeriesReport.Fold(zone, gran, groupBy, buckets, SeriesReport.MAX_STORED_READ);
+                    folds.add(fold);
+                    return fold;
+                }).report(customer, from, to, now);
+            } finally { // what was read is charged, refused or not
+                if (limited) {
+                    seriesReads.charge(customer, folds.stream().mapToLong(SeriesReport.Fold::read).sum() / STORED_BUCKETS_PER_READ);
+                }
+            }
             String accept = ctx.header("Accept");
             if (accept != null && accept.contains("text/csv")) {
                 ctx.status(200).contentType("text/csv; charset=utf-8").header("Content-Disposition",

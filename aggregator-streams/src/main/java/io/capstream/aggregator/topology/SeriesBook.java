@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -321,6 +323,15 @@ public final class SeriesBook {
     /** One customer's buckets of {@code store} that start in [from, to), in the order of the store. */
     public static List<Stored> read(ReadOnlyWindowStore<String, UsageBucket> store, String customer, Instant from, Instant to) {
         List<Stored> out = new ArrayList<>();
+        read(store, customer, from, to, out::add);
+        return out;
+    }
+
+    /**
+     * One customer's buckets of {@code store} that start in [from, to), in the order of the store, each handed to {@code each}
+     * as it is read (nothing is kept: a reader that folds them holds only what it folds into).
+     */
+    public static void read(ReadOnlyWindowStore<String, UsageBucket> store, String customer, Instant from, Instant to, Consumer<Stored> each) {
         String prefix = customer + '|';
         // Kafka Streams bounds a key-range fetch by the key and the end time's bytes, but for an end time whose first byte is not
         // 0 (after the year 2.2 million; Long.MAX_VALUE) it cuts the key after its first byte: the fetch then walks the keys of
@@ -332,35 +343,53 @@ public final class SeriesBook {
                 KeyValue<Windowed<String>, UsageBucket> kv = it.next();
                 String key = kv.key.key();
                 if (key.startsWith(prefix)) {
-                    out.add(new Stored(Combination.ofKey(key.substring(prefix.length())),
+                    each.accept(new Stored(Combination.ofKey(key.substring(prefix.length())),
                             new Period(kv.key.window().startTime(), kv.value.getBucketEnd()), kv.value));
                 }
             }
         }
-        return out;
     }
 
     /**
      * One customer's days that start in [from, to): the rolled-up daily buckets plus the hours not rolled up yet,
-     * one bucket per day (in the timezone it was cut in) and combination. Consistent while a rollup runs: the
-     * rollup is read before and after, and the read repeated if it moved.
+     * one bucket per day (in the timezone it was cut in) and combination.
      */
     public static List<Stored> readDays(ReadOnlyWindowStore<String, UsageBucket> daily, ReadOnlyWindowStore<String, UsageBucket> hourly,
                                         ReadOnlyKeyValueStore<String, Rollup> rollups, String customer, Instant from, Instant to) {
+        return new ArrayList<>(foldDays(daily, hourly, rollups, customer, from, to, ByDayAndCombination::new).days.values());
+    }
+
+    /**
+     * One customer's days that start in [from, to), folded into a fold that {@code fold} makes: the rolled-up daily buckets, then
+     * each hour not rolled up yet as a bucket of the day that holds it (in the timezone it was cut in; its usage still carries
+     * the hour's end), several of one day and combination where a day is partly rolled up. Consistent while a rollup runs: the rollup is read before and after, and a
+     * fold made while it moved is dropped and made again with a new fold (three times at most).
+     */
+    public static <F extends Consumer<Stored>> F foldDays(ReadOnlyWindowStore<String, UsageBucket> daily, ReadOnlyWindowStore<String, UsageBucket> hourly,
+                                                          ReadOnlyKeyValueStore<String, Rollup> rollups, String customer, Instant from, Instant to,
+                                                          Supplier<F> fold) {
         for (int attempt = 1; ; attempt++) {
             Rollup before = Objects.requireNonNullElse(rollups.get(customer), Rollup.FIRST);
-            Map<String, Stored> days = new LinkedHashMap<>();
-            read(daily, customer, from, to).forEach(d -> merge(days, d));
+            F days = fold.get();
+            read(daily, customer, from, to, days);
             Instant hoursFrom = Instant.ofEpochMilli(Math.max(from.toEpochMilli(), before.rolledUntil()));
             if (hoursFrom.isBefore(to)) {
-                for (Stored h : read(hourly, customer, hoursFrom, to)) {
-                    Period day = day(h);
-                    merge(days, new Stored(h.combination(), day, copy(h.usage(), day)));
-                }
+                read(hourly, customer, hoursFrom, to, h -> days.accept(new Stored(h.combination(), day(h), h.usage())));
             }
             if (attempt == 3 || before.equals(Objects.requireNonNullElse(rollups.get(customer), Rollup.FIRST))) {
-                return new ArrayList<>(days.values());
+                return days;
             }
+        }
+    }
+
+    /** Days folded into one bucket per day and combination. */
+    private static final class ByDayAndCombination implements Consumer<Stored> {
+        final Map<String, Stored> days = new LinkedHashMap<>();
+
+        @Override
+        public void accept(Stored s) {
+            // an hour's usage as its day's (the bucket end an hour's usage carries is the hour's)
+            merge(days, s.usage().getBucketEnd().equals(s.bucket().end()) ? s : new Stored(s.combination(), s.bucket(), copy(s.usage(), s.bucket())));
         }
     }
 

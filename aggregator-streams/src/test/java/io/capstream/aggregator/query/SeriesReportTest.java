@@ -1,12 +1,14 @@
 package io.capstream.aggregator.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capstream.aggregator.topology.SeriesBook;
 import io.capstream.policy.booking.Series;
 import io.capstream.policy.booking.Series.Combination;
 import io.capstream.policy.booking.Series.Granularity;
 import io.capstream.policy.limit.Period;
+import io.capstream.runtime.ApiException;
 import io.capstream.schemas.Quantity;
 import io.capstream.schemas.UsageBucket;
 import java.math.BigDecimal;
@@ -84,5 +86,30 @@ class SeriesReportTest {
                 Series.buckets(from, to, NEW_YORK, Granularity.DAY), List.of(old), to);
         assertThat(report.buckets()).singleElement().satisfies(b -> assertThat(b.total().cost()).isEqualTo("1.00"));
         assertThat(report.total().cost()).isEqualTo("1.00");
+    }
+
+    @Test
+    void aFoldReadsAtMostItsBoundOfStoredBucketsAndRefusesTheNextNamingTo() {
+        Instant from = Instant.parse("2026-11-01T04:00:00Z");
+        Instant to = Instant.parse("2026-11-02T05:00:00Z");
+        SeriesReport.Fold fold = new SeriesReport.Fold(NEW_YORK, Granularity.HOUR, "user", Series.buckets(from, to, NEW_YORK, Granularity.HOUR), 3);
+        for (String user : List.of("ann", "bob", "cy")) {
+            fold.accept(stored(Combination.of("chat", null, "k1", user), Granularity.HOUR, Instant.parse("2026-11-01T12:00:00Z"), "1", 1));
+        }
+        assertThat(fold.read()).isEqualTo(3);
+        assertThatThrownBy(() -> fold.accept(stored(Combination.of("chat", null, "k1", "dee"), Granularity.HOUR,
+                Instant.parse("2026-11-01T12:00:00Z"), "1", 1)))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(400);
+                    assertThat(e.details().get("errors")).asList().singleElement().satisfies(p -> {
+                        assertThat(((java.util.Map<?, ?>) p).get("field")).isEqualTo("to");
+                        assertThat((String) ((java.util.Map<?, ?>) p).get("message")).contains("more than 3 stored buckets").contains("shorter span");
+                    });
+                });
+        // what it folded before the bound is the answer's: the three users of the one hour
+        SeriesReport report = fold.report("acme", from, to, to);
+        assertThat(report.total().cost()).isEqualTo("3.00");
+        assertThat(report.buckets().stream().filter(b -> !b.groups().isEmpty()).toList())
+                .singleElement().satisfies(b -> assertThat(b.groups()).extracting(SeriesReport.GroupView::group).containsExactly("ann", "bob", "cy"));
     }
 }
