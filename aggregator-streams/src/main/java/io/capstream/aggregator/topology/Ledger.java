@@ -61,6 +61,8 @@ final class Ledger {
      */
     private final Map<String, Account> accounts = Lru.of(MAX_ACCOUNTS);
     private static final int MAX_ACCOUNTS = 50_000;
+    /** The billing periods (customer|start) of this task known to keep {@link Booking#MAX_FEATURE_TOTALS} feature totals. */
+    private final FullPeriods fullPeriods;
 
     Ledger(TotalsStore limits, KeyValueStore<String, Long> finals, KeyValueStore<String, CustomerRecord> customers,
            Supplier<PolicyDocument> policy, EventTimeWindow window, SeriesBook series, RunawayWatch runaway) {
@@ -71,6 +73,7 @@ final class Ledger {
         this.customers = customers;
         this.policy = policy;
         this.window = window;
+        this.fullPeriods = new FullPeriods(limits);
     }
 
     /** A customer (configured or not) resolved under one version of the policy ({@link io.capstream.policy.decision.Account}). */
@@ -137,10 +140,12 @@ final class Ledger {
         Map<String, BigDecimal> usage = usage(event);
         // an adjustment (an event with a reason and negative quantities) takes usage back as a void does, counted as an event of its own
         boolean takesBack = usage.values().stream().anyMatch(q -> q.signum() < 0);
+        Booking.Totals totals = totals(customer.id());
+        String feature = fullPeriods.totalFeature(account.resolved(), event.getFeature(), billing, totals, true);
         try {
             Booking.Result result = takesBack
-                    ? Booking.reverse(priced(event, negated(usage), priced.cost().negate()), customer, account.limits(), totals(customer.id()), 1)
-                    : Booking.book(priced(event, usage, priced.cost()), customer, account.limits(), totals(customer.id()));
+                    ? Booking.reverse(priced(event, negated(usage), priced.cost().negate(), feature), customer, account.limits(), totals, 1)
+                    : Booking.book(priced(event, usage, priced.cost(), feature), customer, account.limits(), totals);
             SeriesBook.Change buckets = buckets(customer, event, usage, result);
             String plan = account.plan();
             List<Output> crossings = write(customer.id(), plan, result, doc.links(), t, timestamp);
@@ -154,7 +159,7 @@ final class Ledger {
                 return finalized;
             }
             if (account.runaway().isPresent() && !takesBack) {
-                List<Output> tripped = runaway.observe(customer.id(), plan, event.getFeature(), customer.timezone(), account.runaway().get(), event.getApiKey(), t,
+                List<Output> tripped = runaway.observe(customer.id(), plan, feature, customer.timezone(), account.runaway().get(), event.getApiKey(), t,
                         result.split().orElseThrow().cost(), Instant.ofEpochMilli(timestamp));
                 if (!tripped.isEmpty()) {
                     crossings = new ArrayList<>(crossings);
@@ -162,8 +167,8 @@ final class Ledger {
                 }
             }
             // active customers of the feature, and of all features (the caps on all spend count under *)
-            for (String feature : new String[] {event.getFeature(), DecisionMetrics.ALL_FEATURES}) {
-                Output active = active(customer.id(), plan, feature, t);
+            for (String f : new String[] {feature, DecisionMetrics.ALL_FEATURES}) {
+                Output active = active(customer.id(), plan, f, t);
                 if (active != null) {
                     crossings = new ArrayList<>(crossings);
                     crossings.add(active);
@@ -204,19 +209,21 @@ final class Ledger {
         }
         Map<String, BigDecimal> oldUsage = usage(old);
         try {
-            Booking.Result back = Booking.reverse(priced(old, oldUsage, booked.cost()), customer, account.limits(), totals(customer.id()), -1);
+            Booking.Totals current = totals(customer.id());
+            String oldFeature = fullPeriods.totalFeature(account.resolved(), old.getFeature(), oldBilling, current, false);
+            Booking.Result back = Booking.reverse(priced(old, oldUsage, booked.cost(), oldFeature), customer, account.limits(), current, -1);
             Map<String, Total> without = new LinkedHashMap<>();
             back.changed().forEach(t -> without.put(t.limitId() + '|' + t.period().start(), t));
             Booking.Result forth = null;
             Map<String, BigDecimal> newUsage = null;
             if (replacement != null) {
-                Booking.Totals current = totals(customer.id());
                 newUsage = usage(replacement.event());
-                forth = Booking.book(priced(replacement.event(), newUsage, replacement.cost()), customer, account.limits(),
-                        (id, start) -> {
-                            Total t = without.get(id + '|' + start);
-                            return t != null ? Optional.of(t) : current.get(id, start);
-                        });
+                Booking.Totals withoutOld = (id, start) -> {
+                    Total t = without.get(id + '|' + start);
+                    return t != null ? Optional.of(t) : current.get(id, start);
+                };
+                String newFeature = fullPeriods.totalFeature(account.resolved(), replacement.event().getFeature(), newBilling, withoutOld, true);
+                forth = Booking.book(priced(replacement.event(), newUsage, replacement.cost(), newFeature), customer, account.limits(), withoutOld);
             }
             SeriesBook.Change backBuckets = buckets(customer, old, negated(oldUsage), back);
             SeriesBook.Change forthBuckets = forth == null ? null : buckets(customer, replacement.event(), newUsage, forth);
@@ -275,8 +282,9 @@ final class Ledger {
         return out;
     }
 
-    private static Booking.PricedUsage priced(UsageEvent event, Map<String, BigDecimal> usage, BigDecimal cost) {
-        return new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), event.getTime(), usage, cost);
+    private static Booking.PricedUsage priced(UsageEvent event, Map<String, BigDecimal> usage, BigDecimal cost, String totalFeature) {
+        return new Booking.PricedUsage(event.getFeature(), event.getModel(), event.getUser(), event.getApiKey(), event.getTime(), usage, cost,
+                totalFeature);
     }
 
     /** The usage series' change of a booking (its usage signed as booked), or null where no series are kept. */

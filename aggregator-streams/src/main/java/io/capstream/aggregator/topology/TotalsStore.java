@@ -1,12 +1,18 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.booking.Booking.Total;
+import io.capstream.policy.limit.LimitIds;
 import io.capstream.schemas.LimitUsage;
+import io.capstream.schemas.topics.UsageKey;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -133,6 +139,32 @@ final class TotalsStore extends WrittenAtCommit<KeyValueStore<String, LimitUsage
         if (changed.size() >= MAX_CHANGED) {
             writeChanged();
         }
+    }
+
+    /**
+     * How many features the customer's billing period starting at {@code billingStart} keeps a total of,
+     * {@link io.capstream.policy.booking.Booking#OTHER_FEATURE} not counted: the written ones (their keys, read from RocksDB
+     * without decoding the totals) and the ones changed since the last commit.
+     */
+    int featureTotals(String customer, Instant billingStart) {
+        String prefix = UsageKey.customerPrefix(customer) + LimitIds.feature("");
+        String suffix = "|" + billingStart; // as UsageKey.of writes it
+        String other = UsageKey.of(customer, LimitIds.feature(io.capstream.policy.booking.Booking.OTHER_FEATURE), billingStart);
+        Set<String> kept = new HashSet<>();
+        try (KeyValueIterator<Bytes, byte[]> it = bytes.prefixScan(prefix, KEYS)) {
+            while (it.hasNext()) {
+                String key = new String(it.next().key.get(), StandardCharsets.UTF_8);
+                if (key.endsWith(suffix) && !key.equals(other)) {
+                    kept.add(key);
+                }
+            }
+        }
+        for (String key : changed.keySet()) {
+            if (key.startsWith(prefix) && key.endsWith(suffix) && !key.equals(other)) {
+                kept.add(key);
+            }
+        }
+        return kept.size();
     }
 
     /** Forgets a total: gone from RocksDB, and a tombstone on usage-aggregates. */

@@ -218,7 +218,7 @@ public final class UsageTopology {
         // decision metrics (docs/analytics.md): each decision record (with its customer's plan) and each breaker trip goes
         // through enforcement-metrics-input, keyed plan|feature, to the one task that keeps that plan's and feature's windows
         topology.addProcessor(METRICS_ROUTER, () -> new DecisionMetricsRouter(policies), DECISIONS_SOURCE);
-        topology.connectProcessorAndStateStores(METRICS_ROUTER, CUSTOMERS_STORE);
+        topology.connectProcessorAndStateStores(METRICS_ROUTER, CUSTOMERS_STORE, LIMITS_STORE);
         topology.addSink(METRICS_INPUT_SINK, topics.enforcementMetricsInput(), Serdes.String().serializer(), erase(serdes.metricsInput()),
                 METRICS_ROUTER, ACCOUNT);
         topology.addSource(METRICS_INPUT_SOURCE, Serdes.String().deserializer(), serdes.metricsInput().deserializer(), topics.enforcementMetricsInput());

@@ -62,7 +62,9 @@ class TotalsStoreTest {
         @Override
         public void process(Record<String, String> record) {
             for (String change : record.value().split(",")) {
-                if (change.startsWith("?")) {
+                if (change.equals("#")) {
+                    seen.add("features " + store.featureTotals("acme", NOVEMBER));
+                } else if (change.startsWith("?")) {
                     LimitUsage written = store.get(key(change.substring(1)));
                     seen.add(change.substring(1) + (written == null ? " not written" : " written"));
                 } else if (change.startsWith("-")) {
@@ -142,6 +144,15 @@ class TotalsStoreTest {
     }
 
     @Test
+    void featureTotalsCountsThePeriodsFeaturesWrittenOrChangedSinceButNotTheSharedOne() {
+        // changed, not written yet: a and b of November; not (other), not December's c, not a cap
+        changes.pipeInput("acme", "feature:a=1@10,feature:b=1@11,feature:(other)=1@12,december:c=1@13,x=1@14,#");
+        // after the commit: a and b written, c new and a changed again
+        changes.pipeInput("acme", "feature:c=1@20,feature:a=2@21,#");
+        assertThat(seen).containsExactly("features 2", "features 3");
+    }
+
+    @Test
     void aTaskCannotStartAgainOverChangesNotWritten() {
         TotalsStore store = TotalsStore.builder(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("t"), Serdes.String(), serde)
                 .withLoggingDisabled(), serde).build();
@@ -155,7 +166,14 @@ class TotalsStoreTest {
                 .hasMessageContaining("usage-aggregates is its changelog");
     }
 
+    /** {@code a}: cap a in November; {@code feature:a}: feature a's total in November, {@code december:a} in December. */
     private static String key(String limit) {
+        if (limit.startsWith("feature:")) {
+            return "acme|" + limit + "|" + NOVEMBER;
+        }
+        if (limit.startsWith("december:")) {
+            return "acme|feature:" + limit.substring("december:".length()) + "|" + Instant.parse("2026-12-01T00:00:00Z");
+        }
         return "acme|cap:" + limit + "|" + NOVEMBER;
     }
 

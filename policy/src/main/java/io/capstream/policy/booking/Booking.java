@@ -39,9 +39,61 @@ public final class Booking {
         Optional<Total> get(String id, Instant periodStart);
     }
 
-    /** One event, priced: what it used per meter and what that cost. */
+    /**
+     * One event, priced: what it used per meter and what that cost.
+     *
+     * @param totalFeature the feature whose billing-period total counts it ({@link #totalFeature}): its own, or
+     *                     {@link #OTHER_FEATURE}; limits and grants always match {@code feature}
+     */
     public record PricedUsage(String feature, String model, String user, String apiKey, Instant time, Map<String, BigDecimal> usage,
-                              BigDecimal cost) {}
+                              BigDecimal cost, String totalFeature) {
+        /** Totalled under its own feature. */
+        public PricedUsage(String feature, String model, String user, String apiKey, Instant time, Map<String, BigDecimal> usage, BigDecimal cost) {
+            this(feature, model, user, apiKey, time, usage, cost, feature);
+        }
+    }
+
+    /**
+     * The most features a customer's billing period keeps a total of their own: features are free text that any key of the
+     * customer may send, and each total is a store entry, a record on usage-aggregates and an entry in every sidecar's memory.
+     */
+    public static final int MAX_FEATURE_TOTALS = 100;
+
+    /** The feature whose total counts the usage of a customer's features beyond {@link #MAX_FEATURE_TOTALS} in a period. */
+    public static final String OTHER_FEATURE = Series.OTHER;
+
+    /**
+     * The feature whose total in the billing period starting at {@code billingStart} counts usage of {@code feature}: its own
+     * when it has a total there, when one of the customer's limits or grants names it (their number is bounded by the
+     * configuration, and their rules read the feature's own split), or when it may open one and the period keeps fewer than
+     * {@link #MAX_FEATURE_TOTALS} of its own ({@code kept}, asked only then); {@link #OTHER_FEATURE} otherwise. Sums stay exact
+     * and limits and grants still match the event's own feature: only finance's breakdown by feature of a customer with very
+     * many features is coarser.
+     *
+     * <p>Taking a booked event back ({@link #reverse} of an amendment) must not open: its usage was totalled under its own
+     * feature exactly when that has a total now, since a period's feature totals are never dropped while the period is open
+     * and open no more once there are {@link #MAX_FEATURE_TOTALS} (unless a limit or grant naming the feature came since).
+     *
+     * @param limits the customer's limits ({@code customer.limits(plan)})
+     * @param kept   how many features the period keeps a total of, {@link #OTHER_FEATURE} not counted
+     */
+    public static String totalFeature(String feature, Customer customer, List<Limit> limits, Instant billingStart, Totals totals,
+                                      java.util.function.IntSupplier kept, boolean mayOpen) {
+        if (totals.get(LimitIds.feature(feature), billingStart).isPresent()) {
+            return feature;
+        }
+        for (Limit l : limits) {
+            if (feature.equals(l.feature())) {
+                return feature;
+            }
+        }
+        for (Grant g : customer.grants()) {
+            if (g.feature().map(feature::equals).orElse(false)) {
+                return feature;
+            }
+        }
+        return mayOpen && kept.getAsInt() < MAX_FEATURE_TOTALS ? feature : OTHER_FEATURE;
+    }
 
     /** A threshold of a limit crossed by a change, with the limit's total after it. */
     public record Crossing(Limit limit, Total total, BigDecimal threshold) {}
@@ -93,9 +145,9 @@ public final class Booking {
 
         // the feature's totals in the billing period, for finance
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(e.time(), customer.timezone());
-        String featureId = LimitIds.feature(e.feature());
+        String featureId = LimitIds.feature(e.totalFeature());
         Total f = changes.getOrEmpty(featureId, billing.start(),
-                () -> Total.empty(featureId, Total.FEATURE, e.feature(), billing, customer.timezone(), Measure.USD.name()));
+                () -> Total.empty(featureId, Total.FEATURE, e.totalFeature(), billing, customer.timezone(), Measure.USD.name()));
         changes.put(f.booked(cost, split, e.model(), e.usage(), e.time()));
 
         // 6. every matching limit, in its own period and timezone
@@ -126,9 +178,9 @@ public final class Booking {
         }
         Changes changes = new Changes(totals);
         Period billing = new ResetSchedule.Monthly(customer.billingAnchorDay()).periodAt(e.time(), customer.timezone());
-        String featureId = LimitIds.feature(e.feature());
+        String featureId = LimitIds.feature(e.totalFeature());
         Total f = changes.getOrEmpty(featureId, billing.start(),
-                () -> Total.empty(featureId, Total.FEATURE, e.feature(), billing, customer.timezone(), Measure.USD.name()));
+                () -> Total.empty(featureId, Total.FEATURE, e.totalFeature(), billing, customer.timezone(), Measure.USD.name()));
         List<Accounting.GrantBalance> burned = new ArrayList<>();
         for (Grant g : customer.grants()) {
             if (g.appliesTo(e.feature())) {
