@@ -22,7 +22,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Sends each decision record of the sidecars' log on to the decision metrics of its customer's plan and
- * its feature (or {@link Booking#OTHER_FEATURE}: {@link #feature}) ({@code enforcement-metrics-input}, key {@code plan|feature}, read by {@link DecisionMetricsProcessor}).
+ * its feature, bounded as the feature totals are ({@link #feature}): {@code enforcement-metrics-input}, key
+ * {@code plan|feature}, read by {@link DecisionMetricsProcessor}.
  * The decisions are keyed by customer and co-partitioned with the customers, so the plan is this task's
  * customers store's (the policy's default plan for a customer nobody configured).
  */

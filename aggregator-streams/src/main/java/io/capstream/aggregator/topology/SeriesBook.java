@@ -362,8 +362,9 @@ public final class SeriesBook {
     /**
      * One customer's days that start in [from, to), folded into a fold that {@code fold} makes: the rolled-up daily buckets, then
      * each hour not rolled up yet as a bucket of the day that holds it (in the timezone it was cut in; its usage still carries
-     * the hour's end), several of one day and combination where a day is partly rolled up. Consistent while a rollup runs: the rollup is read before and after, and a
-     * fold made while it moved is dropped and made again with a new fold (three times at most).
+     * the hour's end), several of one day and combination where a day is partly rolled up. Consistent while a rollup runs:
+     * the rollup is read before and after, and a fold made while it moved is dropped and made again with a new fold (three
+     * times at most).
      */
     public static <F extends Consumer<Stored>> F foldDays(ReadOnlyWindowStore<String, UsageBucket> daily, ReadOnlyWindowStore<String, UsageBucket> hourly,
                                                           ReadOnlyKeyValueStore<String, Rollup> rollups, String customer, Instant from, Instant to,
