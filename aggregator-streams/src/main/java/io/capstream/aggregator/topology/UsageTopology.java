@@ -72,6 +72,7 @@ public final class UsageTopology {
     public static final String METRICS_SINK = "enforcement-metrics-sink";
     public static final String METRICS_STORE = "enforcement-metrics-store";
     public static final String METRICS_CUSTOMERS_STORE = "enforcement-metrics-customers-store";
+    public static final String METRICS_WINDOWS_STORE = "enforcement-metrics-windows-store";
     public static final String AUDIT_SOURCE = "audit-log-source";
     public static final String AUDIT_HISTORY = "audit-history";
     public static final String AUDIT_STORE = "audit-history-store";
@@ -226,6 +227,8 @@ public final class UsageTopology {
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_STORE), Serdes.String(),
                 new InternalAvroSerde<>(EnforcementMetrics.class)), METRICS);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_CUSTOMERS_STORE), Serdes.String(),
+                Serdes.Long()), METRICS);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_WINDOWS_STORE), Serdes.String(),
                 Serdes.Long()), METRICS);
         topology.addSink(METRICS_SINK, topics.enforcementMetrics(), Serdes.String().serializer(), erase(serdes.metrics()), METRICS);
         return topology;

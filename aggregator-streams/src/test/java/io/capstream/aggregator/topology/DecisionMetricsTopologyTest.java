@@ -88,6 +88,40 @@ class DecisionMetricsTopologyTest {
     }
 
     @Test
+    void windowsOfAPlanAndFeatureNeverSeenAgainAreDeletedOnceOlderThanTheKeptSpan() {
+        try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) { // the fixture's wall clock starts on November 1
+            f.decisions.pipeInput("acme", decision("acme", "warn", "warn", 1, null, null, MONDAY.plusSeconds(36_000)));
+            f.metrics.readKeyValuesToList();
+            String day = "pro|chat|day|2026-11-23T00:00:00Z";
+            String week = "pro|chat|week|2026-11-23T00:00:00Z";
+            var store = f.driver.<String, EnforcementMetrics>getKeyValueStore(UsageTopology.METRICS_STORE);
+
+            // 400 days kept: on the 399th day after it the day is still there (the hourly look runs as the clock moves)
+            java.time.Duration toMonday = java.time.Duration.between(Instant.parse("2026-11-01T00:00:00Z"), MONDAY);
+            f.driver.advanceWallClockTime(toMonday.plus(java.time.Duration.ofDays(DecisionMetrics.KEPT_WINDOWS - 1)));
+            assertThat(f.metrics.readKeyValuesToList()).isEmpty();
+            assertThat(store.get(day)).isNotNull();
+
+            // the 400th day after it: the day is deleted, a tombstone on the topic; its week (400 weeks kept) is not
+            f.driver.advanceWallClockTime(java.time.Duration.ofDays(1));
+            assertThat(f.metrics.readKeyValuesToList()).singleElement().satisfies(kv -> {
+                assertThat(kv.key).isEqualTo(day);
+                assertThat(kv.value).isNull();
+            });
+            assertThat(store.get(day)).isNull();
+            assertThat(store.get(week)).isNotNull();
+
+            // and 400 weeks after it, the week
+            f.driver.advanceWallClockTime(java.time.Duration.ofDays(7L * DecisionMetrics.KEPT_WINDOWS - DecisionMetrics.KEPT_WINDOWS));
+            assertThat(f.metrics.readKeyValuesToList()).extracting(kv -> kv.key).containsExactly(week);
+            assertThat(store.get(week)).isNull();
+            try (var left = f.driver.<String, Long>getKeyValueStore(UsageTopology.METRICS_WINDOWS_STORE).all()) {
+                assertThat(left.hasNext()).as("the windows by their start hold nothing more").isFalse();
+            }
+        }
+    }
+
+    @Test
     void aWindowOlderThanTheKeptSpanIsDeletedWhenItsPlanAndFeatureOpenANewOne() {
         try (TopologyFixture f = new TopologyFixture(LimitsTopologyTest.POLICY)) {
             Instant old = MONDAY.plusSeconds(36_000);
