@@ -88,12 +88,14 @@ final class DecisionMetricsRouter extends ContextualProcessor<String, Enforcemen
                 (id, start) -> limits.total(UsageKey.of(customer.id(), id, start)), false).equals(feature)) {
             return feature;
         }
-        if (fullPeriods.hasRoom(customer.id(), billing.start())) {
-            Set<String> seen = unused.computeIfAbsent(customer.id() + '|' + billing.start(), k -> new HashSet<>());
-            if (seen.contains(feature) || seen.size() < Booking.MAX_FEATURE_TOTALS) {
-                seen.add(feature);
-                return feature;
-            }
+        Set<String> seen = unused.computeIfAbsent(customer.id() + '|' + billing.start(), k -> new HashSet<>());
+        if (seen.contains(feature)) {
+            return feature;
+        }
+        // the period's feature totals are counted (a scan of the customer's keys) at most once per feature seen here
+        if (seen.size() < Booking.MAX_FEATURE_TOTALS && fullPeriods.hasRoom(customer.id(), billing.start())) {
+            seen.add(feature);
+            return feature;
         }
         return Booking.OTHER_FEATURE;
     }
