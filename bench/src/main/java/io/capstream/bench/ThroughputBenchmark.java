@@ -75,6 +75,11 @@ public final class ThroughputBenchmark {
             ? "    runaway: {factor: 10, floor: \"0.10\", sustain_minutes: 2, action: block}" : "");
     private static final String[] MODELS = {"gpt-4o", "gpt-4o-mini", "claude-sonnet"};
     private static final String[] FEATURES = {"chat", "drafts", "deep_research"};
+    /**
+     * {@code -Dbench.features=N}: each event's feature one of N made-up ones instead of the plan's three, so that customers
+     * reach the bound of features with a total of their own (docs/finance.md) and beyond; 0 (default) for the three.
+     */
+    private static final int MANY_FEATURES = Integer.getInteger("bench.features", 0);
 
     private ThroughputBenchmark() {}
 
@@ -289,7 +294,8 @@ public final class ThroughputBenchmark {
             list.add(UsageEvent.newBuilder()
                     .setId(UUID_IDS ? new java.util.UUID(random.nextLong(), random.nextLong()).toString() : "evt-" + i).setSource("bench").setCustomer("cus_" + random.nextInt(customers))
                     .setUser("usr_" + random.nextInt(50)).setApiKey("key_" + random.nextInt(10))
-                    .setFeature(FEATURES[random.nextInt(FEATURES.length)]).setModel(MODELS[random.nextInt(MODELS.length)])
+                    .setFeature(MANY_FEATURES > 0 ? "feature_" + random.nextInt(MANY_FEATURES) : FEATURES[random.nextInt(FEATURES.length)])
+                    .setModel(MODELS[random.nextInt(MODELS.length)])
                     .setTime(now)
                     .setUsage(List.of(new Quantity("input_tokens", null, new BigDecimal(1 + random.nextInt(5000)).setScale(9)),
                             new Quantity("output_tokens", null, new BigDecimal(random.nextInt(2000)).setScale(9))))
