@@ -26,7 +26,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -67,13 +66,8 @@ public final class LiveTrafficBenchmark {
             }
             Path keys = work.resolve("keys.txt");
             Files.writeString(keys, "bench sha256:" + ApiKeys.hash("bench-key") + " admin\n");
-            Map<String, String> common = Map.of("bootstrap.servers", kafka.bootstrapServers(), "schema.registry.url", registry.url(),
-                    "auto.register.schemas", "true", "topic.prefix", topics.prefix(), "http.host", "127.0.0.1", "http.port", "0",
-                    "api.keys.file", keys.toString(), "secret.keys", io.capstream.testkit.TestSecrets.KEYS);
-            Map<String, String> aggregatorConfig = new HashMap<>(common);
-            aggregatorConfig.put(AggregatorConfig.STATE_DIR, work.resolve("state").toString());
-            aggregatorConfig.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
-            aggregatorConfig.put(AggregatorConfig.APPLICATION_ID, "live-aggregator");
+            Map<String, String> common = BenchServices.common(kafka, registry, topics, keys);
+            Map<String, String> aggregatorConfig = BenchServices.aggregator(common, work, "live-aggregator");
             // -Dlive.series=false measures a deployment that keeps no usage series (docs/performance.md)
             aggregatorConfig.put(AggregatorConfig.SERIES_ENABLED, System.getProperty("live.series", "true"));
             // -Dlive.commit.interval.ms=N measures another exactly-once commit interval (production default 100)

@@ -25,7 +25,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -69,12 +68,7 @@ public final class SeriesReadBenchmark {
             Path keys = work.resolve("keys.txt");
             Files.writeString(keys, "bench sha256:" + ApiKeys.hash("bench-key") + " admin\n"
                     + "worst sha256:" + ApiKeys.hash("worst-key") + " customer:" + CUSTOMER + "\n");
-            Map<String, String> config = new HashMap<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "schema.registry.url", registry.url(),
-                    "auto.register.schemas", "true", "topic.prefix", topics.prefix(), "http.host", "127.0.0.1", "http.port", "0",
-                    "api.keys.file", keys.toString(), "secret.keys", io.capstream.testkit.TestSecrets.KEYS));
-            config.put(AggregatorConfig.STATE_DIR, work.resolve("state").toString());
-            config.put(AggregatorConfig.ADVERTISED_HOST, "127.0.0.1");
-            config.put(AggregatorConfig.APPLICATION_ID, "series-aggregator");
+            Map<String, String> config = BenchServices.aggregator(BenchServices.common(kafka, registry, topics, keys), work, "series-aggregator");
             try (AggregatorService aggregator = new AggregatorService(AggregatorConfig.from(config), Clock.systemUTC())) {
                 while (aggregator.streams().state() != KafkaStreams.State.RUNNING) {
                     Thread.sleep(50);
