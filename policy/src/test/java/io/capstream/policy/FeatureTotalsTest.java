@@ -104,4 +104,35 @@ class FeatureTotalsTest {
         assertThat(totals.stream().mapToLong(Booking.Total::events).sum()).isEqualTo(events);
         assertThat(totals).hasSizeLessThanOrEqualTo(Booking.MAX_FEATURE_TOTALS + 1);
     }
+
+    @Property(tries = 30)
+    void eventsTakenBackWhereTheyWereTotalledLeaveEveryFeatureTotalAtZero(@ForAll @IntRange(min = 1, max = 300) int events,
+                                                                         @ForAll @IntRange(min = 90, max = 300) int features,
+                                                                         @ForAll @IntRange(min = 1, max = 1000) int seed) {
+        ReverseTest.Books books = new ReverseTest.Books(customer(List.of(), List.of()));
+        java.util.Random random = new java.util.Random(seed);
+        List<Booking.PricedUsage> booked = new java.util.ArrayList<>();
+        List<Limit> limits = books.customer.limits(ReverseTest.POLICY.plan("pro"));
+        for (int i = 0; i < events; i++) {
+            String feature = "f_" + random.nextInt(features);
+            Map<String, BigDecimal> usage = Map.of("requests", BigDecimal.valueOf(1 + random.nextInt(50)));
+            Booking.PricedUsage e = new Booking.PricedUsage(feature, null, null, null, ReverseTest.NOW, usage, Pricing.cost(ReverseTest.POLICY, null, usage));
+            String total = Booking.totalFeature(feature, books.customer, limits, NOV_1, books::get, () -> kept(books), true);
+            books.keep(Booking.book(withTotal(e, total), books.customer, limits, books::get));
+            booked.add(e);
+        }
+        java.util.Collections.shuffle(booked, random);
+        for (Booking.PricedUsage e : booked) { // voids in any order, each where its event was totalled
+            String total = Booking.totalFeature(e.feature(), books.customer, limits, NOV_1, books::get, () -> kept(books), false);
+            books.keep(Booking.reverse(withTotal(e, total), books.customer, limits, books::get, -1));
+        }
+        assertThat(books.store.values()).filteredOn(t -> Booking.Total.FEATURE.equals(t.kind())).allSatisfy(t -> {
+            assertThat(t.cost()).as(t.feature()).isZero();
+            assertThat(t.events()).as(t.feature()).isZero();
+        });
+    }
+
+    static Booking.PricedUsage withTotal(Booking.PricedUsage e, String totalFeature) {
+        return new Booking.PricedUsage(e.feature(), e.model(), e.user(), e.apiKey(), e.time(), e.usage(), e.cost(), totalFeature);
+    }
 }
