@@ -134,10 +134,10 @@ final class NotificationLoop {
      * period, crossed at the same moment with the same usage (the aggregator writes them together, lowest
      * first) — belong to it; otherwise each record is its own.
      */
-    private int jumpEnd(List<ConsumerRecord<String, ThresholdCrossed>> batch, int from) {
+    private int jumpEnd(List<ConsumerRecord<String, ThresholdCrossed>> batch, int from) throws InterruptedException {
         ThresholdCrossed first = batch.get(from).value();
         int end = from + 1;
-        if (first == null || customers.get(first.getCustomer()).map(CustomerMapping::fromRecord)
+        if (first == null || customer(first.getCustomer())
                 .map(c -> c.contacts().notifyOnJump() != Customer.Contacts.OnJump.HIGHEST).orElse(true)) {
             return end;
         }
@@ -146,6 +146,34 @@ final class NotificationLoop {
         }
         return end;
     }
+
+    /**
+     * The customer's configuration. The view reads the customers topic on a thread of its own, so a customer
+     * written just before its first crossing may not be in it yet: for one it does not hold, the view first
+     * reads up to the topic's current end, and only a customer still unknown then (deleted, say) gets no
+     * notification. Without this, a new customer's first crossings were dropped. While the view cannot read
+     * (the registry unreachable), the crossing waits rather than being dropped; so do the ones behind it.
+     */
+    private Optional<Customer> customer(String id) throws InterruptedException {
+        Optional<CustomerRecord> known = customers.get(id);
+        if (known.isEmpty()) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (int p = 0; p < customers.partitionCount(); p++) {
+                partitions.add(new TopicPartition(customers.topic(), p));
+            }
+            while (running && !customers.awaitRead(consumer.endOffsets(partitions, CATCH_UP), CATCH_UP)) {
+                LOG.warn("the customers view has not read to the topic's end within {}; the crossing of {} waits for it", CATCH_UP, id);
+            }
+            known = customers.get(id);
+            if (known.isEmpty()) {
+                LOG.warn("customer {} is not in the customers topic; its threshold crossing is not notified", id);
+            }
+        }
+        return known.map(CustomerMapping::fromRecord);
+    }
+
+    /** How long one wait for the customers view to read to the topic's end lasts before it is logged and repeated. */
+    private static final Duration CATCH_UP = Duration.ofSeconds(10);
 
     private static boolean sameJump(ThresholdCrossed a, ThresholdCrossed b) {
         return b != null && a.getCustomer().equals(b.getCustomer()) && a.getLimitId().equals(b.getLimitId())
@@ -157,12 +185,11 @@ final class NotificationLoop {
      * threshold the channel wants, naming every one of the group it wants. The group's first offset waits
      * for the deliveries, so nothing of it is committed before they are done.
      */
-    private void notify(List<ConsumerRecord<String, ThresholdCrossed>> group) {
+    private void notify(List<ConsumerRecord<String, ThresholdCrossed>> group) throws InterruptedException {
         ConsumerRecord<String, ThresholdCrossed> first = group.get(0);
         TopicPartition tp = new TopicPartition(first.topic(), first.partition());
         List<ThresholdCrossed> events = group.stream().map(ConsumerRecord::value).filter(java.util.Objects::nonNull).toList();
-        Optional<Customer> customer = events.isEmpty() ? Optional.empty()
-                : customers.get(events.get(0).getCustomer()).map(CustomerMapping::fromRecord);
+        Optional<Customer> customer = events.isEmpty() ? Optional.empty() : customer(events.get(0).getCustomer());
         List<Delivery> deliveries = new ArrayList<>();
         Instant now = clock.instant();
         customer.ifPresent(c -> {

@@ -74,6 +74,20 @@ final class NotifierFixture {
         }
     }
 
+    /** Writes {@code count} customers without contacts ({@code prefix-0}, {@code prefix-1}, …): records the customers view must read. */
+    void otherCustomers(String prefix, int count) throws Exception {
+        CustomerRecord record = CustomerMapping.toRecord(new Customer(prefix, "pro", ZoneId.of("UTC"), 1,
+                new Customer.Contacts(List.of(), Optional.empty(), Optional.empty(), List.of(), List.of(), Customer.Contacts.OnJump.EACH),
+                false, Customer.Status.ACTIVE, List.<Cap>of(), List.of()), Instant.now());
+        try (KafkaProducer<String, CustomerRecord> producer = new KafkaProducer<>(Map.of("bootstrap.servers", SharedStack.kafka().bootstrapServers()),
+                new StringSerializer(), RegistryAvroSerde.of(CustomerRecord.class, registry, true))) {
+            for (int i = 0; i < count; i++) {
+                producer.send(new ProducerRecord<>(topics.customers(), prefix + "-" + i, record));
+            }
+            producer.flush();
+        }
+    }
+
     static ThresholdCrossed crossing(String customer, String threshold, String used) {
         return ThresholdCrossed.newBuilder()
                 .setId(customer + "|cap:team|2026-11-01T07:00:00Z|" + threshold).setCustomer(customer).setLimitId("cap:team")

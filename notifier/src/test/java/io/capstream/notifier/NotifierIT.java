@@ -35,6 +35,7 @@ class NotifierIT {
         receiver = new WebhookReceiver(NotifierFixture.SECRET, Map.of(
                 "/ok", call -> 200,
                 "/jump", call -> 200,
+                "/newcomer", call -> 200,
                 "/flaky", call -> call <= 3 ? 503 : 200,
                 "/gone", call -> 410,
                 "/huge-retry-after", call -> 429,
@@ -166,6 +167,17 @@ class NotifierIT {
         assertThat(mailTo("ops@jumper.example")).extracting(MimeMessage::getSubject).containsExactly(
                 "jumper: Team budget at 50 % ($120.00 of $100.00)", "jumper: Team budget at 80 % ($120.00 of $100.00)",
                 "jumper: Team budget at 100 % ($120.00 of $100.00)");
+    }
+
+    @Test
+    void aCustomerWrittenJustBeforeItsFirstCrossingIsNotifiedWhileTheCustomersViewIsStillReadingBehindIt() throws Exception {
+        // given 50,000 other customers' records the notifier's customers view has yet to read, then a new customer
+        fixture.otherCustomers("crowd", 50_000);
+        fixture.customer("newcomer", List.of(), receiver.url("/newcomer"));
+        // when its first crossing follows at once (the notifier reads it before its view reaches the customer)
+        fixture.publish(crossing("newcomer", "0.8", "80"));
+        // then the notification is sent all the same
+        await().atMost(Duration.ofSeconds(30)).until(() -> !receiver.on("/newcomer").isEmpty());
     }
 
     @Test

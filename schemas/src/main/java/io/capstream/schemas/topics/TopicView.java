@@ -26,6 +26,7 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
 
     private final LatestByOffset<V> values = new LatestByOffset<>();
     private final KafkaConsumer<String, V> consumer;
+    private final String topic;
     private final Thread thread;
     private volatile boolean caughtUp;
     private volatile java.time.Instant lastHeard = java.time.Instant.EPOCH;
@@ -41,6 +42,7 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
+        this.topic = topic;
         this.thread = Thread.ofPlatform().daemon().name("view-" + topic).unstarted(() -> run(topic));
         thread.start();
     }
@@ -130,6 +132,11 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
         return values.get(key);
     }
 
+    /** The compacted topic this view reads. */
+    public String topic() {
+        return topic;
+    }
+
     /** The number of partitions of the topic; 0 until the reader has found them. */
     public int partitionCount() {
         return positions.length();
@@ -158,6 +165,17 @@ public final class TopicView<V> implements KeyedState<V>, AutoCloseable {
                     return false;
                 }
                 moved.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        return true;
+    }
+
+    /** {@link #awaitRead(int, long, Duration)} for several partitions of this topic, within one {@code timeout} in all. */
+    public boolean awaitRead(Map<TopicPartition, Long> offsets, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Map.Entry<TopicPartition, Long> o : offsets.entrySet()) {
+            if (!awaitRead(o.getKey().partition(), o.getValue(), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                return false;
             }
         }
         return true;
