@@ -275,7 +275,7 @@ final class BackfillCommand implements Callable<Integer> {
 
     /**
      * Posts, retrying while ingest is unavailable (503, or not reachable) for up to a minute, and after the wait a 429 names
-     * (ingest limits a customer's voids and replacements a second) for as long as it takes; stops at any other refusal.
+     * (ingest limits a customer's events and its voids and replacements a second) for as long as it takes; stops at any other refusal.
      */
     void post(String path, JsonNode body, List<BackfillFile.Line> lines) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(ingestUrl + path)).timeout(Duration.ofSeconds(30))

@@ -29,9 +29,12 @@ final class IngestApi {
     private final Counter accepted;
     private final Counter rejected;
     private final Timer publishTime;
+    private final CustomerRateLimiter events;
     private final CustomerRateLimiter amendments;
 
-    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics, CustomerRateLimiter amendments) {
+    IngestApi(ApiKeys keys, EventParser parser, EventPublisher publisher, Clock clock, MeterRegistry metrics, CustomerRateLimiter events,
+              CustomerRateLimiter amendments) {
+        this.events = events;
         this.amendments = amendments;
         this.keys = keys;
         this.parser = parser;
@@ -144,6 +147,8 @@ final class IngestApi {
                 throw ApiException.forbidden("this API key may not report usage for customer '" + event.getCustomer() + "'; nothing was stored");
             }
         }
+        events.takeOrRefuse(result.events().stream().map(UsageEvent::getCustomer).toList(), "events_rate_limited", "send at most " + events.perSecond() + " events a second to this instance",
+                "; nothing was stored");
         publishTime.record(() -> publisher.publish(result.events(), receivedAt));
         accepted.increment(result.events().size());
         HttpServer.json(ctx, 202, Map.of("accepted", result.events().size()));

@@ -61,7 +61,7 @@ public final class IngestService implements AutoCloseable {
         this.policyPublisher = new PolicyPublisher(kafka, registry, config.service().autoRegister(), topics);
         Supplier<Optional<PolicyDocument>> policy = policyInForce();
         IngestApi api = new IngestApi(keys, new EventParser(new EventTimeWindow(config.lateWindow()), policy), publisher, clock, metrics,
-                new CustomerRateLimiter(config.amendmentsPerSecond()));
+                new CustomerRateLimiter(config.eventsPerSecond()), new CustomerRateLimiter(config.amendmentsPerSecond()));
         ControlApi control = new ControlApi(keys, customers, policies, policy, customerWriter, policyPublisher, clock,
                 config.secrets(), config.webhookAllowedHosts());
         this.http = HttpServer.start(config.service().httpHost(), config.service().httpPort(), metrics, "/openapi-ingest.json",

@@ -170,6 +170,54 @@ class IngestIT {
         }
     }
 
+    @Test
+    void aCustomersEventsBeyondItsRateAre429AndTheBatchIsRefusedWholeWhileOtherCustomersStillReport() throws Exception {
+        Topics own = new Topics(TopicNames.prefixFor("ingest-it-events-rate"));
+        SharedStack.kafka().createTopics(own.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
+        try (IngestService limited = new IngestService(config(SharedStack.kafka().bootstrapServers(), own,
+                Map.of(IngestConfig.EVENTS_PER_SECOND, "100")), Clock.systemUTC())) {
+            // a full batch of one customer is its burst of ten seconds' worth
+            assertThat(post(limited, KEY, "application/json", batch("a", "cus_a", 1000)).statusCode()).isEqualTo(202);
+            // then a batch with 500 more of it (five seconds' refill) and 10 of another customer is refused whole
+            String mixed = "[" + events("mb", "cus_b", 10) + "," + events("ma", "cus_a", 500) + "]";
+            HttpResponse<String> refused = post(limited, KEY, "application/json", mixed);
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+            var error = Json.MAPPER.readTree(refused.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("events_rate_limited");
+            assertThat(error.get("message").asText()).contains("customer 'cus_a'", "at most 100 events a second", "nothing was stored");
+            // the other customer still reports, with what the refused batch had taken from its bucket given back
+            assertThat(post(limited, KEY, "application/json", batch("b", "cus_b", 1000)).statusCode()).isEqualTo(202);
+            // stored: the two accepted batches, nothing of the refused one
+            List<ConsumerRecord<String, UsageEvent>> stored = consumeAll(own.usageEvents(), 2000);
+            assertThat(stored).hasSize(2000).noneMatch(r -> r.value().getId().startsWith("m"));
+            assertThat(endOffsets(own.usageEvents())).isEqualTo(2000);
+        }
+    }
+
+    /** A JSON array of {@code count} events of {@code customer}, ids {@code prefix0}, {@code prefix1}, …. */
+    static String batch(String prefix, String customer, int count) {
+        return "[" + events(prefix, customer, count) + "]";
+    }
+
+    /** The events of {@link #batch}, without the brackets. */
+    static String events(String prefix, String customer, int count) {
+        java.util.StringJoiner events = new java.util.StringJoiner(",");
+        for (int i = 0; i < count; i++) {
+            events.add("{\"id\": \"" + prefix + i + "\", \"customer\": \"" + customer + "\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}}");
+        }
+        return events.toString();
+    }
+
+    private static long endOffsets(String topic) {
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                SharedStack.kafka().bootstrapServers()), new StringDeserializer(), new StringDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+            return consumer.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
     HttpResponse<String> amend(IngestService target, String path, String key, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + path))
                 .header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
@@ -177,6 +225,10 @@ class IngestIT {
     }
 
     private List<ConsumerRecord<String, UsageEvent>> consumeAll(int expected) {
+        return consumeAll(topics.usageEvents(), expected);
+    }
+
+    private static List<ConsumerRecord<String, UsageEvent>> consumeAll(String topic, int expected) {
         Map<String, Object> props = new HashMap<>();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedStack.kafka().bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "ingest-it-" + System.nanoTime());
@@ -186,7 +238,7 @@ class IngestIT {
         try (KafkaConsumer<String, UsageEvent> consumer =
                      new KafkaConsumer<>(props, new StringDeserializer(), RegistryAvroSerde.of(UsageEvent.class,
                              new io.capstream.schemas.registry.SchemaRegistryClient(SharedStack.registry().url()), false))) {
-            consumer.subscribe(List.of(topics.usageEvents()));
+            consumer.subscribe(List.of(topic));
             long deadline = System.currentTimeMillis() + 30_000;
             while (records.size() < expected && System.currentTimeMillis() < deadline) {
                 consumer.poll(Duration.ofMillis(500)).forEach(records::add);

@@ -11,10 +11,13 @@ import java.util.Optional;
 /**
  * At most {@code perSecond} operations of one kind a second per customer on one instance, in bursts of
  * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets: whatever one customer's key does more of than that
- * would take from the other customers. Three kinds are limited (docs/api.md, "Limits"):
+ * would take from the other customers. Four kinds are limited (docs/api.md, "Limits"):
  *
  * <ul>
- *   <li><b>Amendments</b> (voids and replacements, ingest), not events: the aggregator reads the version an amendment takes
+ *   <li><b>Events</b> (ingest): the customer's events are booked on the stream thread of its partition, which the other
+ *   customers of that partition share; a batch is taken whole or refused whole. The default (10,000 a second per ingest
+ *   instance) is a generous ceiling against a runaway reporter, not a quota.</li>
+ *   <li><b>Amendments</b> (voids and replacements, ingest), at a far lower rate than events: the aggregator reads the version an amendment takes
  *   back from usage-events, a broker fetch on the stream thread of the customer's partition that costs about ten times an
  *   event's CPU and 1.3–1.5 ms of that thread's time (docs/performance.md, "What an amendment costs"). Corrections are rare;
  *   at the default 50 a second a customer takes at most about 8 % of its partition's thread per ingest instance, and
@@ -72,7 +75,7 @@ public final class CustomerRateLimiter {
 
     private Bucket bucket(String customer) {
         return buckets.get(customer, c -> Bucket.builder().withCustomTimePrecision(time)
-                .addLimit(limit -> limit.capacity(perSecond * BURST_SECONDS).refillGreedy(perSecond, Duration.ofSeconds(1)))
+                .addLimit(limit -> limit.capacity(burst()).refillGreedy(perSecond, Duration.ofSeconds(1)))
                 .build());
     }
 
@@ -86,10 +89,44 @@ public final class CustomerRateLimiter {
     public void takeOrRefuse(String customer, String code, String what, String outcome) {
         Optional<Duration> wait = take(customer);
         if (wait.isPresent()) {
-            long seconds = Math.max(1, (wait.get().toMillis() + 999) / 1000);
-            throw new ApiException(429, code, "customer '" + customer + "' may " + what + " (bursts of " + BURST_SECONDS
-                    + " seconds' worth); retry in " + seconds + " s" + outcome, java.util.Map.of(), java.util.Map.of("Retry-After", Long.toString(seconds)));
+            throw refusal(customer, wait.get(), code, what, outcome);
         }
+    }
+
+    /**
+     * Takes the operations of a request, one per element naming its customer (a batch of events: each event's customer),
+     * all or none (a request is stored whole or not at all): when one customer's bucket holds too few, what was taken from
+     * the others is given back, and the request is refused as {@link #takeOrRefuse(String, String, String, String)} refuses,
+     * naming that customer.
+     */
+    public void takeOrRefuse(java.util.Collection<String> operations, String code, String what, String outcome) {
+        if (perSecond == 0) {
+            return;
+        }
+        java.util.Map<String, Long> perCustomer = new java.util.LinkedHashMap<>();
+        for (String customer : operations) {
+            perCustomer.merge(customer, 1L, Long::sum);
+        }
+        java.util.List<java.util.Map.Entry<String, Long>> taken = new java.util.ArrayList<>();
+        for (java.util.Map.Entry<String, Long> o : perCustomer.entrySet()) {
+            ConsumptionProbe probe = bucket(o.getKey()).tryConsumeAndReturnRemaining(o.getValue());
+            if (!probe.isConsumed()) {
+                taken.forEach(t -> bucket(t.getKey()).addTokens(t.getValue()));
+                throw refusal(o.getKey(), Duration.ofNanos(probe.getNanosToWaitForRefill()), code, what, outcome);
+            }
+            taken.add(o);
+        }
+    }
+
+    private static ApiException refusal(String customer, Duration wait, String code, String what, String outcome) {
+        long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+        return new ApiException(429, code, "customer '" + customer + "' may " + what + " (bursts of " + BURST_SECONDS
+                + " seconds' worth); retry in " + seconds + " s" + outcome, java.util.Map.of(), java.util.Map.of("Retry-After", Long.toString(seconds)));
+    }
+
+    /** The most operations one customer's full bucket holds: a request needing more is never taken. */
+    public long burst() {
+        return perSecond * BURST_SECONDS;
     }
 
     /** Buckets held now (after pending evictions). */

@@ -1,9 +1,13 @@
 package io.capstream.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.bucket4j.TimeMeter;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CustomerRateLimiterTest {
@@ -47,6 +51,26 @@ class CustomerRateLimiterTest {
         }
         assertThat(limiter.take("cus_a")).isPresent();
         assertThat(limiter.take("cus_b")).isEmpty();
+    }
+
+    @Test
+    void aRequestOfSeveralCustomersIsTakenWholeOrRefusedWholeNamingTheCustomerWhoseBucketIsShort() {
+        ManualTime time = new ManualTime();
+        CustomerRateLimiter limiter = new CustomerRateLimiter(10, time); // bursts of 100
+        limiter.takeOrRefuse(Collections.nCopies(95, "cus_a"), "events_rate_limited", "send", "");
+        List<String> request = new ArrayList<>(Collections.nCopies(60, "cus_b"));
+        request.addAll(Collections.nCopies(6, "cus_a")); // 5 left
+        assertThatThrownBy(() -> limiter.takeOrRefuse(request, "events_rate_limited", "send at most 10 events a second", "; nothing was stored"))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(429);
+                    assertThat(e.getMessage()).contains("customer 'cus_a' may send at most 10 events a second", "retry in 1 s; nothing was stored");
+                    assertThat(e.headers()).containsEntry("Retry-After", "1");
+                });
+        // what was taken from cus_b was given back, and cus_a kept its 5
+        limiter.takeOrRefuse(Collections.nCopies(100, "cus_b"), "events_rate_limited", "send", "");
+        limiter.takeOrRefuse(Collections.nCopies(5, "cus_a"), "events_rate_limited", "send", "");
+        assertThat(limiter.take("cus_a")).hasValue(Duration.ofMillis(100));
+        assertThat(limiter.take("cus_b")).hasValue(Duration.ofMillis(100));
     }
 
     @Test
