@@ -151,7 +151,7 @@ class NotifierIT {
         fixture.customer("quick", List.of(), receiver.url("/ok"));
         fixture.publish(crossing("sloth", "0.8", "80"), crossing("quick", "0.8", "80"));
 
-        await().atMost(Duration.ofSeconds(3)).until(() -> receiver.on("/ok").stream().anyMatch(r -> r.id().startsWith("quick|")));
+        await().atMost(Duration.ofSeconds(5)).until(() -> receiver.on("/ok").stream().anyMatch(r -> r.id().startsWith("quick|")));
         assertThat(receiver.on("/slow")).hasSize(1); // arrived, still being answered
     }
 
