@@ -147,8 +147,8 @@ final class IngestApi {
                 throw ApiException.forbidden("this API key may not report usage for customer '" + event.getCustomer() + "'; nothing was stored");
             }
         }
-        events.takeOrRefuse(result.events().stream().map(UsageEvent::getCustomer).toList(), "events_rate_limited", "send at most " + events.perSecond() + " events a second to this instance",
-                "; nothing was stored");
+        events.takeOrRefuse(result.events().stream().map(UsageEvent::getCustomer).toList(), "events_rate_limited",
+                "send at most " + events.perSecond() + " events a second to this instance", "; nothing was stored");
         publishTime.record(() -> publisher.publish(result.events(), receivedAt));
         accepted.increment(result.events().size());
         HttpServer.json(ctx, 202, Map.of("accepted", result.events().size()));

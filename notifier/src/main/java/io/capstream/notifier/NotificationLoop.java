@@ -161,7 +161,7 @@ final class NotificationLoop {
             for (int p = 0; p < customers.partitionCount(); p++) {
                 partitions.add(new TopicPartition(customers.topic(), p));
             }
-            while (running && !customers.awaitRead(consumer.endOffsets(partitions, CATCH_UP), CATCH_UP)) {
+            while (running && !customersReadToTheirEnd(partitions)) {
                 LOG.warn("the customers view has not read to the topic's end within {}; the crossing of {} waits for it", CATCH_UP, id);
             }
             known = customers.get(id);
@@ -170,6 +170,15 @@ final class NotificationLoop {
             }
         }
         return known.map(CustomerMapping::fromRecord);
+    }
+
+    /** Whether the view has read the customers topic up to its end as of now (false if that took longer than {@link #CATCH_UP}). */
+    private boolean customersReadToTheirEnd(List<TopicPartition> partitions) throws InterruptedException {
+        try {
+            return customers.awaitRead(consumer.endOffsets(partitions, CATCH_UP), CATCH_UP);
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            return false; // the broker did not answer; the loop must not die of it
+        }
     }
 
     /** How long one wait for the customers view to read to the topic's end lasts before it is logged and repeated. */

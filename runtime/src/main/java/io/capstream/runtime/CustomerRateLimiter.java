@@ -125,7 +125,7 @@ public final class CustomerRateLimiter {
     }
 
     /** The most operations one customer's full bucket holds: a request needing more is never taken. */
-    public long burst() {
+    private long burst() {
         return perSecond * BURST_SECONDS;
     }
 
