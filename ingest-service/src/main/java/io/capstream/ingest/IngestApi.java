@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 
 /** {@code POST /v1/events}: native JSON or CloudEvents, one event or a batch, all or nothing. */
@@ -124,7 +125,24 @@ final class IngestApi {
         if (ctx.contentLength() > MAX_BODY_BYTES) {
             throw tooLarge("the body is " + ctx.contentLength() + " bytes; at most " + MAX_BODY_BYTES + " are accepted");
         }
-        JsonNode body = readJson(ctx.bodyAsBytes());
+        // A key of one customer is that customer's to count before anything is parsed: a request is parsed only while the
+        // customer's bucket holds a token, and then takes all its events, valid or not (a body that is not JSON: a full
+        // batch's worth), into debt if need be; in debt, the requests are refused unparsed. So whatever such a key sends,
+        // ingest parses at most the rate's worth of events. (The bytes are received first: a client still sending when the
+        // answer comes would see the connection reset, not the 429.)
+        byte[] bytes = ctx.bodyAsBytes();
+        Optional<String> own = principal.onlyIngestCustomer();
+        if (own.isPresent()) {
+            events.refuseIfEmpty(own.get(), EVENTS_RATE_LIMITED, eventsRate(), NOTHING_STORED);
+        }
+        JsonNode body;
+        try {
+            body = readJson(bytes);
+        } catch (ApiException notJson) {
+            own.ifPresent(customer -> events.charge(customer, MAX_EVENTS)); // a body that does not parse counts as a full batch
+            throw notJson;
+        }
+        own.ifPresent(customer -> events.charge(customer, body.isArray() ? Math.max(1, body.size()) : 1));
         if (!(body.isObject() || body.isArray())) {
             throw new ApiException(400, "invalid_json", "the body must be a JSON object or array of events");
         }
@@ -147,11 +165,19 @@ final class IngestApi {
                 throw ApiException.forbidden("this API key may not report usage for customer '" + event.getCustomer() + "'; nothing was stored");
             }
         }
-        events.takeOrRefuse(result.events().stream().map(UsageEvent::getCustomer).toList(), "events_rate_limited",
-                "send at most " + events.perSecond() + " events a second to this instance", "; nothing was stored");
+        if (own.isEmpty()) {
+            events.takeOrRefuse(result.events().stream().map(UsageEvent::getCustomer).toList(), EVENTS_RATE_LIMITED, eventsRate(), NOTHING_STORED);
+        }
         publishTime.record(() -> publisher.publish(result.events(), receivedAt));
         accepted.increment(result.events().size());
         HttpServer.json(ctx, 202, Map.of("accepted", result.events().size()));
+    }
+
+    private static final String EVENTS_RATE_LIMITED = "events_rate_limited";
+    private static final String NOTHING_STORED = "; nothing was stored";
+
+    private String eventsRate() {
+        return "send at most " + events.perSecond() + " events a second to this instance";
     }
 
     private static EventParser.Form form(String contentType) {

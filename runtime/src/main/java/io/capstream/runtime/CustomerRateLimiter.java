@@ -16,7 +16,9 @@ import java.util.Optional;
  * <ul>
  *   <li><b>Events</b> (ingest): the customer's events are booked on the stream thread of its partition, which the other
  *   customers of that partition share; a batch is taken whole or refused whole. The default (10,000 a second per ingest
- *   instance) is a generous ceiling against a runaway reporter, not a quota.</li>
+ *   instance) is a generous ceiling against a runaway reporter, not a quota. A key of one customer is
+ *   {@linkplain #refuseIfEmpty refused unparsed} while its bucket is in debt, and {@linkplain #charge charged} for every
+ *   event it sent, valid or not.</li>
  *   <li><b>Amendments</b> (voids and replacements, ingest), at a far lower rate than events: the aggregator reads the version an amendment takes
  *   back from usage-events, a broker fetch on the stream thread of the customer's partition that costs about ten times an
  *   event's CPU and 1.3–1.5 ms of that thread's time (docs/performance.md, "What an amendment costs"). Corrections are rare;
@@ -90,6 +92,20 @@ public final class CustomerRateLimiter {
         Optional<Duration> wait = take(customer);
         if (wait.isPresent()) {
             throw refusal(customer, wait.get(), code, what, outcome);
+        }
+    }
+
+    /**
+     * Refuses, as {@link #takeOrRefuse(String, String, String, String)} does, when {@code customer}'s bucket is empty (or in
+     * debt), taking nothing: for a request whose cost is known only once it is parsed, refused before it is, and
+     * {@linkplain #charge charged} after.
+     */
+    public void refuseIfEmpty(String customer, String code, String what, String outcome) {
+        if (perSecond != 0) {
+            io.github.bucket4j.EstimationProbe probe = bucket(customer).estimateAbilityToConsume(1);
+            if (!probe.canBeConsumed()) {
+                throw refusal(customer, Duration.ofNanos(probe.getNanosToWaitForRefill()), code, what, outcome);
+            }
         }
     }
 

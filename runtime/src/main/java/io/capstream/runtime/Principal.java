@@ -25,6 +25,18 @@ public record Principal(String name, Set<String> scopes) {
         return isAdmin() || scopes.contains("ingest") || scopes.contains("ingest:" + customer);
     }
 
+    /**
+     * The one customer this key may report usage for, when it is scoped to exactly one ({@code ingest:<customer>}, no
+     * {@code ingest} or {@code admin}): what it sends can be counted against that customer before it is read.
+     */
+    public java.util.Optional<String> onlyIngestCustomer() {
+        if (isAdmin() || scopes.contains("ingest")) {
+            return java.util.Optional.empty();
+        }
+        java.util.List<String> customers = scopes.stream().filter(s -> s.startsWith("ingest:")).map(s -> s.substring("ingest:".length())).toList();
+        return customers.size() == 1 ? java.util.Optional.of(customers.getFirst()) : java.util.Optional.empty();
+    }
+
     /** Whether this key may read this customer's usage. */
     public boolean canRead(String customer) {
         return isAdmin() || scopes.contains("customer:" + customer);
