@@ -75,7 +75,13 @@ final class IngestApi {
         if (ctx.contentLength() > MAX_BODY_BYTES) {
             throw tooLarge("the body is " + ctx.contentLength() + " bytes; at most " + MAX_BODY_BYTES + " are accepted");
         }
-        JsonNode body = readJson(ctx.bodyAsBytes());
+        byte[] bytes = ctx.bodyAsBytes();
+        // a key of one customer takes the amendment from that customer's bucket before it is parsed, valid or not (as events)
+        Optional<String> own = principal.onlyIngestCustomer();
+        if (own.isPresent()) {
+            amendments.takeOrRefuse(own.get(), AMENDMENT_RATE_LIMITED, amendmentsRate(), NOTHING_STORED);
+        }
+        JsonNode body = readJson(bytes);
         if (!body.isObject()) {
             throw new ApiException(400, "invalid_json", "the body must be a JSON object");
         }
@@ -95,8 +101,9 @@ final class IngestApi {
         if (!principal.canIngestFor(amendment.getCustomer())) {
             throw ApiException.forbidden("this API key may not report usage for customer '" + amendment.getCustomer() + "'; nothing was stored");
         }
-        amendments.takeOrRefuse(amendment.getCustomer(), "amendment_rate_limited",
-                "send at most " + amendments.perSecond() + " voids and replacements a second", "; nothing was stored");
+        if (own.isEmpty()) {
+            amendments.takeOrRefuse(amendment.getCustomer(), AMENDMENT_RATE_LIMITED, amendmentsRate(), NOTHING_STORED);
+        }
         publishTime.record(() -> publisher.publish(java.util.List.of(amendment), receivedAt));
         accepted.increment();
         HttpServer.json(ctx, 202, Map.of("accepted", 1, "amendment", kind, "id", id));
@@ -176,8 +183,14 @@ final class IngestApi {
     private static final String EVENTS_RATE_LIMITED = "events_rate_limited";
     private static final String NOTHING_STORED = "; nothing was stored";
 
+    private static final String AMENDMENT_RATE_LIMITED = "amendment_rate_limited";
+
     private String eventsRate() {
         return "send at most " + events.perSecond() + " events a second to this instance";
+    }
+
+    private String amendmentsRate() {
+        return "send at most " + amendments.perSecond() + " voids and replacements a second";
     }
 
     private static EventParser.Form form(String contentType) {

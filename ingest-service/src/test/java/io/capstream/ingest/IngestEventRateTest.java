@@ -93,8 +93,22 @@ class IngestEventRateTest {
         assertThat(post(CUSTOMER_KEY, IngestIT.batch("e", "cus_a", 1)).statusCode()).isEqualTo(429);
     }
 
+    @Test
+    void aCustomersOwnKeysAmendmentsCountWhetherValidOrNot() throws Exception {
+        for (int i = 0; i < 50 * CustomerRateLimiter.BURST_SECONDS; i++) {
+            assertThat(send(CUSTOMER_KEY, "/v1/events/e" + i + "/void", "not json").statusCode()).isEqualTo(400);
+        }
+        HttpResponse<String> refused = send(CUSTOMER_KEY, "/v1/events/e0/void", "{\"customer\": \"cus_a\", \"source\": \"svc\"}");
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.body()).contains("amendment_rate_limited", "customer 'cus_a'");
+    }
+
     HttpResponse<String> post(String key, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/events"))
+        return send(key, "/v1/events", body);
+    }
+
+    HttpResponse<String> send(String key, String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
