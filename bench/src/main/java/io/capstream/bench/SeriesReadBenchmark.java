@@ -86,9 +86,14 @@ public final class SeriesReadBenchmark {
                     for (String query : List.of("&granularity=hour", "&granularity=hour&group_by=feature", "&granularity=hour&group_by=user",
                             "&granularity=day&group_by=feature")) {
                         for (String accept : List.of("application/json", "text/csv")) {
-                            measure(http, span, base + query, accept, repeats);
+                            measure(http, "series read of " + span + " hours, " + query.substring(1), base + query, accept, repeats);
                         }
                     }
+                }
+                // the customer's other reads, at the bound of features with a total of their own
+                String customerUrl = "http://127.0.0.1:" + aggregator.port() + "/v1/customers/" + CUSTOMER;
+                for (String path : List.of("/usage", "/decisions", "/history")) {
+                    measure(http, "GET " + path, customerUrl + path, "application/json", repeats);
                 }
                 // what one customer costs when it reads that span again and again, waiting out Retry-After, with its own key and an admin's
                 String worst = "http://127.0.0.1:" + aggregator.port() + "/v1/customers/" + CUSTOMER + "/usage/series?granularity=hour&group_by=user&from="
@@ -97,14 +102,17 @@ public final class SeriesReadBenchmark {
                 Thread.sleep(5_000);
                 System.out.printf(Locale.ROOT, "idle for 5 s (the baseline of what follows): process %.2f cores%n", (ThroughputBenchmark.processCpu() - idle0) / 5e9);
                 for (String key : List.of("worst-key", "bench-key")) {
-                    sustained(http, largest, worst, key, 20);
+                    sustained(http, "series reads of " + largest + " hours", worst, key, 20, true);
                 }
+                sustained(http, "GET /usage", customerUrl + "/usage", "worst-key", 20, true);
+                sustained(http, "GET /usage", customerUrl + "/usage", "worst-key", 20, false); // a hostile client
+                sustained(http, "GET /usage (baseline: unknown key, 401)", customerUrl + "/usage", "no-such-key", 20, false);
             }
         }
     }
 
     /** One request with an admin key {@code repeats} times after two unmeasured ones; prints the median of each figure. */
-    private static void measure(HttpClient http, int hours, String url, String accept, int repeats) throws Exception {
+    private static void measure(HttpClient http, String what, String url, String accept, int repeats) throws Exception {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         HttpRequest request = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer bench-key").header("Accept", accept).build();
         long[] cpu = new long[repeats];
@@ -137,15 +145,16 @@ public final class SeriesReadBenchmark {
         java.util.Arrays.sort(cpu);
         java.util.Arrays.sort(wall);
         java.util.Arrays.sort(allocated);
-        System.out.printf(Locale.ROOT, "series read of %d hours, %s (%s): status %d, %,d bytes, process CPU %.1f ms, allocated %.1f MB, wall %.1f ms %s%n",
-                hours, url.substring(url.indexOf("&") + 1), accept, status, bytes, cpu[repeats / 2] / 1e6, allocated[repeats / 2] / 1e6, wall[repeats / 2] / 1e6, held);
+        System.out.printf(Locale.ROOT, "%s (%s): status %d, %,d bytes, process CPU %.2f ms, allocated %.2f MB, wall %.2f ms %s%n",
+                what, accept, status, bytes, cpu[repeats / 2] / 1e6, allocated[repeats / 2] / 1e6, wall[repeats / 2] / 1e6, held);
     }
 
     /**
-     * The same read again and again for {@code seconds}, waiting out each refusal's {@code Retry-After} (what a refusal itself
-     * costs is not this benchmark's): how many were answered, and the process's CPU.
+     * The same read again and again for {@code seconds}, one after another: waiting out each refusal's {@code Retry-After}
+     * (a well-behaved client), or not (a hostile one, whose refusals are then most of what it costs): how many were answered,
+     * and the process's CPU.
      */
-    private static void sustained(HttpClient http, int hours, String url, String key, int seconds) throws Exception {
+    private static void sustained(HttpClient http, String what, String url, String key, int seconds, boolean obeyRetryAfter) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + key).build();
         Map<Integer, Integer> statuses = new java.util.TreeMap<>();
         long cpu0 = ThroughputBenchmark.processCpu();
@@ -154,12 +163,12 @@ public final class SeriesReadBenchmark {
         while (System.nanoTime() < end) {
             HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
             statuses.merge(response.statusCode(), 1, Integer::sum);
-            long wait = response.headers().firstValueAsLong("Retry-After").orElse(0) * 1_000_000_000L;
+            long wait = obeyRetryAfter ? response.headers().firstValueAsLong("Retry-After").orElse(0) * 1_000_000_000L : 0;
             Thread.sleep(Duration.ofNanos(Math.max(0, Math.min(wait, end - System.nanoTime()))));
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "series reads of %d hours for %d s with %s key, waiting out Retry-After: answers %s, process %.2f cores%n",
-                hours, seconds, key.startsWith("bench") ? "an admin" : "the customer's own", statuses,
+        System.out.printf(Locale.ROOT, "%s for %d s with %s key, one after another, %s: answers %s, process %.2f cores%n",
+                what, seconds, key.startsWith("bench") ? "an admin" : key.startsWith("worst") ? "the customer's own" : "an unknown", obeyRetryAfter ? "waiting out Retry-After" : "not waiting", statuses,
                 (ThroughputBenchmark.processCpu() - cpu0) / 1e9 / elapsed);
     }
 

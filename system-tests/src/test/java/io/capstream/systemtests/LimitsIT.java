@@ -391,6 +391,25 @@ class LimitsIT {
                 .mint("nyc", now.plusSeconds(600));
         assertThat(get("/v1/customers/nyc/usage", expired, "application/json").statusCode()).isEqualTo(401);
         assertThat(get("/v1/customers/nyc/usage", foreign, "application/json").statusCode()).isEqualTo(401);
+
+        // the customer's other reads (usage, decisions, history) are bounded too: 10 a second, bursts of 100, one bucket for all;
+        // refused once the burst and what refilled meanwhile (10 a second) are spent
+        long started = System.nanoTime();
+        int usageRefusedAt = -1;
+        for (int i = 0; i < 400 && usageRefusedAt < 0; i++) {
+            HttpResponse<String> read = get("/v1/customers/nyc/usage", token, "application/json");
+            if (read.statusCode() == 429) {
+                usageRefusedAt = i;
+                assertThat(read.body()).contains("\"code\":\"reads_rate_limited\"", "at most 10 times a second");
+                assertThat(read.headers().firstValue("Retry-After")).hasValue("1");
+            } else {
+                assertThat(read.statusCode()).isEqualTo(200);
+            }
+        }
+        assertThat(usageRefusedAt).as("the first refusal (two reads of the token above may not have refilled)").isBetween(97, 101 + (int) Math.ceil((System.nanoTime() - started) / 1e8)); // a token each 0.1 s
+        assertThat(get("/v1/customers/nyc/decisions", token, "application/json").statusCode()).isEqualTo(429);
+        assertThat(get("/v1/customers/nyc/history", token, "application/json").statusCode()).isEqualTo(429);
+        assertThat(get("/v1/customers/nyc/usage", Stack.ADMIN_KEY, "application/json").statusCode()).isEqualTo(200);
     }
 
     @Test

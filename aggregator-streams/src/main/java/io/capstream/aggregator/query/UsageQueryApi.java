@@ -48,6 +48,13 @@ public final class UsageQueryApi {
      */
     private final CustomerRateLimiter seriesReads = new CustomerRateLimiter(SERIES_READS_PER_SECOND);
     static final long SERIES_READS_PER_SECOND = 2;
+    /**
+     * A customer's own reads of its usage, decisions and history (its key or portal token; admins are not limited), counted at
+     * the instance that owns the customer: a usage read costs about a millisecond of the cores the stream threads use, so a
+     * key reading back to back took more than a core from every customer's booking (docs/performance.md).
+     */
+    private final CustomerRateLimiter reads = new CustomerRateLimiter(READS_PER_SECOND);
+    static final long READS_PER_SECOND = 10;
     /** The stored buckets a limited series read reads for its one read; each further this many is charged as one more read. */
     static final long STORED_BUCKETS_PER_READ = 5_000;
 
@@ -84,14 +91,23 @@ public final class UsageQueryApi {
         return customer;
     }
 
-    /** Whether the request's series reads are limited: a customer's own key or portal token (admins are not). */
-    private boolean limitsSeriesReads(Context ctx) {
+    /** Whether the request's reads are limited: a customer's own key or portal token (admins are not). */
+    private boolean limitsReads(Context ctx) {
         return !keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false);
+    }
+
+    /** Takes one read of a customer's own key or portal token from the customer's bucket, or refuses it (429 with Retry-After). */
+    private void read(Context ctx, String customer) {
+        if (limitsReads(ctx)) {
+            reads.takeOrRefuse(customer, "reads_rate_limited", "read its usage, decisions and history at most " + READS_PER_SECOND
+                    + " times a second", "");
+        }
     }
 
     private void usage(Context ctx) {
         String customer = readableCustomer(ctx);
         router.localOrForward(ctx, customer).ifPresent(partition -> {
+            read(ctx, customer);
             Map<String, LimitUsage> entries = new HashMap<>();
             try (KeyValueIterator<String, LimitUsage> it = partition.limits().prefixScan(UsageKey.customerPrefix(customer),
                     Serdes.String().serializer())) {
@@ -143,7 +159,7 @@ public final class UsageQueryApi {
         }
         Series.Granularity gran = granularity;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            boolean limited = limitsSeriesReads(ctx);
+            boolean limited = limitsReads(ctx);
             if (limited) {
                 seriesReads.takeOrRefuse(customer, "series_rate_limited", "read its usage series at most " + SERIES_READS_PER_SECOND
                         + " times a second, a read of more than " + STORED_BUCKETS_PER_READ + " stored buckets counting as one more read for each "
@@ -231,6 +247,7 @@ public final class UsageQueryApi {
         }
         int most = limit;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
+            read(ctx, customer);
             List<ChangeView> views = new ArrayList<>();
             for (io.capstream.schemas.AuditEntry e : io.capstream.aggregator.topology.AuditHistoryProcessor.history(partition.audit(), customer,
                     most, MAX_SCANNED, x -> admin || x.getAction().startsWith("cap."))) {
@@ -260,6 +277,7 @@ public final class UsageQueryApi {
     private void decisions(Context ctx) {
         String customer = readableCustomer(ctx);
         router.localOrForward(ctx, customer).ifPresent(partition -> {
+            read(ctx, customer);
             io.capstream.schemas.RecentDecisions recent = partition.decisions().get(customer);
             List<DecisionView> views = new ArrayList<>();
             if (recent != null) {
