@@ -11,7 +11,7 @@ import java.util.Optional;
 /**
  * At most {@code perSecond} operations of one kind a second per customer on one instance, in bursts of
  * {@link #BURST_SECONDS} seconds' worth, with Bucket4j token buckets: whatever one customer's key does more of than that
- * would take from the other customers. Four kinds are limited (docs/api.md, "Limits"):
+ * would take from the other customers. Five kinds are limited (docs/api.md, "Limits"):
  *
  * <ul>
  *   <li><b>Events</b> (ingest): the customer's events are booked on the stream thread of its partition, which the other
@@ -29,6 +29,8 @@ import java.util.Optional;
  *   <li><b>Usage series reads</b> by the customer's own key or portal token (the query API, counted at the instance that owns
  *   the customer): one can read up to 50,000 stored buckets, on the cores the stream threads use, so a read that read
  *   more is {@linkplain #charge charged} as more reads.</li>
+ *   <li><b>Other reads</b> by the customer's own key or portal token (usage, decisions, history; counted at the owner): a
+ *   usage read costs about a millisecond of the cores the stream threads use.</li>
  * </ul>
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next
