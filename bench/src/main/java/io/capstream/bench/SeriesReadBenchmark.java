@@ -45,7 +45,9 @@ import org.apache.kafka.streams.KafkaStreams;
  * answer's status and size, the CPU of the whole process (the stream thread idle by then) and the bytes allocated by all
  * threads per request, and the wall time, with an admin key (never rate-limited). Then that longest read again and again
  * for 20 s, waiting out each {@code Retry-After}, with the customer's own key and with an admin's: the cores one customer
- * can take.
+ * can take. Then the customer's other reads ({@code /usage}, {@code /decisions}, {@code /history}) once each, and
+ * {@code /usage} with its own key back to back for 20 s, waiting out {@code Retry-After} and not, next to an unknown key's
+ * (401) as the baseline.
  * Usage: {@code SeriesReadBenchmark [hours] [repeats]} (defaults 840 and 5).
  */
 public final class SeriesReadBenchmark {
