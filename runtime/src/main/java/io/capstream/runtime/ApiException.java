@@ -18,7 +18,9 @@ public class ApiException extends RuntimeException {
     }
 
     public ApiException(int status, String code, String message, Map<String, Object> details, Map<String, String> headers) {
-        super(message);
+        // no stack trace: an answer is not a failure of the server (a 500 logs the exception behind it), and filling one in
+        // was the largest part of what a refusal costs (a flood of 401s or 429s, docs/performance.md)
+        super(message, null, false, false);
         this.status = status;
         this.code = code;
         this.details = Map.copyOf(details);
