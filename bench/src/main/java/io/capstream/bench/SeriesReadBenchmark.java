@@ -106,6 +106,7 @@ public final class SeriesReadBenchmark {
                 for (String key : List.of("worst-key", "bench-key")) {
                     sustained(http, "series reads of " + largest + " hours", worst, key, 20, true);
                 }
+                sustained(http, "GET /usage", customerUrl + "/usage", "bench-key", 20, true); // what a served read costs
                 sustained(http, "GET /usage", customerUrl + "/usage", "worst-key", 20, true);
                 sustained(http, "GET /usage", customerUrl + "/usage", "worst-key", 20, false); // a hostile client
                 sustained(http, "GET /usage (baseline: unknown key, 401)", customerUrl + "/usage", "no-such-key", 20, false);
