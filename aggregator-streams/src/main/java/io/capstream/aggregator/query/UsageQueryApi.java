@@ -81,33 +81,32 @@ public final class UsageQueryApi {
         return router;
     }
 
+    /** Who reads which customer: the path's customer, and whether the key is an admin's (whose reads are not limited). */
+    private record Reader(String customer, boolean admin) {}
+
     /** The customer of the path, when the request's key may read it. */
-    private String readableCustomer(Context ctx) {
+    private Reader reader(Context ctx) {
         String customer = ctx.pathParam("id");
         Principal principal = keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized);
         if (!principal.canRead(customer)) {
             throw ApiException.forbidden("this API key may not read customer '" + customer + "'");
         }
-        return customer;
-    }
-
-    /** Whether the request's reads are limited: a customer's own key or portal token (admins are not). */
-    private boolean limitsReads(Context ctx) {
-        return !keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false);
+        return new Reader(customer, principal.isAdmin());
     }
 
     /** Takes one read of a customer's own key or portal token from the customer's bucket, or refuses it (429 with Retry-After). */
-    private void read(Context ctx, String customer) {
-        if (limitsReads(ctx)) {
-            reads.takeOrRefuse(customer, "reads_rate_limited", "read its usage, decisions and history at most " + READS_PER_SECOND
+    private void read(Reader reader) {
+        if (!reader.admin()) {
+            reads.takeOrRefuse(reader.customer(), "reads_rate_limited", "read its usage, decisions and history at most " + READS_PER_SECOND
                     + " times a second", "");
         }
     }
 
     private void usage(Context ctx) {
-        String customer = readableCustomer(ctx);
+        Reader reader = reader(ctx);
+        String customer = reader.customer();
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            read(ctx, customer);
+            read(reader);
             Map<String, LimitUsage> entries = new HashMap<>();
             try (KeyValueIterator<String, LimitUsage> it = partition.limits().prefixScan(UsageKey.customerPrefix(customer),
                     Serdes.String().serializer())) {
@@ -128,7 +127,8 @@ public final class UsageQueryApi {
      * by default the current billing period up to the end of the current bucket.
      */
     private void series(Context ctx) {
-        String customer = readableCustomer(ctx);
+        Reader reader = reader(ctx);
+        String customer = reader.customer();
         if (!retention.enabled()) {
             throw new ApiException(501, "series_disabled", "this deployment keeps no usage series (series.enabled=false); GET /v1/customers/"
                     + customer + "/usage has the running totals");
@@ -159,7 +159,7 @@ public final class UsageQueryApi {
         }
         Series.Granularity gran = granularity;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            boolean limited = limitsReads(ctx);
+            boolean limited = !reader.admin();
             if (limited) {
                 seriesReads.takeOrRefuse(customer, "series_rate_limited", "read its usage series at most " + SERIES_READS_PER_SECOND
                         + " times a second, a read of more than " + STORED_BUCKETS_PER_READ + " stored buckets counting as one more read for each "
@@ -231,8 +231,9 @@ public final class UsageQueryApi {
      * change; the customer's own key: the changes of its caps).
      */
     private void history(Context ctx) {
-        String customer = readableCustomer(ctx);
-        boolean admin = keys.authenticate(ctx.header("Authorization")).map(Principal::isAdmin).orElse(false);
+        Reader reader = reader(ctx);
+        String customer = reader.customer();
+        boolean admin = reader.admin();
         int limit = 100;
         String l = ctx.queryParam("limit");
         if (l != null) {
@@ -247,7 +248,7 @@ public final class UsageQueryApi {
         }
         int most = limit;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            read(ctx, customer);
+            read(reader);
             List<ChangeView> views = new ArrayList<>();
             for (io.capstream.schemas.AuditEntry e : io.capstream.aggregator.topology.AuditHistoryProcessor.history(partition.audit(), customer,
                     most, MAX_SCANNED, x -> admin || x.getAction().startsWith("cap."))) {
@@ -275,9 +276,10 @@ public final class UsageQueryApi {
 
     /** {@code GET /v1/customers/{id}/decisions}: the customer's last refused and downgraded requests, newest first. */
     private void decisions(Context ctx) {
-        String customer = readableCustomer(ctx);
+        Reader reader = reader(ctx);
+        String customer = reader.customer();
         router.localOrForward(ctx, customer).ifPresent(partition -> {
-            read(ctx, customer);
+            read(reader);
             io.capstream.schemas.RecentDecisions recent = partition.decisions().get(customer);
             List<DecisionView> views = new ArrayList<>();
             if (recent != null) {
