@@ -182,7 +182,7 @@ public final class SidecarBenchmark {
     private static Generated generate(String url, String method, int rate, int seconds, String body) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(pinned("generator.cpus"));
-        command.addAll(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), LoadGenerator.class.getName(),
+        command.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), LoadGenerator.class.getName(),
                 url, method, Integer.toString(rate), Integer.toString(seconds), "bench-key", body));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         Map<String, String> result = new HashMap<>();
