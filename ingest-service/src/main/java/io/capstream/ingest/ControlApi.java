@@ -55,6 +55,9 @@ final class ControlApi {
     /** A customer's own cap changes (its key or portal token; admins are not limited): {@link CustomerRateLimiter}. */
     private final CustomerRateLimiter capChanges = new CustomerRateLimiter(CAP_CHANGES_PER_SECOND);
     static final long CAP_CHANGES_PER_SECOND = 5;
+    /** A customer's own reads of its configuration, at the rate of its usage reads on the query API. */
+    private final CustomerRateLimiter reads = new CustomerRateLimiter(READS_PER_SECOND);
+    static final long READS_PER_SECOND = 10;
 
     ControlApi(ApiKeys keys, TopicView<CustomerRecord> customers, TopicView<PolicyRecord> policies, Supplier<Optional<PolicyDocument>> policy,
                CustomerWriter writer, PolicyPublisher policyPublisher, Clock clock,
@@ -73,7 +76,9 @@ final class ControlApi {
     void routes(JavalinConfig config) {
         config.routes.get("/v1/customers/{id}", ctx -> {
             String id = ctx.pathParam("id");
-            authorize(ctx, id, false);
+            if (!authorize(ctx, id, false).isAdmin()) {
+                reads.takeOrRefuse(id, "reads_rate_limited", "read its configuration at most " + READS_PER_SECOND + " times a second", "");
+            }
             Customer customer = current(id).orElseThrow(() -> new ApiException(404, "customer_not_found",
                     "customer '" + id + "' has not been configured; PUT /v1/customers/" + id + " creates it"));
             long version = customers.version(id);

@@ -45,7 +45,7 @@ class ControlConcurrencyIT {
         topics = new Topics(TopicNames.prefixFor("control-it"));
         SharedStack.kafka().createTopics(topics.specs(Duration.ofHours(24)).stream().map(s -> s.toNewTopic((short) 1)).toList());
         keysFile = Files.createTempFile("keys", ".txt");
-        Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(KEY) + " admin\ntenant sha256:" + ApiKeys.hash(TENANT_KEY) + " customer:busy\n");
+        Files.writeString(keysFile, "admin sha256:" + ApiKeys.hash(KEY) + " admin\ntenant sha256:" + ApiKeys.hash(TENANT_KEY) + " customer:busy customer:reader\n");
         first = new IngestService(config(), Clock.systemUTC());
         second = new IngestService(config(), Clock.systemUTC());
     }
@@ -141,6 +141,26 @@ class ControlConcurrencyIT {
         assertThat(refusedAt).as("the first refusal, after the burst of 50").isBetween(50, 70);
         assertThat(call(TENANT_KEY, first, "DELETE", "/v1/customers/busy/caps/c0", null).statusCode()).isEqualTo(429);
         assertThat(call(first, "PUT", "/v1/customers/busy/caps/admin-set", "{\"amount\": \"5\"}").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aCustomersOwnKeyReadsItsConfigurationAtABoundedRateAndAnAdminKeyIsNotLimited() {
+        ready(second);
+        long started = System.nanoTime();
+        int refusedAt = -1;
+        for (int i = 0; i < 400 && refusedAt < 0; i++) {
+            HttpResponse<String> read = call(TENANT_KEY, second, "GET", "/v1/customers/reader", null);
+            if (read.statusCode() == 429) {
+                refusedAt = i;
+                assertThat(read.body()).contains("\"code\":\"reads_rate_limited\"", "at most 10 times a second");
+                assertThat(read.headers().firstValue("Retry-After")).hasValue("1");
+            } else {
+                assertThat(read.statusCode()).as("a customer nobody configured").isEqualTo(404);
+            }
+        }
+        // the burst of 100, and what refilled meanwhile (a read each 0.1 s)
+        assertThat(refusedAt).isBetween(100, 101 + (int) Math.ceil((System.nanoTime() - started) / 1e8));
+        assertThat(call(second, "GET", "/v1/customers/reader", null).statusCode()).isEqualTo(404);
     }
 
     @Test

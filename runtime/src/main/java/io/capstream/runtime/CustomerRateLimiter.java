@@ -30,7 +30,8 @@ import java.util.Optional;
  *   the customer): one can read up to 50,000 stored buckets, on the cores the stream threads use, so a read that read
  *   more is {@linkplain #charge charged} as more reads.</li>
  *   <li><b>Other reads</b> by the customer's own key or portal token (usage, decisions, history; counted at the owner): a
- *   usage read costs about a millisecond of the cores the stream threads use.</li>
+ *   usage read costs about a millisecond of the cores the stream threads use. Its reads of its configuration
+ *   ({@code GET /v1/customers/{id}}) are limited at the same rate by ingest's control API, per instance.</li>
  * </ul>
  *
  * <p>A bucket idle for {@link #idle} has refilled completely, so it is dropped then and made full again on the next

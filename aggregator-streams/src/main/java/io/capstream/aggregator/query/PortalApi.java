@@ -102,10 +102,18 @@ public final class PortalApi {
                 .contentType(file[1]).result(body);
     }
 
-    /** Passes a customer's configuration call to the control API, with its key or token, and answers what it answered. */
+    /**
+     * Passes a customer's configuration call to the control API, with its key or token, and answers what it answered. Only a
+     * key or token this service knows may read the customer is passed on: anything else is refused here, as the control API
+     * would refuse it, without the cost of a call.
+     */
     private void control(Context ctx) {
         String base = controlUrl.orElseThrow(() -> new ApiException(501, "control_api_not_configured",
                 "this query service does not pass configuration calls on: set control.url (or call the control API directly)"));
+        String customer = ctx.pathParam("id");
+        if (!keys.authenticate(ctx.header("Authorization")).orElseThrow(ApiException::unauthorized).canRead(customer)) {
+            throw ApiException.forbidden("this API key may not read or change customer '" + customer + "'");
+        }
         byte[] body = ctx.bodyAsBytes();
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + ctx.path())).timeout(Duration.ofSeconds(10))
                 .method(ctx.method().name(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
