@@ -129,10 +129,10 @@ public final class SidecarBenchmark {
                     double serverUs = cpu / 1e3 / Math.max(1, check.sentWithWarmup());
                     double aboveIdleUs = (cpu - idleCoreShare * (System.nanoTime() - start)) / 1e3 / Math.max(1, check.sentWithWarmup());
                     String line = String.format(Locale.ROOT, "sidecar check at %d/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.1f ms,"
-                                    + " server %.0f us/check, %.0f above idle (no-op p99 %.2f ms, p99.9 %.1f ms, %.0f us/request;"
+                                    + " server %.0f us/check, %.0f above idle, %.1fx the no-op's (no-op p99 %.2f ms, p99.9 %.1f ms, %.0f us/request;"
                                     + " generator %.0f us/request)",
-                            rate, check.achieved(), check.p50(), check.p99(), check.p999(), serverUs, aboveIdleUs, floor.p99(), floor.p999(), floorUs,
-                            check.generatorUs());
+                            rate, check.achieved(), check.p50(), check.p99(), check.p999(), serverUs, aboveIdleUs, serverUs / floorUs, floor.p99(),
+                            floor.p999(), floorUs, check.generatorUs());
                     lines.add(line);
                     System.out.println(line);
                     if (check.p99() <= 2.0 && check.achieved() >= rate * 0.95 && check.errors() == 0) {
