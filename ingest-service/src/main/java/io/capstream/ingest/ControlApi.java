@@ -189,8 +189,7 @@ final class ControlApi {
                 writer.audit(Topics.POLICY_AUDIT_KEY, entry(ctx, who, "policy.apply", null, null, before, record.getSource()));
                 HttpServer.json(ctx, 200, Map.of("version", record.getVersion(), "applied_at", record.getAppliedAt().toString()));
             } catch (PolicyValidationException e) {
-                throw new ApiException(422, "invalid_policy", e.problems().size() + " problem(s) in the policy document; nothing was applied",
-                        Map.of("errors", e.problems().stream().map(p -> Map.of("field", p.field(), "message", p.message())).toList()), Map.of());
+                throw ApiException.problems(422, "invalid_policy", "the policy document", e.problems(), ApiException::error, "; nothing was applied");
             }
         });
     }

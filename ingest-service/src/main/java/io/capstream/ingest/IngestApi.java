@@ -112,15 +112,17 @@ final class IngestApi {
     private UsageEvent single(EventParser.Result result) {
         if (!result.errors().isEmpty()) {
             rejected.increment();
-            throw new ApiException(400, "invalid_events", result.errors().size() + " problem(s) in the request; nothing was stored",
-                    Map.of("errors", result.errors()), Map.of());
+            throw invalidEvents(result.errors());
         }
         return result.events().get(0);
     }
 
     private static ApiException invalid(String field, String message) {
-        return new ApiException(400, "invalid_events", "1 problem(s) in the request; nothing was stored",
-                Map.of("errors", java.util.List.of(new FieldError(0, field, message))), Map.of());
+        return invalidEvents(java.util.List.of(new FieldError(0, field, message)));
+    }
+
+    private static ApiException invalidEvents(java.util.List<FieldError> errors) {
+        return ApiException.problems(400, "invalid_events", "the request", errors, e -> e, NOTHING_STORED);
     }
 
     private void postEvents(Context ctx) {
@@ -163,9 +165,7 @@ final class IngestApi {
         EventParser.Result result = parser.parse(body, form, receivedAt);
         if (!result.errors().isEmpty()) {
             rejected.increment(new TreeSet<>(result.errors().stream().map(FieldError::index).toList()).size());
-            throw new ApiException(400, "invalid_events",
-                    result.errors().size() + " problem(s) in the request; nothing was stored",
-                    Map.of("errors", result.errors()), Map.of());
+            throw invalidEvents(result.errors());
         }
         for (UsageEvent event : result.events()) {
             if (!principal.canIngestFor(event.getCustomer())) {

@@ -32,12 +32,34 @@ public class ApiException extends RuntimeException {
                 Map.of(), Map.of("WWW-Authenticate", "Bearer realm=\"capstream\""));
     }
 
-    /** 400 {@code invalid_request} listing every problem as {@code {field, message}}. */
+    /**
+     * An answer lists at most this many problems; its message counts them all. A request is bounded in size, not in how many
+     * problems it holds: a megabyte of unknown fields is sixty thousand of them, and listing each (with what was expected)
+     * made a ten-megabyte answer.
+     */
+    public static final int MAX_LISTED_PROBLEMS = 100;
+
+    /**
+     * {@code status} {@code code}, its message "{@code N problem(s) in <where><outcome>}" and {@code errors} listing the first
+     * {@link #MAX_LISTED_PROBLEMS} of {@code problems} (each as {@code toError} makes it).
+     */
+    public static <P> ApiException problems(int status, String code, String where, java.util.List<P> problems,
+                                            java.util.function.Function<P, ?> toError, String outcome) {
+        int n = problems.size();
+        java.util.List<?> listed = problems.stream().limit(MAX_LISTED_PROBLEMS).map(toError).toList();
+        return new ApiException(status, code, n + " problem(s) in " + where + (n > MAX_LISTED_PROBLEMS ? " (the first " + MAX_LISTED_PROBLEMS
+                + " are listed)" : "") + outcome, Map.of("errors", listed), Map.of());
+    }
+
+    /** 400 {@code invalid_request} listing the problems as {@code {field, message}} (the first of them also in its message). */
     public static ApiException invalid(java.util.List<io.capstream.policy.input.Problem> problems) {
-        java.util.List<Map<String, String>> errors = problems.stream().map(p -> Map.of("field", p.field(), "message", p.message())).toList();
         String first = problems.isEmpty() ? "" : ": " + problems.get(0) + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more)" : "");
-        return new ApiException(400, "invalid_request", problems.size() + " problem(s) in the request" + first + "; nothing was changed",
-                Map.of("errors", errors), Map.of());
+        return problems(400, "invalid_request", "the request" + first, problems, ApiException::error, "; nothing was changed");
+    }
+
+    /** A problem as an answer lists it. */
+    public static Map<String, String> error(io.capstream.policy.input.Problem p) {
+        return Map.of("field", p.field(), "message", p.message());
     }
 
     public static ApiException forbidden(String message) {

@@ -267,6 +267,40 @@ class HostileInputIT {
     }
 
     @Test
+    void aRequestHoldingTensOfThousandsOfProblemsIsAnsweredWithTheFirstHundredAndTheCountOfAll() {
+        // a 650 KB event with 60,000 unknown fields; then 1,000 events of 32 negative quantities each (32,000 problems)
+        StringJoiner fields = new StringJoiner(", ", "{\"id\": \"many\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": {\"requests\": 1}, ", "}");
+        for (int i = 0; i < 60_000; i++) {
+            fields.add("\"k" + i + "\": 1");
+        }
+        StringJoiner negatives = new StringJoiner(",", "[", "]");
+        for (int i = 0; i < 1000; i++) {
+            StringJoiner usage = new StringJoiner(", ", "{", "}");
+            for (int m = 0; m < 32; m++) {
+                usage.add("\"m" + m + "\": -1");
+            }
+            negatives.add("{\"id\": \"neg-" + i + "\", \"customer\": \"acme\", \"feature\": \"chat\", \"usage\": " + usage + "}");
+        }
+        for (String[] body : new String[][] {{fields.toString(), "60000"}, {negatives.toString(), "32000"}}) {
+            HttpResponse<String> answer = stack.postEvents(body[0]);
+            assertThat(answer.statusCode()).isEqualTo(400);
+            JsonNode error = Stack.json(answer).get("error");
+            assertThat(error.get("message").asText()).isEqualTo(body[1] + " problem(s) in the request (the first 100 are listed); nothing was stored");
+            assertThat(error.get("errors")).hasSize(100);
+            assertThat(answer.body().length()).as("the answer, for a body of " + body[0].length() + " bytes").isLessThan(20_000);
+        }
+        // the control API's answers are bounded the same way
+        StringJoiner capFields = new StringJoiner(", ", "{\"amount\": \"5\", ", "}");
+        for (int i = 0; i < 20_000; i++) {
+            capFields.add("\"x" + i + "\": 1");
+        }
+        HttpResponse<String> cap = stack.control("PUT", "/v1/customers/acme/caps/many", capFields.toString(), Stack.ADMIN_KEY);
+        assertThat(cap.statusCode()).isEqualTo(400);
+        assertThat(Stack.json(cap).get("error").get("message").asText()).startsWith("20000 problem(s) in the request: ").contains("(the first 100 are listed)");
+        assertThat(Stack.json(cap).get("error").get("errors")).hasSize(100);
+    }
+
+    @Test
     void aDirectProducersEventThatCannotBeBookedIsBookedNotAtAllAndItsCorrectedResendCounts() throws Exception {
         // given a cap on the customer, and an event from a direct Kafka producer (no ingest in front) whose cost no total can hold
         assertThat(stack.control("PUT", "/v1/customers/direct/caps/budget", "{\"amount\": \"100\"}", Stack.ADMIN_KEY).statusCode()).isEqualTo(200);

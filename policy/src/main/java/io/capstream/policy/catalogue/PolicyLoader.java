@@ -231,9 +231,10 @@ public final class PolicyLoader {
     }
 
     private static void unknownFields(String path, JsonNode node, Set<String> known, List<Problem> problems) {
+        String expected = "unknown field (expected one of " + known + ")";
         node.fieldNames().forEachRemaining(f -> {
             if (!known.contains(f)) {
-                problems.add(new Problem(path + "." + f, "unknown field (expected one of " + known + ")"));
+                problems.add(new Problem(path + "." + f, expected));
             }
         });
     }

@@ -284,11 +284,16 @@ public class Fields {
     }
 
     public void unknown(String path, JsonNode node, Set<String> known) {
-        node.fieldNames().forEachRemaining(f -> {
+        String expected = null; // one message for all of a node's unknown fields: a hostile body can hold tens of thousands
+        for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String f = names.next();
             if (!known.contains(f)) {
-                problems.add(new Problem(path.isEmpty() ? f : path + "." + f, "unknown field (expected one of " + new java.util.TreeSet<>(known) + ")"));
+                if (expected == null) {
+                    expected = "unknown field (expected one of " + new java.util.TreeSet<>(known) + ")";
+                }
+                problems.add(new Problem(path.isEmpty() ? f : path + "." + f, expected));
             }
-        });
+        }
     }
 }
 

@@ -214,11 +214,7 @@ public final class Specs extends Fields {
         if (!object("request", node)) {
             return Optional.empty();
         }
-        node.fieldNames().forEachRemaining(f -> {
-            if (!CHECK_FIELDS.contains(f)) {
-                problems().add(new Problem(f, "unknown field (expected one of " + new TreeSet<>(CHECK_FIELDS) + ")"));
-            }
-        });
+        unknown("", node, CHECK_FIELDS);
         String customer = identifier("customer", node.get("customer"), true);
         String feature = identifier("feature", node.get("feature"), true);
         String model = identifier("model", node.get("model"), false);
