@@ -124,8 +124,29 @@ class EnforcementTest {
         assertThat(limit.limit()).isEqualTo("10.00");
         assertThat(limit.resetsAt().toString()).isEqualTo("2026-12-01T00:00-08:00");
         assertThat(limit.raiseCapUrl()).contains("https://app.example.com/limits?customer=acme&limit=cap%3Abudget");
-        assertThat(d.message()).isEqualTo("Your Team budget of $10.00 is used up ($10.00 used). It resets on December 1, 2026 at 00:00 "
-                + "(America/Los_Angeles, UTC-08:00). Raise the cap: https://app.example.com/limits?customer=acme&limit=cap%3Abudget");
+        // the cap is not used up: this request would take it past its amount, and the sentence says so, exactly
+        assertThat(d.message()).isEqualTo("Your Team budget of $10.00 does not cover this request: $9.999 used, $0.001 left, and this request"
+                + " is estimated at $0.003. It resets on December 1, 2026 at 00:00 (America/Los_Angeles, UTC-08:00). Raise the cap:"
+                + " https://app.example.com/limits?customer=acme&limit=cap%3Abudget");
+    }
+
+    @Test
+    void aLimitUsedUpIsSaidToBeUsedUpAndOneThisRequestWouldOverrunSaysWhatIsUsedLeftAndEstimatedInItsUnit() {
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("10.004"));
+        Decision usedUp = decide(chat("claude-sonnet", 1000), customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE));
+        assertThat(usedUp.message()).startsWith("Your Team budget of $10.00 is used up ($10.00 used). It resets on December 1, 2026 at 00:00 ");
+
+        used.put("cap:budget@" + NOV_1_LA, new BigDecimal("2"));
+        Decision big = decide(chat("claude-sonnet", 100_000_000), customer(List.of(cap("10", LimitAction.BLOCK)), false, Customer.Status.ACTIVE));
+        assertThat(big.code()).isEqualTo(Decision.Code.SPEND_CAP_REACHED);
+        assertThat(big.message()).startsWith("Your Team budget of $10.00 does not cover this request: $2.00 used, $8.00 left, and this request is"
+                + " estimated at $300.00. It resets on");
+
+        used.put("entitlement:drafts@" + Instant.parse("2026-11-21T08:00:00Z"), new BigDecimal("97"));
+        Decision drafts = decide(new CheckRequest("acme", null, null, "drafts", null, Map.of("requests", new BigDecimal("5")), Optional.empty()),
+                customer(List.of(), false, Customer.Status.ACTIVE));
+        assertThat(drafts.message()).startsWith("The pro plan's drafts allowance of 100 requests does not cover this request: 97 requests used,"
+                + " 3 requests left, and this request is estimated at 5 requests. It resets on November 22, 2026 at 00:00 (America/Los_Angeles");
     }
 
     @Test

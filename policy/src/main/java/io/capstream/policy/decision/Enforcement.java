@@ -324,13 +324,14 @@ public final class Enforcement {
                 }
                 BigDecimal cost = cost(model);
                 BigDecimal u = usedBy(i, period);
+                BigDecimal adds = limit.measure().isMoney() ? cost : limit.estimated(cost, request.estimate());
                 boolean over = limit.measure().isMoney()
                         ? (cost.signum() == 0 ? u.compareTo(limit.amount()) >= 0 : spent(i, period, model, cost).compareTo(limit.amount()) > 0)
-                        : over(u, limit.estimated(cost, request.estimate()), limit.amount());
+                        : over(u, adds, limit.amount());
                 if (over) {
                     Decision.LimitInfo info = info(limit, u, period);
                     lastOver = Optional.of(info);
-                    return Optional.of(new Over(limit, sentence(limit, info), info));
+                    return Optional.of(new Over(limit, sentence(limit, info, u, adds), info));
                 }
             }
             return Optional.empty();
@@ -406,15 +407,23 @@ public final class Enforcement {
                     policy.links().topUpFor(customer.id(), id));
         }
 
-        private String sentence(Limit limit, Decision.LimitInfo info) {
-            Measure measure = Measure.of(info.measure());
+        /**
+         * Why the request is refused, for people: a limit used up says so; a limit this request alone would take past its amount
+         * says what is used, what is left and what the request is estimated at, exactly (a cap with $80 left is not "used up"
+         * for a request estimated at $1,000, and "$10.00 used" of $10.00 would hide the $0.001 left).
+         */
+        private String sentence(Limit limit, Decision.LimitInfo info, BigDecimal used, BigDecimal adds) {
+            String measure = limit.measure().name();
             String subject = limit.wayOut() == Limit.WayOut.UPGRADE
                     ? "The " + plan.map(Plan::name).orElse("") + " plan's " + limit.displayLabel() + " allowance"
                     : "Your " + limit.displayLabel();
             Optional<String> url = limit.wayOut() == Limit.WayOut.UPGRADE ? info.upgradeUrl() : info.raiseCapUrl();
             String way = limit.wayOut() == Limit.WayOut.UPGRADE ? "Upgrade" : "Raise the cap";
-            return subject + " of " + Wording.amount(new BigDecimal(info.limit()), measure.name()) + " is used up ("
-                    + Wording.amount(new BigDecimal(info.used()), measure.name()) + " used). It resets on "
+            String state = used.compareTo(limit.amount()) >= 0
+                    ? " is used up (" + Wording.amount(used, measure) + " used)"
+                    : " does not cover this request: " + Wording.exact(used, measure) + " used, " + Wording.exact(limit.amount().subtract(used), measure)
+                            + " left, and this request is estimated at " + Wording.exact(adds, measure);
+            return subject + " of " + Wording.amount(limit.amount(), measure) + state + ". It resets on "
                     + Wording.when(info.resetsAt().toInstant(), ZoneId.of(info.timezone())) + "."
                     + url.map(u -> " " + way + ": " + u).orElse("");
         }

@@ -29,6 +29,14 @@ public final class Wording {
                 : Decimals.formatQuantity(value) + " " + measure;
     }
 
+    /** As {@link #amount}, but exact: money to the last digit that is not zero, at least to the cent ("$9.999", "$0.001"). */
+    public static String exact(BigDecimal value, String measure) {
+        if (RATE.equals(measure)) {
+            return "$" + Decimals.formatMoney(value) + " a minute";
+        }
+        return Measure.of(measure).isMoney() ? "$" + Decimals.formatMoney(value) : Decimals.formatQuantity(value) + " " + measure;
+    }
+
     /** {@code December 1, 2026 at 00:00 (America/Los_Angeles, UTC-08:00)}. */
     public static String when(Instant t, ZoneId zone) {
         ZonedDateTime at = t.atZone(zone);
