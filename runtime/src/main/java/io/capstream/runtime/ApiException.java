@@ -53,8 +53,17 @@ public class ApiException extends RuntimeException {
 
     /** 400 {@code invalid_request} listing the problems as {@code {field, message}} (the first of them also in its message). */
     public static ApiException invalid(java.util.List<io.capstream.policy.input.Problem> problems) {
+        return invalid(problems, "; nothing was changed");
+    }
+
+    /** The same for a read, which changes nothing anyway. */
+    public static ApiException invalidQuery(java.util.List<io.capstream.policy.input.Problem> problems) {
+        return invalid(problems, "");
+    }
+
+    private static ApiException invalid(java.util.List<io.capstream.policy.input.Problem> problems, String outcome) {
         String first = problems.isEmpty() ? "" : ": " + problems.get(0) + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more)" : "");
-        return problems(400, "invalid_request", "the request" + first, problems, ApiException::error, "; nothing was changed");
+        return problems(400, "invalid_request", "the request" + first, problems, ApiException::error, outcome);
     }
 
     /** A problem as an answer lists it. */

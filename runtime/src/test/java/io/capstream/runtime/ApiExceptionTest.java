@@ -18,6 +18,7 @@ class ApiExceptionTest {
         ApiException e = ApiException.invalid(problems(100));
         assertThat(e.getMessage()).isEqualTo("100 problem(s) in the request: f0: bad (and 99 more); nothing was changed");
         assertThat((List<?>) e.details().get("errors")).hasSize(100);
+        assertThat(ApiException.invalidQuery(problems(1)).getMessage()).as("a read changes nothing anyway").isEqualTo("1 problem(s) in the request: f0: bad");
     }
 
     @Test

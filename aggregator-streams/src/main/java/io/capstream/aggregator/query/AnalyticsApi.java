@@ -99,7 +99,7 @@ public final class AnalyticsApi {
             problems.add(new Problem("to", "at most " + MAX_WINDOWS + " " + granularity + "s from from"));
         }
         if (!problems.isEmpty()) {
-            throw ApiException.invalid(problems);
+            throw ApiException.invalidQuery(problems);
         }
         String plan = ctx.queryParam("plan");
         String feature = ctx.queryParam("feature");

@@ -121,7 +121,7 @@ public record SeriesReport(String customer, String timezone, String granularity,
         @Override
         public void accept(SeriesBook.Stored kv) {
             if (++read > maxRead) {
-                throw ApiException.invalid(List.of(new Problem("to", "this span holds more than " + maxRead + " stored buckets (each "
+                throw ApiException.invalidQuery(List.of(new Problem("to", "this span holds more than " + maxRead + " stored buckets (each "
                         + granularity.text() + " keeps one per combination of feature, model, API key and user it saw); ask for a shorter span")));
             }
             Instant start = kv.bucket().start();

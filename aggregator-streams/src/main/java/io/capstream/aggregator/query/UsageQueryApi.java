@@ -155,7 +155,7 @@ public final class UsageQueryApi {
             }
         }
         if (!problems.isEmpty()) {
-            throw ApiException.invalid(problems);
+            throw ApiException.invalidQuery(problems);
         }
         Series.Granularity gran = granularity;
         router.localOrForward(ctx, customer).ifPresent(partition -> {
@@ -175,12 +175,12 @@ public final class UsageQueryApi {
             Instant from = asked.isBefore(kept) ? kept : asked;
             Instant to = toText != null ? time(toText, zone) : gran.bucketAt(now, zone).end();
             if (!to.isAfter(from)) {
-                throw ApiException.invalid(List.of(new Problem("to", "must be after from (" + from + ")")));
+                throw ApiException.invalidQuery(List.of(new Problem("to", "must be after from (" + from + ")")));
             }
             // bounded before anything is read: one bucket more than the most is listed, and no more
             List<Period> buckets = Series.buckets(from, to, zone, gran, SeriesReport.MAX_BUCKETS + 1);
             if (buckets.size() > SeriesReport.MAX_BUCKETS) {
-                throw ApiException.invalid(List.of(new Problem("to", "at most " + SeriesReport.MAX_BUCKETS + " " + gran.text()
+                throw ApiException.invalidQuery(List.of(new Problem("to", "at most " + SeriesReport.MAX_BUCKETS + " " + gran.text()
                         + "s from from; ask for a shorter span" + (gran == Series.Granularity.HOUR ? " or granularity=day" : ""))));
             }
             List<SeriesReport.Fold> folds = new ArrayList<>(1);
@@ -243,7 +243,7 @@ public final class UsageQueryApi {
                 limit = -1;
             }
             if (limit < 1 || limit > MAX_HISTORY) {
-                throw ApiException.invalid(List.of(new Problem("limit", "a whole number from 1 to " + MAX_HISTORY)));
+                throw ApiException.invalidQuery(List.of(new Problem("limit", "a whole number from 1 to " + MAX_HISTORY)));
             }
         }
         int most = limit;
