@@ -64,17 +64,19 @@ class SidecarFailoverIT {
                         check(http, port, probe).body().contains("\"reservation_id\":\"res_"));
             }
 
-            // when 6 clients spend $0.005 a check, 20 checks a second each, round robin over the sidecars (the cap lasts about
-            // 1.7 s), and the third sidecar is killed after a second, in the middle of it
+            // when 6 clients spend $0.005 a check, 20 checks a second each, round robin over the sidecars, until each has been
+            // refused for the cap by the survivors; and the third sidecar is killed in the middle of it, once 60 checks are admitted
+            // (counted, not timed: a slow machine answers fewer checks a second)
             String spend = "{\"customer\": \"spender\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.005\"}}";
             AtomicInteger admitted = new AtomicInteger();
             Map<String, AtomicInteger> survivorsAnswered = new ConcurrentHashMap<>();
-            long started = System.nanoTime();
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             List<CompletableFuture<Void>> clients = new ArrayList<>();
             for (int c = 0; c < 6; c++) {
                 int client = c;
                 clients.add(CompletableFuture.runAsync(() -> {
-                    for (int i = client; System.nanoTime() - started < Duration.ofSeconds(4).toNanos(); i++) {
+                    int refused = 0;
+                    for (int i = client; refused < 3 && System.nanoTime() < deadline; i++) {
                         int sidecar = i % SIDECARS;
                         try {
                             int status = check(http, ports.get(sidecar), spend).statusCode();
@@ -83,6 +85,7 @@ class SidecarFailoverIT {
                             }
                             if (sidecar < SIDECARS - 1) {
                                 survivorsAnswered.computeIfAbsent(Integer.toString(status), k -> new AtomicInteger()).incrementAndGet();
+                                refused += status == 402 ? 1 : 0;
                             }
                             Thread.sleep(50);
                         } catch (Exception e) {
@@ -91,10 +94,10 @@ class SidecarFailoverIT {
                     }
                 }));
             }
-            Thread.sleep(1_000);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> admitted.get() >= 60);
             processes.get(SIDECARS - 1).destroyForcibly().waitFor();
             for (CompletableFuture<Void> client : clients) {
-                client.get(60, TimeUnit.SECONDS);
+                client.get(120, TimeUnit.SECONDS);
             }
 
             System.out.printf("sidecar failover: SIGKILL of 1 of %d; %d checks of $0.005 admitted of a $1.00 strict cap; survivors answered %s%n",
