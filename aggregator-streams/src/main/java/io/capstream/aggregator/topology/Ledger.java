@@ -1,6 +1,7 @@
 package io.capstream.aggregator.topology;
 
 import io.capstream.policy.runaway.RunawayRule;
+import io.capstream.policy.booking.Accounting;
 import io.capstream.policy.booking.Booking;
 import io.capstream.policy.booking.Booking.Total;
 import io.capstream.policy.booking.Series;
@@ -146,7 +147,7 @@ final class Ledger {
             Booking.Result result = takesBack
                     ? Booking.reverse(priced(event, negated(usage), priced.cost().negate(), feature), customer, account.limits(), totals, 1)
                     : Booking.book(priced(event, usage, priced.cost(), feature), customer, account.limits(), totals);
-            SeriesBook.Change buckets = buckets(customer, event, usage, result);
+            SeriesBook.Change buckets = buckets(null, customer, event, usage, result, 1);
             String plan = account.plan();
             List<Output> crossings = write(customer.id(), plan, result, doc.links(), t, timestamp);
             if (buckets != null) {
@@ -225,8 +226,11 @@ final class Ledger {
                 String newFeature = fullPeriods.totalFeature(account.resolved(), replacement.event().getFeature(), newBilling, withoutOld, true);
                 forth = Booking.book(priced(replacement.event(), newUsage, replacement.cost(), newFeature), customer, account.limits(), withoutOld);
             }
-            SeriesBook.Change backBuckets = buckets(customer, old, negated(oldUsage), back);
-            SeriesBook.Change forthBuckets = forth == null ? null : buckets(customer, replacement.event(), newUsage, forth);
+            // one change of the series: the new version adds to what taking the old one back leaves in a bucket they share
+            SeriesBook.Change buckets = buckets(null, customer, old, negated(oldUsage), back, -1);
+            if (forth != null) {
+                buckets(buckets, customer, replacement.event(), newUsage, forth, 1);
+            }
             Map<String, Total> changed = new LinkedHashMap<>(without);
             if (forth != null) {
                 forth.changed().forEach(t -> changed.put(t.limitId() + '|' + t.period().start(), t));
@@ -234,11 +238,8 @@ final class Ledger {
             List<Booking.Crossing> crossings = forth == null || newFinal ? List.of() : forth.crossings();
             out.addAll(write(customer.id(), account.plan(), new Booking.Result(List.copyOf(changed.values()), crossings, Optional.empty()),
                     doc.links(), Instant.ofEpochMilli(timestamp), timestamp));
-            if (backBuckets != null) {
-                backBuckets.write();
-            }
-            if (forthBuckets != null) {
-                forthBuckets.write();
+            if (buckets != null) {
+                buckets.write();
             }
             boolean isVoid = replacement == null;
             if (oldFinal) {
@@ -287,10 +288,19 @@ final class Ledger {
                 totalFeature);
     }
 
-    /** The usage series' change of a booking (its usage signed as booked), or null where no series are kept. */
-    private SeriesBook.Change buckets(Customer customer, UsageEvent event, Map<String, BigDecimal> usage, Booking.Result result) {
-        return series == null ? null : series.prepare(customer.id(), Series.Combination.of(event.getFeature(), event.getModel(),
-                event.getApiKey(), event.getUser()), event.getTime(), customer.timezone(), usage, result.split().orElseThrow());
+    /**
+     * The usage series' change of a booking (its usage signed as booked; {@code events} 1 for an event or an adjustment, -1 for
+     * an event taken back), added to {@code into} (null: a change of its own); null where no series are kept.
+     */
+    private SeriesBook.Change buckets(SeriesBook.Change into, Customer customer, UsageEvent event, Map<String, BigDecimal> usage,
+                                      Booking.Result result, long events) {
+        if (series == null) {
+            return null;
+        }
+        Series.Combination combination = Series.Combination.of(event.getFeature(), event.getModel(), event.getApiKey(), event.getUser());
+        Accounting.Split split = result.split().orElseThrow();
+        return into == null ? series.prepare(customer.id(), combination, event.getTime(), customer.timezone(), usage, split, events)
+                : series.prepare(into, customer.id(), combination, event.getTime(), customer.timezone(), usage, split, events);
     }
 
     /** Closes the runaway circuit breakers whose cool-down has passed ({@link RunawayWatch}). */

@@ -123,8 +123,8 @@ public final class SeriesBook {
     /** What one event or one hour adds to a bucket. */
     private record Amount(Map<String, BigDecimal> usage, BigDecimal cost, BigDecimal included, BigDecimal grantCovered,
                           BigDecimal billed, long events) {
-        static Amount of(Map<String, BigDecimal> usage, Accounting.Split split) {
-            return new Amount(usage, split.cost(), split.included(), split.grantCovered(), split.billed(), 1);
+        static Amount of(Map<String, BigDecimal> usage, Accounting.Split split, long events) {
+            return new Amount(usage, split.cost(), split.included(), split.grantCovered(), split.billed(), events);
         }
 
         static Amount of(UsageBucket hour) {
@@ -134,23 +134,52 @@ public final class SeriesBook {
         }
     }
 
-    /** An event's changed buckets, computed and checked before anything of the event is written. */
+    /**
+     * An event's changed buckets, computed and checked before anything of the event is written. A change may hold
+     * several bookings (an amendment: the version taken back, then the new one): each adds to what the bookings before
+     * it in the change leave in a bucket, not to the stored bucket, so that the last does not overwrite the first.
+     */
     final class Change {
         private final List<Runnable> writes = new ArrayList<>(2);
+        private final Map<PendingId, Pending> pending = new LinkedHashMap<>(4);
 
         /** Writes the buckets. */
         void write() {
             writes.forEach(Runnable::run);
         }
+
+        /** The combinations this change adds to a bucket that it does not keep yet. */
+        private int added(SeriesStore store, String customer, long start) {
+            int n = 0;
+            for (Map.Entry<PendingId, Pending> e : pending.entrySet()) {
+                PendingId id = e.getKey();
+                n += id.store() == store && id.start() == start && id.customer().equals(customer) && e.getValue().before() == null ? 1 : 0;
+            }
+            return n;
+        }
     }
 
+    /** A bucket a change writes: of which store, customer, combination key and start. */
+    private record PendingId(SeriesStore store, String customer, String combinationKey, long start) {}
+
+    /** What a change leaves in a bucket: the bucket before it (null: a new one) and the amounts after it. */
+    private record Pending(UsageBucket before, List<Quantity> quantities, BigDecimal cost, BigDecimal included, BigDecimal grantCovered,
+                           BigDecimal billed, long events) {}
+
     /**
-     * The change one booked event (its usage per meter and the split of its cost) makes to its hour (and to its
+     * The change one booked event (its usage per meter and the split of its cost, signed as booked, and how it changes
+     * the count of events: 1 for an event or an adjustment, -1 for an event taken back) makes to its hour (and to its
      * day if that is already rolled up); throws {@link RejectedEventException} if a bucket would no longer fit.
      */
-    Change prepare(String customer, Combination combination, Instant t, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split) {
-        Change change = new Change();
-        Amount amount = Amount.of(usage, split);
+    Change prepare(String customer, Combination combination, Instant t, ZoneId zone, Map<String, BigDecimal> usage, Accounting.Split split,
+                   long events) {
+        return prepare(new Change(), customer, combination, t, zone, usage, split, events);
+    }
+
+    /** As {@link #prepare(String, Combination, Instant, ZoneId, Map, Accounting.Split, long)}, added to {@code change}. */
+    Change prepare(Change change, String customer, Combination combination, Instant t, ZoneId zone, Map<String, BigDecimal> usage,
+                   Accounting.Split split, long events) {
+        Amount amount = Amount.of(usage, split, events);
         Period hour = bucketAt(Granularity.HOUR, t, zone);
         prepare(change, hourly, Granularity.HOUR, hour, customer, combination, zone, amount);
         long hourStart = hour.start().toEpochMilli();
@@ -159,10 +188,12 @@ public final class SeriesBook {
             // later than its day's rollup: the day counts it at once
             prepare(change, daily, Granularity.DAY, bucketAt(Granularity.DAY, t, zone), customer, combination, zone, amount);
         } else if (r.openFrom() == Rollup.NONE || hourStart < r.openFrom()) {
-            Rollup opened = new Rollup(r.rolledUntil(), hourStart);
             long due = bucketAt(Granularity.DAY, t, zone).end().plus(ROLLUP_DELAY).toEpochMilli();
             change.writes.add(() -> {
-                setRollup(customer, opened);
+                Rollup current = rollup(customer); // an earlier booking of the change may have opened an earlier hour
+                if (current.openFrom() == Rollup.NONE || hourStart < current.openFrom()) {
+                    setRollup(customer, new Rollup(current.rolledUntil(), hourStart));
+                }
                 rollUpDue = Math.min(rollUpDue, due);
             });
         }
@@ -179,34 +210,46 @@ public final class SeriesBook {
             kept.put(id, keys);
         }
         Set<String> known = keys;
-        Combination counted = Series.bounded(combination, known.size(), c -> known.contains(c.key()));
+        Combination counted = Series.bounded(combination, known.size() + change.added(store, customer, start),
+                c -> known.contains(c.key()) || change.pending.containsKey(new PendingId(store, customer, c.key(), start)));
         String combinationKey = counted.key();
         String key = customer + '|' + combinationKey;
-        UsageBucket before = known.contains(combinationKey) ? store.bucket(key, start) : null;
-        BigDecimal cost = plus(before == null ? null : before.getCost(), amount.cost());
-        BigDecimal included = plus(before == null ? null : before.getIncluded(), amount.included());
-        BigDecimal grantCovered = plus(before == null ? null : before.getGrantCovered(), amount.grantCovered());
-        BigDecimal billed = plus(before == null ? null : before.getBilled(), amount.billed());
+        PendingId pendingId = new PendingId(store, customer, combinationKey, start);
+        Pending earlier = change.pending.get(pendingId);
+        UsageBucket before = earlier != null ? earlier.before() : known.contains(combinationKey) ? store.bucket(key, start) : null;
+        BigDecimal cost = plus(earlier != null ? earlier.cost() : before == null ? null : before.getCost(), amount.cost());
+        BigDecimal included = plus(earlier != null ? earlier.included() : before == null ? null : before.getIncluded(), amount.included());
+        BigDecimal grantCovered = plus(earlier != null ? earlier.grantCovered() : before == null ? null : before.getGrantCovered(),
+                amount.grantCovered());
+        BigDecimal billed = plus(earlier != null ? earlier.billed() : before == null ? null : before.getBilled(), amount.billed());
         for (BigDecimal a : new BigDecimal[] {cost, included, grantCovered, billed}) {
             if (!Series.fits(granularity, a)) {
                 throw new RejectedEventException("usage", "booking it would take the " + granularity.text() + " starting " + bucket.start()
                         + " of customer " + customer + " past the largest amount kept; nothing was booked");
             }
         }
-        List<Quantity> quantities = quantities(before == null ? List.of() : before.getQuantities(), amount.usage());
+        List<Quantity> quantities = quantities(earlier != null ? earlier.quantities() : before == null ? List.of() : before.getQuantities(),
+                amount.usage());
+        long events = (earlier == null ? 0 : earlier.events()) + amount.events();
+        change.pending.put(pendingId, new Pending(before, quantities, cost, included, grantCovered, billed, events));
+        if (earlier != null) {
+            return; // the write below, added by the earlier booking, writes what the change leaves
+        }
         change.writes.add(() -> {
+            Pending last = change.pending.get(pendingId);
             UsageBucket after = before;
             if (after == null) {
-                after = new UsageBucket(bucket.end(), zone.getId(), quantities, cost, included, grantCovered, billed, 0L);
+                after = new UsageBucket(bucket.end(), zone.getId(), last.quantities(), last.cost(), last.included(), last.grantCovered(),
+                        last.billed(), 0L);
                 known.add(combinationKey);
             } else {
-                after.setQuantities(quantities);
-                after.setCost(cost);
-                after.setIncluded(included);
-                after.setGrantCovered(grantCovered);
-                after.setBilled(billed);
+                after.setQuantities(last.quantities());
+                after.setCost(last.cost());
+                after.setIncluded(last.included());
+                after.setGrantCovered(last.grantCovered());
+                after.setBilled(last.billed());
             }
-            after.setEvents(after.getEvents() + amount.events());
+            after.setEvents(after.getEvents() + last.events());
             store.change(key, start, after);
         });
     }

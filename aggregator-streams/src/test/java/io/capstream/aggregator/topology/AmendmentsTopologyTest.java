@@ -165,6 +165,61 @@ class AmendmentsTopologyTest {
     }
 
     @Test
+    void theUsageSeriesTakeAnAmendedEventBackFromItsBucketsAndStillAddUpToTheRunningTotals() {
+        // $10 included, then a $3 grant: $8 + $4 + $3 in one hour and one combination
+        f.configure(customer(List.of(), List.of(PROMO)), T0);
+        f.send(requests("e1", T0, 8), T0);
+        f.send(requests("e2", T0.plusSeconds(60), 4), T0.plusSeconds(60));
+        f.send(requests("e3", T0.plusSeconds(120), 3), T0.plusSeconds(120));
+        // e3 replaced by $6 in the same hour (its old and new version change one bucket), e2 moved to the next hour, $1 taken back
+        f.send(replacing("e3", T0.plusSeconds(120), 6), T0.plusSeconds(180));
+        f.send(replacing("e2", T0.plus(Duration.ofHours(1)), 4), T0.plus(Duration.ofHours(1)));
+        f.send(UsageEvent.newBuilder(requests("credit", T0.plusSeconds(300), 0)).setReason("outage credit")
+                .setUsage(List.of(new Quantity("requests", null, new BigDecimal("-1").setScale(9)))).build(), T0.plusSeconds(300));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("17");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(4); // e1, e2, e3 and the credit
+        assertSeriesAddUpToTheFeatureTotal();
+        assertThat(f.series(io.capstream.policy.booking.Series.Granularity.HOUR, "acme", NOV_1, DEC_1))
+                .extracting(kv -> kv.bucket().start() + " " + kv.usage().getCost().stripTrailingZeros().toPlainString() + " " + kv.usage().getEvents())
+                .containsExactlyInAnyOrder(T0 + " 13 3", T0.plus(Duration.ofHours(1)) + " 4 1");
+
+        // once the day is rolled up, a replacement that moves an event within it, and a void, change the day once each
+        f.driver.advanceWallClockTime(Duration.between(Instant.parse("2026-11-01T00:00:00Z"), Instant.parse("2026-11-22T01:05:00Z")));
+        assertThat(f.rolledUpDays("acme", NOV_1, DEC_1)).isNotEmpty();
+        f.send(replacing("e1", T0.plus(Duration.ofHours(5)), 2), Instant.parse("2026-11-22T01:10:00Z"));
+        f.send(voiding("e3", Instant.parse("2026-11-22T01:20:00Z")), Instant.parse("2026-11-22T01:20:00Z"));
+        assertThat(total("feature:chat").getCost()).isEqualByComparingTo("5");
+        assertThat(total("feature:chat").getEvents()).isEqualTo(3);
+        assertSeriesAddUpToTheFeatureTotal();
+        assertThat(f.rolledUpDays("acme", NOV_1, DEC_1)).singleElement().satisfies(d -> {
+            assertThat(d.usage().getCost()).isEqualByComparingTo("5");
+            assertThat(d.usage().getEvents()).isEqualTo(3);
+        });
+        assertThat(deadReasons()).isEmpty();
+    }
+
+    static final Instant DEC_1 = Instant.parse("2026-12-01T00:00:00Z");
+
+    /** The hours and the days of November add up to the chat total exactly: cost, its split, events and quantity. */
+    void assertSeriesAddUpToTheFeatureTotal() {
+        LimitUsage chat = total("feature:chat");
+        for (var granularity : io.capstream.policy.booking.Series.Granularity.values()) {
+            var buckets = f.series(granularity, "acme", NOV_1, DEC_1);
+            assertThat(buckets.stream().map(b -> b.usage().getCost()).reduce(BigDecimal.ZERO, BigDecimal::add)).as(granularity + " cost")
+                    .isEqualByComparingTo(chat.getCost());
+            assertThat(buckets.stream().map(b -> b.usage().getIncluded()).reduce(BigDecimal.ZERO, BigDecimal::add)).as(granularity + " included")
+                    .isEqualByComparingTo(chat.getIncluded());
+            assertThat(buckets.stream().map(b -> b.usage().getGrantCovered()).reduce(BigDecimal.ZERO, BigDecimal::add)).as(granularity + " grants")
+                    .isEqualByComparingTo(chat.getGrantCovered());
+            assertThat(buckets.stream().map(b -> b.usage().getBilled()).reduce(BigDecimal.ZERO, BigDecimal::add)).as(granularity + " billed")
+                    .isEqualByComparingTo(chat.getBilled());
+            assertThat(buckets.stream().mapToLong(b -> b.usage().getEvents()).sum()).as(granularity + " events").isEqualTo(chat.getEvents());
+            assertThat(buckets.stream().flatMap(b -> b.usage().getQuantities().stream()).map(Quantity::getQuantity).reduce(BigDecimal.ZERO, BigDecimal::add))
+                    .as(granularity + " requests").isEqualByComparingTo(chat.getCost()); // $1 a request
+        }
+    }
+
+    @Test
     void aVoidOfAnEventInAPeriodAlreadyFinalIsANegativeAdjustmentAndTheFinalTotalStays() {
         f.close();
         f = new TopologyFixture(LimitsTopologyTest.POLICY, UsageTopology.SeriesRetention.DEFAULT, Map.of(),
