@@ -322,10 +322,13 @@ public final class Enforcer {
         };
     }
 
-    /** An allowed request's estimate counts locally until its usage arrives; a stale state marks the decision degraded. */
+    /**
+     * An allowed request's estimate counts locally until its usage arrives (for a strict cap only when no reservation holds it at the
+     * owner: a degraded allow); a stale state marks the decision degraded.
+     */
     private Decision settle(CheckRequest request, Account account, Instant now, boolean stale, Decision decision) {
         if (decision.allowsRequest()) {
-            pending.add(request, account, decision.model().orElse(request.model()), now, keyOf, periods);
+            pending.add(request, account, decision.model().orElse(request.model()), now, keyOf, periods, decision.reservationId().isPresent());
         }
         return stale ? decision.asDegraded() : decision;
     }

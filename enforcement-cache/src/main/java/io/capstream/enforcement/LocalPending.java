@@ -97,7 +97,14 @@ final class LocalPending {
         String of(String customer, String limitId, Instant periodStart);
     }
 
-    void add(CheckRequest request, Account account, String model, Instant now, Keys keys, io.capstream.policy.limit.CurrentPeriods periods) {
+    /**
+     * Counts an allowed request's estimate against each limit it matches, in its current period. With {@code reserved} (the request
+     * holds a reservation at the aggregator that owns the customer) not against its strict caps: the owner counts that hold
+     * exactly until the usage settles it, and counting it here too refused requests the cap had room for (a $1.00 strict cap
+     * with $0.30 used after three $0.30 holds were settled by $0.10 of usage each refused $0.70 for 10 s as "$1.20 used").
+     */
+    void add(CheckRequest request, Account account, String model, Instant now, Keys keys, io.capstream.policy.limit.CurrentPeriods periods,
+             boolean reserved) {
         if (pendingFor.isZero()) {
             return;
         }
@@ -111,7 +118,7 @@ final class LocalPending {
         }
         Customer customer = account.customer();
         for (Limit limit : account.limits()) {
-            if (limit.matches(request.feature(), model, request.user(), request.apiKey())) {
+            if (limit.matches(request.feature(), model, request.user(), request.apiKey()) && !(reserved && limit.strict())) {
                 Period period = periods.of(limit, customer, now);
                 record(keys.of(customer.id(), limit.limitId(), period.start()), limit.estimated(cost, request.estimate()), now);
             }

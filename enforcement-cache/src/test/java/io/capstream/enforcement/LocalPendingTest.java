@@ -38,8 +38,8 @@ class LocalPendingTest {
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
         Instant month = Instant.parse("2026-11-01T00:00:00Z");
 
-        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
-        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
+        pending.add(check("gpt-4o", 400), Account.of(acme, POLICY), "gpt-4o", NOW.plusSeconds(3), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
 
         assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW.plusSeconds(3))).isEqualByComparingTo("800");
         assertThat(pending.sum(UsageKey.of("acme", "cap:budget", month), NOW.plusSeconds(3))).isEqualByComparingTo("0.002");
@@ -49,13 +49,36 @@ class LocalPendingTest {
     }
 
     @Test
+    void aRequestHoldingAReservationIsNotCountedAgainstItsStrictCapsHereOnlyADegradedAllowIs() {
+        PolicyDocument strict = PolicyLoader.fromYaml("""
+                models: {gpt-4o: {prices: {input_tokens: "2.50/1M"}}}
+                plans:
+                  pro:
+                    entitlements: {chat: {measure: input_tokens, included: 1000, period: daily}}
+                    default_caps: [{id: hard, amount: "10", period: billing, strict: true}]
+                """);
+        LocalPending pending = new LocalPending(Duration.ofSeconds(10));
+        Customer acme = Customer.unconfigured("acme", "pro");
+        Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
+        Instant month = Instant.parse("2026-11-01T00:00:00Z");
+
+        // held at the owner: the owner counts the hold until the usage settles it
+        pending.add(check("gpt-4o", 400), Account.of(acme, strict), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), true);
+        assertThat(pending.sum(UsageKey.of("acme", "cap:hard", month), NOW)).isZero();
+        assertThat(pending.sum(UsageKey.of("acme", "entitlement:chat", day), NOW)).isEqualByComparingTo("400");
+        // allowed without a reservation (the owner did not answer, the cap fails open): nothing holds it but this
+        pending.add(check("gpt-4o", 400), Account.of(acme, strict), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
+        assertThat(pending.sum(UsageKey.of("acme", "cap:hard", month), NOW)).isEqualByComparingTo("0.001");
+    }
+
+    @Test
     void aKindOfLimitItHasNeverSeenIsCountedLikeTheOthers() {
         LocalPending pending = new LocalPending(Duration.ofSeconds(10));
         Customer acme = Customer.unconfigured("acme", "pro");
         Instant day = ResetSchedule.parse("daily").periodAt(NOW, acme.timezone()).start();
 
-        pending.add(check("gpt-4o", 300), Account.of(acme, ModelAllowance.policy()), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
-        pending.add(check("mini", 300), Account.of(acme, ModelAllowance.policy()), "mini", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+        pending.add(check("gpt-4o", 300), Account.of(acme, ModelAllowance.policy()), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
+        pending.add(check("mini", 300), Account.of(acme, ModelAllowance.policy()), "mini", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
 
         assertThat(pending.sum(UsageKey.of("acme", "model:gpt-4o", day), NOW)).isEqualByComparingTo("300");
     }
@@ -68,12 +91,12 @@ class LocalPendingTest {
         // 1,000 other customers checked once each (any name a caller sends), acme every few seconds
         for (int i = 0; i < 1000; i++) {
             pending.add(new CheckRequest("cus_" + i, null, null, "chat", "gpt-4o", Map.of("input_tokens", BigDecimal.TEN), Optional.empty()),
-                    Account.of(Customer.unconfigured("cus_" + i, "pro"), POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+                    Account.of(Customer.unconfigured("cus_" + i, "pro"), POLICY), "gpt-4o", NOW, UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
         }
         assertThat(pending.size()).isEqualTo(2 * 1000); // the entitlement and the cap of each
         for (int s = 0; s <= 12; s += 4) {
             nanos.set(Duration.ofSeconds(s).toNanos());
-            pending.add(check("gpt-4o", 100), acme, "gpt-4o", NOW.plusSeconds(s), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods());
+            pending.add(check("gpt-4o", 100), acme, "gpt-4o", NOW.plusSeconds(s), UsageKey::of, new io.capstream.policy.limit.CurrentPeriods(), false);
         }
         nanos.set(Duration.ofSeconds(13).toNanos());
 

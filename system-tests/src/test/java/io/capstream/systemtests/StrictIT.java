@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -92,7 +93,11 @@ class StrictIT {
         // given two enforcement sidecars in front of the same aggregator and a $1.00 strict cap
         assertThat(stack.control("PUT", "/v1/customers/twosides/caps/hard", "{\"amount\": \"1.00\", \"strict\": true}", Stack.ADMIN_KEY)
                 .statusCode()).isEqualTo(200);
-        List<io.capstream.enforcement.EnforcementService> sidecars = List.of(stack.sidecar(aggregator.port(), 2000), stack.sidecar(aggregator.port(), 2000));
+        // (each counting what it allowed for a minute until its usage arrives, so that counting a settled hold twice would show)
+        Map<String, String> aMinutePending = Map.of(io.capstream.enforcement.EnforcementConfig.PENDING_MS, "60000");
+        String url = "http://127.0.0.1:" + aggregator.port();
+        List<io.capstream.enforcement.EnforcementService> sidecars = List.of(stack.sidecar(url, 2000, aMinutePending),
+                stack.sidecar(url, 2000, aMinutePending));
         try {
             String check = "{\"customer\": \"twosides\", \"feature\": \"chat\", \"estimate\": {\"cost\": \"0.10\"}}";
             await().atMost(Duration.ofSeconds(30)).until(() -> sidecars.stream().allMatch(s -> s.enforcer().ready()
@@ -105,19 +110,28 @@ class StrictIT {
                 int port = sidecars.get(i % 2).port();
                 answers.add(pool.submit(() -> stack.control("POST", "/v1/check", check, Stack.ADMIN_KEY, port)));
             }
-            int allowed = 0;
+            List<String> reserved = new ArrayList<>();
             for (Future<HttpResponse<String>> a : answers) {
                 HttpResponse<String> r = a.get();
                 if (r.statusCode() == 200) {
-                    assertThat(Stack.json(r).get("reservation_id").asText()).startsWith("res_");
-                    allowed++;
+                    reserved.add(Stack.json(r).get("reservation_id").asText());
                 } else {
                     assertThat(r.statusCode()).as(r.body()).isEqualTo(402);
                 }
             }
             pool.shutdown();
             // then exactly ten are admitted, across both sidecars
-            assertThat(allowed).isEqualTo(10);
+            assertThat(reserved).hasSize(10).allSatisfy(id -> assertThat(id).startsWith("res_"));
+
+            // and once their usage ($0.01 each) has settled them, $0.90 is left, and a sidecar admits $0.50 at once: the owner
+            // counted each hold until then, the sidecar does not count it a second time
+            for (int i = 0; i < reserved.size(); i++) {
+                assertThat(stack.postEvents("{\"id\": \"settle-" + i + "\", \"customer\": \"twosides\", \"feature\": \"chat\", "
+                        + "\"usage\": {\"requests\": \"0.01\"}, \"reservation_id\": \"" + reserved.get(i) + "\"}").statusCode()).isEqualTo(202);
+            }
+            String half = check.replace("0.10", "0.50");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
+                    stack.control("POST", "/v1/check", half, Stack.ADMIN_KEY, sidecars.getFirst().port()).statusCode() == 200);
         } finally {
             sidecars.forEach(io.capstream.enforcement.EnforcementService::close);
         }
