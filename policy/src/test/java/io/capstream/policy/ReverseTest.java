@@ -144,6 +144,25 @@ class ReverseTest {
         assertThat(normalise(actual)).isEqualTo(normalise(expected));
     }
 
+    @Property(tries = 300)
+    void eachThresholdIsCrossedOnceAPeriodHoweverUsageIsTakenBackAndBookedAgain(
+            @ForAll @Size(min = 1, max = 12) List<@IntRange(min = 0, max = 6000) Integer> requests, @ForAll @Size(max = 12) List<@IntRange(min = 0, max = 11) Integer> voids) {
+        // each request $0.01; a cap of $100 with thresholds at 80, 90, 100 %, voids in between bookings
+        Books books = new Books(customer(0, 0));
+        List<Booking.PricedUsage> booked = new ArrayList<>();
+        List<String> crossed = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            Booking.PricedUsage e = Books.event(requests.get(i));
+            books.book(e).crossings().forEach(c -> crossed.add(c.limit().limitId() + " " + c.threshold().stripTrailingZeros()));
+            booked.add(e);
+            if (i < voids.size() && !booked.isEmpty()) {
+                books.reverse(booked.remove(voids.get(i) % booked.size()), -1).crossings()
+                        .forEach(c -> crossed.add("downward " + c.limit().limitId() + " " + c.threshold()));
+            }
+        }
+        assertThat(crossed).doesNotHaveDuplicates().noneMatch(c -> c.startsWith("downward"));
+    }
+
     /** Thresholds crossed are not compared: a void does not notify downward, so they may differ (amounts() leaves them out). */
     private static Map<String, List<String>> normalise(Map<String, List<String>> amounts) {
         Map<String, List<String>> out = new java.util.TreeMap<>();

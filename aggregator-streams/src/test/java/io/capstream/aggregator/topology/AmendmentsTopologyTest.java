@@ -123,7 +123,7 @@ class AmendmentsTopologyTest {
     }
 
     @Test
-    void aCapBackBelowItsLimitIsWrittenForTheSidecarsAndNothingIsNotifiedDownward() {
+    void aCapBackBelowItsLimitIsWrittenForTheSidecarsAndNothingIsNotifiedDownwardNorAgainWhenUsageRisesOnceMore() {
         f.configure(customer(List.of(cap("spend", "10", false, false)), List.of()), T0);
         f.send(requests("a", T0, 8), T0);
         f.send(requests("b", T0, 4), T0); // $12 of $10: 100 % crossed
@@ -136,6 +136,15 @@ class AmendmentsTopologyTest {
         assertThat(f.aggregates.readValuesToList()).filteredOn(r -> r.getLimitId().equals("cap:spend"))
                 .singleElement().satisfies(r -> assertThat(r.getUsed()).isEqualByComparingTo("8"));
         assertThat(f.thresholds.readValuesToList()).isEmpty();
+
+        // usage that takes it past 100 % again, a replacement of a by more, and more usage still: each threshold was notified
+        // once this period already (it was "b at 100 %" twice, then 80 % and 90 % again after a replacement taking $8 back)
+        f.send(requests("c", T0, 3), T0.plusSeconds(70));
+        f.send(replacing("a", T0, 9), T0.plusSeconds(80));
+        f.send(requests("d", T0, 1), T0.plusSeconds(90));
+        assertThat(f.limit("acme", "cap:spend", NOV_1).getUsed()).isEqualByComparingTo("13");
+        assertThat(f.thresholds.readValuesToList()).isEmpty();
+        assertThat(f.limit("acme", "cap:spend", NOV_1).getThresholdsCrossed()).containsExactly("0.8", "0.9", "1");
     }
 
     @Test

@@ -294,9 +294,14 @@ public final class Booking {
             changed.put(new Key(t.limitId(), t.period().start()), t);
         }
 
-        /** The limit in force applied to its total, {@code amount} added; thresholds no longer reached re-arm first. */
+        /**
+         * The limit in force applied to its total, {@code amount} added. A limit changed since the total was written re-arms first
+         * the thresholds it no longer reaches; usage taken back (a void, a replacement, an adjustment) re-arms none, so that each
+         * threshold is notified once a period (a void below 100 %, then usage past it again, notified 100 % twice).
+         */
         void count(Limit limit, Total t, BigDecimal amount) {
-            List<BigDecimal> still = Thresholds.stillCrossed(t.used(), limit.amount(), t.crossed());
+            List<BigDecimal> still = limit.amount().compareTo(t.limit()) == 0 ? t.crossed()
+                    : Thresholds.stillCrossed(t.used(), limit.amount(), t.crossed());
             BigDecimal used = t.used().add(amount);
             List<BigDecimal> newly = Thresholds.newlyCrossed(used, limit.amount(), limit.thresholds(), still);
             List<BigDecimal> crossed = still;
