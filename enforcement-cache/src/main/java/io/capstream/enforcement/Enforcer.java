@@ -429,5 +429,10 @@ public final class Enforcer {
             BigDecimal pendingHere = pending.sum(k.key, now);
             return pendingHere.signum() == 0 ? known : FixedPoint.plus(known, FixedPoint.of(pendingHere));
         }
+
+        @Override
+        public BigDecimal pending(String customer, String limitId, Instant periodStart, Instant now) {
+            return pending.sum(key(customer, limitId, periodStart), now);
+        }
     };
 }

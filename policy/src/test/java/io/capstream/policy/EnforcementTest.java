@@ -150,6 +150,34 @@ class EnforcementTest {
     }
 
     @Test
+    void aRefusalSaysWhatOfTheUseIsRequestsAllowedMomentsAgoWhoseUsageHasNotArrived() {
+        // $0.30 booked, and $0.90 of requests this instance allowed in the last seconds (the usage page shows $0.30)
+        Enforcement.Usage withPending = new Enforcement.Usage() {
+            @Override
+            public BigDecimal used(String customer, String limitId, Instant periodStart, Instant now) {
+                return limitId.equals("cap:budget") ? new BigDecimal("1.20") : BigDecimal.ZERO;
+            }
+
+            @Override
+            public BigDecimal pending(String customer, String limitId, Instant periodStart, Instant now) {
+                return limitId.equals("cap:budget") ? new BigDecimal("0.90") : BigDecimal.ZERO;
+            }
+        };
+        Customer acme = customer(List.of(cap("1", LimitAction.BLOCK)), false, Customer.Status.ACTIVE);
+        Decision usedUp = Enforcement.decide(chat("claude-sonnet", 1000), io.capstream.policy.decision.Account.of(acme, POLICY), withPending,
+                Optional.empty(), NOW, new io.capstream.policy.limit.CurrentPeriods());
+        assertThat(usedUp.message()).startsWith("Your Team budget of $1.00 is used up ($1.20 used, $0.90 of it requests allowed in the last seconds,"
+                + " counted until their usage arrives). It resets on");
+        assertThat(usedUp.limit().orElseThrow().used()).isEqualTo("1.20"); // the amount the decision went by
+
+        Customer roomier = customer(List.of(cap("1.25", LimitAction.BLOCK)), false, Customer.Status.ACTIVE);
+        Decision over = Enforcement.decide(chat("claude-sonnet", 100_000), io.capstream.policy.decision.Account.of(roomier, POLICY), withPending,
+                Optional.empty(), NOW, new io.capstream.policy.limit.CurrentPeriods());
+        assertThat(over.message()).startsWith("Your Team budget of $1.25 does not cover this request: $1.20 used ($0.90 of it requests allowed in"
+                + " the last seconds, counted until their usage arrives), $0.05 left, and this request is estimated at $0.30.");
+    }
+
+    @Test
     void aDowngradeCapMovesToTheCheaperModelAndBlocksWhenTheChainEnds() {
         used.put("cap:budget@" + NOV_1_LA, new BigDecimal("9.996"));
         Customer acme = customer(List.of(cap("10", LimitAction.DOWNGRADE)), false, Customer.Status.ACTIVE);

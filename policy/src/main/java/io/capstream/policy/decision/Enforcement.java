@@ -58,6 +58,14 @@ public final class Enforcement {
         default long usedFixed(String customer, String limitId, Instant periodStart, Instant now) {
             return FixedPoint.of(used(customer, limitId, periodStart, now));
         }
+
+        /**
+         * The part of {@link #used} that is the caller's own estimates of requests it allowed whose usage may not have arrived yet
+         * (the enforcer's pending estimates); asked only to word a refusal, so that it does not call them used.
+         */
+        default BigDecimal pending(String customer, String limitId, Instant periodStart, Instant now) {
+            return BigDecimal.ZERO;
+        }
     }
 
     /**
@@ -331,7 +339,8 @@ public final class Enforcement {
                 if (over) {
                     Decision.LimitInfo info = info(limit, u, period);
                     lastOver = Optional.of(info);
-                    return Optional.of(new Over(limit, sentence(limit, info, u, adds), info));
+                    BigDecimal inFlight = used.pending(customer.id(), account.limitId(i), period.start(), now);
+                    return Optional.of(new Over(limit, sentence(limit, info, u, inFlight, adds), info));
                 }
             }
             return Optional.empty();
@@ -410,19 +419,22 @@ public final class Enforcement {
         /**
          * Why the request is refused, for people: a limit used up says so; a limit this request alone would take past its amount
          * says what is used, what is left and what the request is estimated at, exactly (a cap with $80 left is not "used up"
-         * for a request estimated at $1,000, and "$10.00 used" of $10.00 would hide the $0.001 left).
+         * for a request estimated at $1,000, and "$10.00 used" of $10.00 would hide the $0.001 left). What of it is estimates of
+         * requests allowed moments ago ({@code inFlight}) is said to be, since the customer's usage page does not show it yet.
          */
-        private String sentence(Limit limit, Decision.LimitInfo info, BigDecimal used, BigDecimal adds) {
+        private String sentence(Limit limit, Decision.LimitInfo info, BigDecimal used, BigDecimal inFlight, BigDecimal adds) {
             String measure = limit.measure().name();
             String subject = limit.wayOut() == Limit.WayOut.UPGRADE
                     ? "The " + plan.map(Plan::name).orElse("") + " plan's " + limit.displayLabel() + " allowance"
                     : "Your " + limit.displayLabel();
             Optional<String> url = limit.wayOut() == Limit.WayOut.UPGRADE ? info.upgradeUrl() : info.raiseCapUrl();
             String way = limit.wayOut() == Limit.WayOut.UPGRADE ? "Upgrade" : "Raise the cap";
+            String counted = inFlight.signum() <= 0 ? "" : Wording.exact(inFlight, measure) + " of it requests allowed in the last seconds, counted"
+                    + " until their usage arrives";
             String state = used.compareTo(limit.amount()) >= 0
-                    ? " is used up (" + Wording.amount(used, measure) + " used)"
-                    : " does not cover this request: " + Wording.exact(used, measure) + " used, " + Wording.exact(limit.amount().subtract(used), measure)
-                            + " left, and this request is estimated at " + Wording.exact(adds, measure);
+                    ? " is used up (" + Wording.amount(used, measure) + " used" + (counted.isEmpty() ? "" : ", " + counted) + ")"
+                    : " does not cover this request: " + Wording.exact(used, measure) + " used" + (counted.isEmpty() ? "" : " (" + counted + ")") + ", "
+                            + Wording.exact(limit.amount().subtract(used), measure) + " left, and this request is estimated at " + Wording.exact(adds, measure);
             return subject + " of " + Wording.amount(limit.amount(), measure) + state + ". It resets on "
                     + Wording.when(info.resetsAt().toInstant(), ZoneId.of(info.timezone())) + "."
                     + url.map(u -> " " + way + ": " + u).orElse("");
