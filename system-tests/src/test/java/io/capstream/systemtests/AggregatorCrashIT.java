@@ -194,13 +194,13 @@ class AggregatorCrashIT {
         traffic.expectedCost.forEach((customer, cost) -> {
             for (String t : thresholds) {
                 if (cost.compareTo(new BigDecimal("2").multiply(new BigDecimal(t))) >= 0) {
-                    expected.add(customer + "|cap:monthly-spend|" + periodStart + "|" + t);
+                    expected.add(customer + "|cap:monthly-spend|" + periodStart + "|" + t + "|2");
                 }
             }
             BigDecimal chat = traffic.expectedCostByFeature.getOrDefault(customer + "|chat", BigDecimal.ZERO);
             for (String t : thresholds) {
                 if (chat.compareTo(BigDecimal.TEN.multiply(new BigDecimal(t))) >= 0) {
-                    expected.add(customer + "|entitlement:chat|" + periodStart + "|" + t);
+                    expected.add(customer + "|entitlement:chat|" + periodStart + "|" + t + "|10");
                 }
             }
         });

@@ -571,7 +571,10 @@ final class Ledger {
     private static Output crossing(String customer, Booking.Crossing c, Links links, Instant at) {
         Limit limit = c.limit();
         Total t = c.total();
-        String id = UsageKey.of(customer, limit.limitId(), t.period().start()) + '|' + c.threshold().toPlainString();
+        // the limit in the id: after a raised limit re-armed a threshold, crossing it again is a new notification, which a receiver
+        // that drops ids it has seen (webhook-id, Message-ID) would otherwise drop as a repeat of the first
+        String id = UsageKey.of(customer, limit.limitId(), t.period().start()) + '|' + c.threshold().toPlainString() + '|'
+                + t.limit().stripTrailingZeros().toPlainString();
         return new Output(UsageTopology.THRESHOLDS_SINK, id, ThresholdCrossed.newBuilder()
                 .setId(id)
                 .setCustomer(customer).setLimitId(limit.limitId()).setLabel(limit.displayLabel()).setKind(limit.kind())
