@@ -273,6 +273,10 @@ final class ControlApi {
     }
 
     /**
+     * A customer's own key resets its runaway breakers at most once per cool-down of its rule, so a leaked key cannot keep
+     * a tripped breaker open by resetting it again and again (an admin key can: 429 otherwise, with when it may).
+     */
+    /**
      * A new timezone or billing anchor day moves the billing period in progress: the usage booked in it so far stays in the old
      * period, and the new one starts with its entitlements and caps at zero (a month's included usage given twice). So it is
      * refused unless the caller says {@code ?reschedule=true}; a customer's first configuration, or a change that leaves the
@@ -293,10 +297,6 @@ final class ControlApi {
                 + " change it anyway");
     }
 
-    /**
-     * A customer's own key resets its runaway breakers at most once per cool-down of its rule, so a leaked key cannot keep
-     * a tripped breaker open by resetting it again and again (an admin key can: 429 otherwise, with when it may).
-     */
     private void refuseEarlyReset(String id, Instant at) {
         Instant last = customers.get(id).map(CustomerRecord::getRunawayResetAt).orElse(null);
         Optional<java.time.Duration> coolDown = current(id).flatMap(c -> policy().flatMap(p -> c.runawayRule(p.plan(c.plan()))))
