@@ -94,7 +94,6 @@ final class ControlApi {
             Customer saved = update(ctx, id, audit(ctx, who, "customer.update", null), existing -> {
                 Specs specs = new Specs();
                 Customer customer = specs.require(specs.customer("customer", body, id, existing, knownPlans(), allowedWebhookHosts));
-                refuseMovingTheBillingPeriod(ctx, existing, customer);
                 Customer.Contacts c = customer.contacts();
                 return customer.withContacts(new Customer.Contacts(c.emails(), c.webhookUrl(), c.webhookSecret().map(secrets::seal),
                         c.emailThresholds(), c.webhookThresholds(), c.notifyOnJump()));
@@ -276,27 +275,6 @@ final class ControlApi {
      * A customer's own key resets its runaway breakers at most once per cool-down of its rule, so a leaked key cannot keep
      * a tripped breaker open by resetting it again and again (an admin key can: 429 otherwise, with when it may).
      */
-    /**
-     * A new timezone or billing anchor day moves the billing period in progress: the usage booked in it so far stays in the old
-     * period, and the new one starts with its entitlements and caps at zero (a month's included usage given twice). So it is
-     * refused unless the caller says {@code ?reschedule=true}; a customer's first configuration, or a change that leaves the
-     * current period where it is, needs nothing.
-     */
-    private void refuseMovingTheBillingPeriod(Context ctx, Optional<Customer> existing, Customer changed) {
-        Instant now = clock.instant();
-        if (existing.isEmpty() || !existing.get().movesBillingPeriod(changed, now) || "true".equals(ctx.queryParam("reschedule"))) {
-            return;
-        }
-        io.capstream.policy.limit.Period from = existing.get().billingPeriodAt(now);
-        io.capstream.policy.limit.Period to = changed.billingPeriodAt(now);
-        throw new ApiException(409, "billing_period_moves", "changing the timezone or billing anchor day of customer '" + changed.id()
-                + "' moves its billing period in progress from " + from.start().atZone(existing.get().timezone()).toOffsetDateTime() + " .. "
-                + from.end().atZone(existing.get().timezone()).toOffsetDateTime() + " to " + to.start().atZone(changed.timezone()).toOffsetDateTime()
-                + " .. " + to.end().atZone(changed.timezone()).toOffsetDateTime() + ": the usage booked so far would stay in the old period and"
-                + " the new one would start its entitlements and caps at zero; nothing was changed. Send it again with ?reschedule=true to"
-                + " change it anyway");
-    }
-
     private void refuseEarlyReset(String id, Instant at) {
         Instant last = customers.get(id).map(CustomerRecord::getRunawayResetAt).orElse(null);
         Optional<java.time.Duration> coolDown = current(id).flatMap(c -> policy().flatMap(p -> c.runawayRule(p.plan(c.plan()))))

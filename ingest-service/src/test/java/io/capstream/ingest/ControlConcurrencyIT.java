@@ -124,33 +124,6 @@ class ControlConcurrencyIT {
     }
 
     @Test
-    void aNewTimezoneOrAnchorDayThatMovesTheBillingPeriodInProgressIsRefusedUnlessARescheduleIsAskedFor() throws Exception {
-        ready(first);
-        // a first configuration sets any schedule, and a change that leaves the period where it is goes through
-        String utc = "{\"plan\": \"pro\", \"timezone\": \"UTC\", \"billing_anchor_day\": 1}";
-        assertThat(call(first, "PUT", "/v1/customers/moving", utc).statusCode()).isEqualTo(200);
-        assertThat(call(first, "PUT", "/v1/customers/moving", utc.replace("pro", "team")).statusCode()).isEqualTo(200);
-
-        // Tokyo, or another anchor day, would leave the usage booked so far in the old period and start the month's
-        // entitlements again: refused, naming both periods, nothing changed
-        HttpResponse<String> tokyo = call(first, "PUT", "/v1/customers/moving", utc.replace("\"UTC\"", "\"Asia/Tokyo\""));
-        assertThat(tokyo.statusCode()).isEqualTo(409);
-        assertThat(tokyo.body()).contains("\"code\":\"billing_period_moves\"", "T00:00Z ..", "T00:00+09:00 ..", "nothing was changed",
-                "?reschedule=true");
-        assertThat(call(first, "PUT", "/v1/customers/moving", utc.replace(": 1}", ": 15}")).statusCode()).isEqualTo(409);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            HttpResponse<String> unchanged = call(first, "GET", "/v1/customers/moving", null);
-            assertThat(Json.MAPPER.readTree(unchanged.body()).get("timezone").asText()).isEqualTo("UTC");
-            assertThat(Json.MAPPER.readTree(unchanged.body()).get("plan").asText()).isEqualTo("team");
-        });
-
-        // asked for, the schedule changes
-        HttpResponse<String> rescheduled = call(first, "PUT", "/v1/customers/moving?reschedule=true", utc.replace("\"UTC\"", "\"Asia/Tokyo\""));
-        assertThat(rescheduled.statusCode()).isEqualTo(200);
-        assertThat(Json.MAPPER.readTree(rescheduled.body()).get("timezone").asText()).isEqualTo("Asia/Tokyo");
-    }
-
-    @Test
     void aCustomersOwnKeyChangesItsCapsAtABoundedRateAndAnAdminKeyIsNotLimited() {
         ready(first);
         // requests that fail validation are cheap, so the burst runs out fast; they count, as a script's would

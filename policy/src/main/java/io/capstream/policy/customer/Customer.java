@@ -109,20 +109,6 @@ public record Customer(String id, String plan, ZoneId timezone, int billingAncho
         return noHardCaps ? rule.map(RunawayRule::notifyOnly) : rule;
     }
 
-    /** The customer's billing period at {@code t}: monthly from its anchor day, at local midnight in its timezone. */
-    public io.capstream.policy.limit.Period billingPeriodAt(java.time.Instant t) {
-        return new io.capstream.policy.limit.ResetSchedule.Monthly(billingAnchorDay).periodAt(t, timezone);
-    }
-
-    /**
-     * Whether {@code changed} (a new timezone or billing anchor day) moves the billing period in progress at {@code t}: the
-     * totals of a period are kept under its start, so the usage booked in it so far would stay behind in the old period, and its
-     * entitlements and caps would start again at zero in the new one.
-     */
-    public boolean movesBillingPeriod(Customer changed, java.time.Instant t) {
-        return !billingPeriodAt(t).equals(changed.billingPeriodAt(t));
-    }
-
     public Customer withContacts(Contacts newContacts) {
         return new Customer(id, plan, timezone, billingAnchorDay, newContacts, noHardCaps, status, caps, grants, runaway);
     }
